@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Set up a virtual environment (.venv) with the bot and its dev tools, then run every check:
+# ruff lint, ruff format check, mypy, and the whole pytest suite. `.ci/run` calls this script.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 -m venv .venv
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/mypy
+# pytest exits 5 when it collects no test: that must fail the run, and it does (set -e).
+.venv/bin/pytest "$@"

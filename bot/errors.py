@@ -1,0 +1,50 @@
+"""Errors the bot raises on purpose.
+
+The tree::
+
+    BotError                      base of every error raised on purpose
+    ├── ConfigError               the YAML config is wrong (exit code 2)          (bot.config)
+    ├── StoreError                the SQLite store cannot be used as it is
+    │   ├── StoreLockedError      another bot process holds the store
+    │   └── StoreVersionError     the store was written by a newer schema version
+    ├── ChainError                talking to Hive nodes failed
+    │   ├── TransientChainError   worth retrying (timeout, 5xx, bad JSON, node lagging)
+    │   └── PermanentChainError   retrying the same call will not help (unknown method, bad params)
+    └── ChainDataError            a block does not fit the chain (gap, wrong `previous`, malformed JSON)
+
+Retries are decided by the caller (the follower), never hidden inside the chain adapter.
+"""
+
+from __future__ import annotations
+
+
+class BotError(Exception):
+    """Base of every error the bot raises on purpose."""
+
+
+class StoreError(BotError):
+    """The SQLite store cannot be used as it is."""
+
+
+class StoreLockedError(StoreError):
+    """Another bot process holds the store."""
+
+
+class StoreVersionError(StoreError):
+    """The store was written by a newer version of the bot."""
+
+
+class ChainError(BotError):
+    """Talking to the Hive nodes failed."""
+
+
+class TransientChainError(ChainError):
+    """A failure worth retrying later or on another node."""
+
+
+class PermanentChainError(ChainError):
+    """A failure that retrying the same call will not cure."""
+
+
+class ChainDataError(BotError):
+    """A block or an API answer does not fit what the chain must look like."""

@@ -1,0 +1,275 @@
+"""The SQLite store: counts, what the counting rules must remember, and the checkpoint.
+
+Everything one batch of blocks changes is written by :meth:`Store.commit_batch` in ONE transaction
+together with the checkpoint, so a crash at any instant loses nothing and counts nothing twice.
+The database runs in WAL mode. The schema carries a version (``PRAGMA user_version``) and upgrades
+itself on open; a store from a newer version is refused.
+
+What is remembered only as long as it can matter: a comment's creation time and the upvote pairs
+counted on it are kept while the comment can still take effective votes (:data:`~bot.tallies.PAYOUT_WINDOW`
+after its creation, measured in chain time at the checkpoint), then pruned.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from bot.errors import StoreError, StoreVersionError
+from bot.metrics import Metric
+from bot.operations import CommentKey
+from bot.tallies import PAYOUT_WINDOW, CountedVote, Tally
+
+SCHEMA_VERSION = 1
+
+_MIGRATIONS: dict[int, str] = {
+    1: """
+        CREATE TABLE checkpoint (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            block_num INTEGER NOT NULL,
+            block_id TEXT NOT NULL,
+            block_time INTEGER NOT NULL
+        );
+        CREATE TABLE counts (
+            account TEXT PRIMARY KEY,
+            upvotes_received INTEGER NOT NULL DEFAULT 0,
+            upvotes_given INTEGER NOT NULL DEFAULT 0,
+            posts INTEGER NOT NULL DEFAULT 0,
+            comments INTEGER NOT NULL DEFAULT 0
+        ) WITHOUT ROWID;
+        CREATE TABLE comments (
+            id INTEGER PRIMARY KEY,
+            author TEXT NOT NULL,
+            permlink TEXT NOT NULL,
+            created INTEGER NOT NULL,
+            UNIQUE (author, permlink)
+        );
+        CREATE INDEX comments_by_created ON comments (created);
+        CREATE TABLE counted_votes (
+            comment_id INTEGER NOT NULL,
+            voter TEXT NOT NULL,
+            PRIMARY KEY (comment_id, voter)
+        ) WITHOUT ROWID;
+    """,
+}
+
+_METRIC_COLUMNS = {metric: metric.value for metric in Metric}
+_T = TypeVar("_T")
+_LOOKUP_CHUNK = 500  # keys per SELECT: well under SQLite's limit of bound parameters
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """The last block whose effects are in the store."""
+
+    block_num: int
+    block_id: str
+    block_time: int
+
+
+class Store:
+    """One open SQLite store. Open with :meth:`open`; the constructor does no I/O."""
+
+    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
+        self._db = connection
+        self.path = path
+
+    @classmethod
+    def open(cls, path: Path) -> Store:
+        """Open (creating if needed) and upgrade the store at ``path``."""
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{path}: cannot open the bot's store: {exc}") from exc
+        store = cls(connection, path)
+        try:
+            connection.execute("PRAGMA journal_mode = WAL")
+            connection.execute("PRAGMA synchronous = NORMAL")
+            connection.execute("PRAGMA busy_timeout = 5000")
+            store._upgrade()
+        except sqlite3.DatabaseError as exc:
+            connection.close()
+            raise StoreError(f"{path}: cannot be used as the bot's store: {exc}") from exc
+        except StoreError:
+            connection.close()
+            raise
+        return store
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- schema ---------------------------------------------------------------------------------
+
+    def _upgrade(self) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreVersionError(
+                f"{self.path}: written by a newer bot (schema {version}, this bot knows up to "
+                f"{SCHEMA_VERSION}); upgrade the bot or use another store"
+            )
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            with self._transaction():
+                for statement in _MIGRATIONS[target].split(";"):
+                    if statement.strip():
+                        self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version = {target}")
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    def load_checkpoint(self) -> Checkpoint | None:
+        row = self._db.execute("SELECT block_num, block_id, block_time FROM checkpoint").fetchone()
+        return None if row is None else Checkpoint(*row)
+
+    def load_comment_times(self, keys: Iterable[CommentKey]) -> dict[CommentKey, int]:
+        """Creation times of those of ``keys`` the store remembers."""
+        found: dict[CommentKey, int] = {}
+        for chunk in _chunks(sorted(keys)):
+            values = ",".join("(?, ?)" for _ in chunk)
+            rows = self._db.execute(
+                f"WITH wanted(author, permlink) AS (VALUES {values}) "
+                "SELECT c.author, c.permlink, c.created FROM comments c JOIN wanted w "
+                "ON c.author = w.author AND c.permlink = w.permlink",
+                [part for key in chunk for part in key],
+            )
+            found.update({(author, permlink): created for author, permlink, created in rows})
+        return found
+
+    def load_counted_votes(self, pairs: Iterable[CountedVote]) -> set[CountedVote]:
+        """Those of ``pairs`` that were counted before."""
+        found: set[CountedVote] = set()
+        for chunk in _chunks(sorted(pairs)):
+            values = ",".join("(?, ?, ?)" for _ in chunk)
+            rows = self._db.execute(
+                f"WITH wanted(author, permlink, voter) AS (VALUES {values}) "
+                "SELECT w.author, w.permlink, w.voter FROM wanted w "
+                "JOIN comments c ON c.author = w.author AND c.permlink = w.permlink "
+                "JOIN counted_votes v ON v.comment_id = c.id AND v.voter = w.voter",
+                [part for (author, permlink), voter in chunk for part in (author, permlink, voter)],
+            )
+            found.update(((author, permlink), voter) for author, permlink, voter in rows)
+        return found
+
+    def load_counts(self, account: str) -> dict[Metric, int] | None:
+        row = self._db.execute(
+            f"SELECT {', '.join(_METRIC_COLUMNS.values())} FROM counts WHERE account = ?", (account,)
+        ).fetchone()
+        return None if row is None else dict(zip(Metric, row, strict=True))
+
+    def load_ranking(self, metric: Metric, limit: int | None) -> list[tuple[str, int]]:
+        """Accounts by ``metric``, highest first (ties by name); ``limit=None`` for all."""
+        column = _METRIC_COLUMNS[metric]
+        rows = self._db.execute(
+            f"SELECT account, {column} FROM counts WHERE {column} > 0 ORDER BY {column} DESC, account "
+            "LIMIT ?",
+            (-1 if limit is None else limit,),
+        )
+        return [(account, value) for account, value in rows]
+
+    def load_summary(self) -> dict[str, int]:
+        """Sizes for ``status``: accounts tracked, comments and pairs remembered, file bytes."""
+        one = self._db.execute
+        page_count = one("PRAGMA page_count").fetchone()[0]
+        page_size = one("PRAGMA page_size").fetchone()[0]
+        return {
+            "accounts": one("SELECT count(*) FROM counts").fetchone()[0],
+            "comments_remembered": one("SELECT count(*) FROM comments").fetchone()[0],
+            "votes_remembered": one("SELECT count(*) FROM counted_votes").fetchone()[0],
+            "bytes": page_count * page_size + _wal_size(self.path),
+        }
+
+    # -- the one write --------------------------------------------------------------------------
+
+    def commit_batch(self, tally: Tally, learned: Mapping[CommentKey, int], checkpoint: Checkpoint) -> None:
+        """Apply ``tally``, remember ``learned`` creation times, move the checkpoint: one transaction.
+
+        ``checkpoint`` must follow the stored one (its block number is greater), so a batch cannot be
+        applied twice.
+        """
+        cutoff = checkpoint.block_time - PAYOUT_WINDOW
+        with self._transaction():
+            current = self.load_checkpoint()
+            if current is not None and checkpoint.block_num <= current.block_num:
+                raise StoreError(
+                    f"{self.path}: refusing to commit block {checkpoint.block_num}: "
+                    f"the store is already at block {current.block_num}"
+                )
+            self._forget(tally.deleted)
+            self._remember_comments({**learned, **tally.created}, cutoff)
+            self._remember_votes(tally.counted_votes)
+            self._add_counts(tally)
+            self._prune(cutoff)
+            self._db.execute(
+                "INSERT INTO checkpoint (id, block_num, block_id, block_time) VALUES (1, ?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET block_num = excluded.block_num, "
+                "block_id = excluded.block_id, block_time = excluded.block_time",
+                (checkpoint.block_num, checkpoint.block_id, checkpoint.block_time),
+            )
+
+    def _forget(self, keys: Iterable[CommentKey]) -> None:
+        for author, permlink in keys:
+            self._db.execute(
+                "DELETE FROM counted_votes WHERE comment_id = "
+                "(SELECT id FROM comments WHERE author = ? AND permlink = ?)",
+                (author, permlink),
+            )
+            self._db.execute("DELETE FROM comments WHERE author = ? AND permlink = ?", (author, permlink))
+
+    def _remember_comments(self, created: Mapping[CommentKey, int], cutoff: int) -> None:
+        self._db.executemany(
+            "INSERT INTO comments (author, permlink, created) VALUES (?, ?, ?) "
+            "ON CONFLICT (author, permlink) DO UPDATE SET created = excluded.created",
+            [(author, permlink, time) for (author, permlink), time in created.items() if time > cutoff],
+        )
+
+    def _remember_votes(self, pairs: Iterable[CountedVote]) -> None:
+        self._db.executemany(
+            "INSERT OR IGNORE INTO counted_votes (comment_id, voter) "
+            "SELECT id, ? FROM comments WHERE author = ? AND permlink = ?",
+            [(voter, author, permlink) for (author, permlink), voter in pairs],
+        )
+
+    def _add_counts(self, tally: Tally) -> None:
+        for metric, column in _METRIC_COLUMNS.items():
+            self._db.executemany(
+                f"INSERT INTO counts (account, {column}) VALUES (?, ?) "
+                f"ON CONFLICT (account) DO UPDATE SET {column} = {column} + excluded.{column}",
+                [(account, n) for (account, m), n in tally.increments.items() if m == metric],
+            )
+
+    def _prune(self, cutoff: int) -> None:
+        self._db.execute(
+            "DELETE FROM counted_votes WHERE comment_id IN (SELECT id FROM comments WHERE created <= ?)",
+            (cutoff,),
+        )
+        self._db.execute("DELETE FROM comments WHERE created <= ?", (cutoff,))
+
+
+def _chunks(items: list[_T]) -> Iterator[list[_T]]:
+    for start in range(0, len(items), _LOOKUP_CHUNK):
+        yield items[start : start + _LOOKUP_CHUNK]
+
+
+def _wal_size(path: Path) -> int:
+    wal = path.with_name(path.name + "-wal")
+    return wal.stat().st_size if wal.exists() else 0

@@ -1,0 +1,130 @@
+import sqlite3
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from bot.errors import StoreError, StoreVersionError
+from bot.metrics import Metric
+from bot.store import SCHEMA_VERSION, Checkpoint, Store
+from bot.tallies import PAYOUT_WINDOW, Tally
+
+T0 = 1_750_000_000
+
+
+def tally(**kwargs: object) -> Tally:
+    result = Tally()
+    for name, value in kwargs.items():
+        setattr(result, name, value)
+    return result
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store.open(tmp_path / "state" / "bot.sqlite")
+
+
+def test_new_store_has_no_checkpoint_and_runs_in_wal_mode(store: Store) -> None:
+    assert store.load_checkpoint() is None
+    assert store._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_commit_adds_counts_and_moves_the_checkpoint(store: Store) -> None:
+    first = tally(increments=Counter({("alice", Metric.POSTS): 1, ("alice", Metric.UPVOTES_RECEIVED): 2}))
+    store.commit_batch(first, {}, Checkpoint(10, "0a", T0))
+    store.commit_batch(
+        tally(increments=Counter({("alice", Metric.POSTS): 3})), {}, Checkpoint(20, "14", T0 + 30)
+    )
+    assert store.load_counts("alice") == {
+        Metric.UPVOTES_RECEIVED: 2,
+        Metric.UPVOTES_GIVEN: 0,
+        Metric.POSTS: 4,
+        Metric.COMMENTS: 0,
+    }
+    assert store.load_counts("nobody") is None
+    assert store.load_checkpoint() == Checkpoint(20, "14", T0 + 30)
+
+
+def test_a_batch_cannot_be_committed_twice(store: Store) -> None:
+    batch = tally(increments=Counter({("alice", Metric.POSTS): 1}))
+    store.commit_batch(batch, {}, Checkpoint(10, "0a", T0))
+    with pytest.raises(StoreError, match="already at block 10"):
+        store.commit_batch(batch, {}, Checkpoint(10, "0a", T0))
+    assert store.load_counts("alice") == {m: (1 if m is Metric.POSTS else 0) for m in Metric}
+
+
+def test_remembered_comments_and_votes_are_found_again(store: Store) -> None:
+    batch = tally(created={("alice", "p"): T0}, counted_votes={(("alice", "p"), "bob")})
+    store.commit_batch(batch, {("carol", "q"): T0 - 100}, Checkpoint(1, "01", T0))
+    keys = {("alice", "p"), ("carol", "q"), ("dan", "r")}
+    assert store.load_comment_times(keys) == {("alice", "p"): T0, ("carol", "q"): T0 - 100}
+    pairs = {(("alice", "p"), "bob"), (("alice", "p"), "eve"), (("carol", "q"), "bob")}
+    assert store.load_counted_votes(pairs) == {(("alice", "p"), "bob")}
+
+
+def test_comments_and_votes_are_forgotten_once_paid_out(store: Store) -> None:
+    batch = tally(
+        created={("alice", "old"): T0, ("alice", "new"): T0 + 10}, counted_votes={(("alice", "old"), "bob")}
+    )
+    store.commit_batch(batch, {}, Checkpoint(1, "01", T0 + 10))
+    store.commit_batch(tally(), {}, Checkpoint(2, "02", T0 + PAYOUT_WINDOW))
+    assert store.load_comment_times({("alice", "old"), ("alice", "new")}) == {("alice", "new"): T0 + 10}
+    assert store.load_summary()["votes_remembered"] == 0
+
+
+def test_learned_times_of_paid_out_comments_are_not_stored(store: Store) -> None:
+    store.commit_batch(tally(), {("alice", "ancient"): T0 - PAYOUT_WINDOW}, Checkpoint(1, "01", T0))
+    assert store.load_comment_times({("alice", "ancient")}) == {}
+
+
+def test_deleted_comment_loses_its_counted_votes(store: Store) -> None:
+    store.commit_batch(
+        tally(created={("alice", "p"): T0}, counted_votes={(("alice", "p"), "bob")}),
+        {},
+        Checkpoint(1, "01", T0),
+    )
+    store.commit_batch(tally(deleted={("alice", "p")}), {}, Checkpoint(2, "02", T0 + 3))
+    assert store.load_counted_votes({(("alice", "p"), "bob")}) == set()
+    assert store.load_comment_times({("alice", "p")}) == {}
+
+
+def test_lookups_of_many_keys_are_chunked(store: Store) -> None:
+    created = {(f"user{i}", f"p{i}"): T0 for i in range(1234)}
+    store.commit_batch(tally(created=created), {}, Checkpoint(1, "01", T0))
+    assert store.load_comment_times(created) == created
+
+
+def test_ranking_orders_by_count_then_name(store: Store) -> None:
+    counts = Counter({("bob", Metric.POSTS): 2, ("alice", Metric.POSTS): 2, ("carol", Metric.POSTS): 5})
+    counts[("dan", Metric.COMMENTS)] = 1
+    store.commit_batch(tally(increments=counts), {}, Checkpoint(1, "01", T0))
+    assert store.load_ranking(Metric.POSTS, None) == [("carol", 5), ("alice", 2), ("bob", 2)]
+    assert store.load_ranking(Metric.POSTS, 1) == [("carol", 5)]
+
+
+def test_reopened_store_keeps_everything(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite"
+    with Store.open(path) as store:
+        store.commit_batch(
+            tally(increments=Counter({("alice", Metric.POSTS): 1})), {}, Checkpoint(5, "05", T0)
+        )
+    with Store.open(path) as store:
+        assert store.load_checkpoint() == Checkpoint(5, "05", T0)
+        assert store.load_summary()["accounts"] == 1
+
+
+def test_store_from_a_newer_schema_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(StoreVersionError, match="newer bot"):
+        Store.open(path)
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
+
+
+def test_corrupt_store_gives_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StoreError, match="cannot be used as the bot's store"):
+        Store.open(path)

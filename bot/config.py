@@ -1,0 +1,433 @@
+"""Load and validate the bot's YAML configuration.
+
+`load_config` returns a complete, validated `Config` or raises `ConfigError`; nothing is half-loaded. An error names
+the file and the dotted key at fault, e.g.::
+
+    config/bot.yaml: badges.posts.thresholds: must be a strictly increasing list of positive integers, got [5, 3]
+
+Validation is table-driven: each mapping in the file has a schema, a table from key name to a `_Key` (a parser, and
+whether the key is required). Optional keys that are absent are simply not passed on, so the dataclass field default is
+the one place a default lives. Adding a setting is one field on a dataclass plus one row in its schema.
+
+The posting key is never read here: the file holds only the NAME of the environment variable that holds it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Final, Literal, TypeAlias, TypeGuard
+from urllib.parse import urlsplit
+
+import yaml
+
+from bot.errors import BotError
+from bot.metrics import Metric
+
+__all__ = [
+    "PRIVATE_KEY_PATTERN",
+    "ChainSettings",
+    "Config",
+    "ConfigError",
+    "LogFormat",
+    "LogLevel",
+    "LogSettings",
+    "load_config",
+]
+
+LogFormat: TypeAlias = Literal["auto", "console", "json"]
+LogLevel: TypeAlias = Literal["debug", "info", "warning", "error"]
+
+_BASE58: Final = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+
+PRIVATE_KEY_PATTERN: Final = re.compile(rf"(?<![{_BASE58}])5[{_BASE58}]{{50}}(?![{_BASE58}])")
+"""Finds text that looks like a WIF private key (51 base58 characters starting with '5'), alone or inside a string."""
+
+
+class ConfigError(BotError):
+    """The config file is missing, unreadable or invalid. `str()` names the file and, when known, the dotted key."""
+
+    def __init__(self, path: Path, message: str, key: str | None = None) -> None:
+        super().__init__(path, message, key)
+        self.path = path
+        self.message = message
+        self.key = key
+
+    def __str__(self) -> str:
+        if self.key is None:
+            return f"{self.path}: {self.message}"
+        return f"{self.path}: {self.key}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChainSettings:
+    """How the bot talks to Hive nodes. Durations are in seconds."""
+
+    batch_size: int = 1000
+    poll_interval: float = 3.0
+    request_timeout: float = 10.0
+    max_backoff: float = 60.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LogSettings:
+    """`format: auto` renders for humans on a terminal and JSON lines otherwise."""
+
+    format: LogFormat = "auto"
+    level: LogLevel = "info"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Config:
+    """Everything in the config file, validated. `store` is absolute; `start_block` None means "the head block"."""
+
+    path: Path
+    account: str
+    nodes: tuple[str, ...]
+    posting_key_env: str
+    store: Path
+    start_block: int | None
+    dry_run: bool
+    badges: Mapping[Metric, tuple[int, ...]]
+    count_self_votes: bool = True
+    chain: ChainSettings = field(default_factory=ChainSettings)
+    log: LogSettings = field(default_factory=LogSettings)
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate the YAML file at `path`; raise `ConfigError` on any problem."""
+    raw = _parse_yaml(_read_text(path), path)
+    if raw is None:
+        raise ConfigError(path, "the file is empty; expected a mapping of settings")
+    if not isinstance(raw, dict):
+        raise ConfigError(path, f"the top level must be a mapping of settings, got {_show(raw)}")
+    try:
+        values = _parse_mapping(raw, _CONFIG_SCHEMA, where=None)
+    except _Invalid as exc:
+        raise ConfigError(path, exc.message, exc.key) from None
+    config_dir = path.absolute().parent
+    values["store"] = (config_dir / values["store"]).resolve()
+    return Config(path=path.absolute(), **values)
+
+
+# --- reading the file ---------------------------------------------------------------------------------------------
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(path, "no such file") from None
+    except IsADirectoryError:
+        raise ConfigError(path, "is a directory, not a config file") from None
+    except PermissionError:
+        raise ConfigError(path, "cannot be read: permission denied") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(path, f"is not UTF-8 text (undecodable byte at offset {exc.start})") from None
+    except OSError as exc:
+        raise ConfigError(path, f"cannot be read: {exc.strerror or exc}") from exc
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A SafeLoader that rejects a key written twice in one mapping (plain PyYAML silently keeps the last one)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
+        seen: list[object] = []
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.append(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _parse_yaml(text: str, path: Path) -> object:
+    # The message carries the line and the problem but never the offending line's text: it might hold a secret.
+    try:
+        return yaml.load(text, Loader=_UniqueKeyLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise ConfigError(
+            path, f"invalid YAML{where}: {exc.problem or exc.context or 'syntax error'}"
+        ) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(path, f"invalid YAML: {type(exc).__name__}") from None
+
+
+# --- the schema machinery -----------------------------------------------------------------------------------------
+
+
+class _Invalid(Exception):
+    """A value is wrong. `load_config` adds the file name and raises it as a `ConfigError`."""
+
+    def __init__(self, key: str | None, message: str) -> None:
+        super().__init__(key, message)
+        self.key = key
+        self.message = message
+
+
+_Parser: TypeAlias = Callable[[object, str], Any]
+"""Turns a raw YAML value found at a dotted key into its typed value, or raises `_Invalid`."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Key:
+    parse: _Parser
+    required: bool = True
+
+
+_Schema: TypeAlias = Mapping[str, _Key]
+
+
+def _parse_mapping(raw: object, schema: _Schema, where: str | None) -> dict[str, Any]:
+    """Check `raw` is a mapping holding only known keys and every required one; parse each value."""
+    if not isinstance(raw, dict):
+        raise _Invalid(where, f"must be a mapping, got {_show(raw)}")
+    for name in raw:
+        if not isinstance(name, str):
+            raise _Invalid(where, f"keys must be strings, got {_show(name)}")
+        if name not in schema:
+            raise _Invalid(where, _unknown_key_message(name, schema, where))
+    missing = [name for name, key in schema.items() if key.required and name not in raw]
+    if missing:
+        listed = ", ".join(repr(name) for name in missing)
+        raise _Invalid(where, f"missing required key{'s' if len(missing) > 1 else ''} {listed}")
+    return {name: schema[name].parse(value, _dotted(where, name)) for name, value in raw.items()}
+
+
+def _unknown_key_message(name: str, schema: _Schema, where: str | None) -> str:
+    message = f"unknown key {name!r}"
+    close = difflib.get_close_matches(name, list(schema), n=1)
+    if close:
+        message += f" (did you mean {close[0]!r}?)"
+    level = "at the top level" if where is None else f"under {where!r}"
+    return f"{message}; valid keys {level}: {', '.join(sorted(schema))}"
+
+
+def _dotted(where: str | None, name: str) -> str:
+    return name if where is None else f"{where}.{name}"
+
+
+def _show(value: object) -> str:
+    """A short rendering of a value for an error message, YAML-flavoured, with anything key-like blanked out."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = PRIVATE_KEY_PATTERN.sub("[redacted]", repr(value))
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _section(schema: _Schema, build: Callable[..., object], *, optional: bool) -> _Parser:
+    """A parser for a nested mapping; an optional section written with nothing under it means all defaults."""
+
+    def parse(value: object, where: str) -> object:
+        if value is None and optional:
+            value = {}
+        return build(**_parse_mapping(value, schema, where))
+
+    return parse
+
+
+# --- parsers for single values ------------------------------------------------------------------------------------
+
+
+def _is_int(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _integer(low: int, high: int) -> _Parser:
+    def parse(value: object, where: str) -> int:
+        if _is_int(value) and low <= value <= high:
+            return value
+        raise _Invalid(where, f"must be a whole number from {low} to {high}, got {_show(value)}")
+
+    return parse
+
+
+def _number(low: float, high: float) -> _Parser:
+    def parse(value: object, where: str) -> float:
+        if (_is_int(value) or isinstance(value, float)) and low <= value <= high:
+            return float(value)
+        raise _Invalid(where, f"must be a number from {low:g} to {high:g}, got {_show(value)}")
+
+    return parse
+
+
+def _choice(*choices: str) -> _Parser:
+    def parse(value: object, where: str) -> str:
+        if value not in choices:
+            raise _Invalid(where, f"must be one of {', '.join(map(repr, choices))}, got {_show(value)}")
+        return str(value)
+
+    return parse
+
+
+def _boolean(value: object, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise _Invalid(where, f"must be true or false, got {_show(value)}")
+    return value
+
+
+_ACCOUNT_PART: Final = re.compile(r"[a-z][a-z0-9-]*[a-z0-9]")
+
+
+def _account(value: object, where: str) -> str:
+    if not isinstance(value, str):
+        raise _Invalid(where, f"must be a Hive account name, got {_show(value)}")
+    problem = _account_name_problem(value)
+    if problem is not None:
+        raise _Invalid(where, f"must be a Hive account name: {problem}, got {_show(value)}")
+    return value
+
+
+def _account_name_problem(name: str) -> str | None:
+    if name.startswith("@"):
+        return "write it without the '@'"
+    if not 3 <= len(name) <= 16:
+        return "3 to 16 characters long"
+    for part in name.split("."):
+        if len(part) < 3:
+            return "each dot-separated part at least 3 characters"
+        if not _ACCOUNT_PART.fullmatch(part):
+            return "each part starts with a lowercase letter, uses only a-z, 0-9 and '-', ends with a letter or digit"
+    return None
+
+
+def _nodes(value: object, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value:
+        raise _Invalid(
+            where, f"must be a non-empty list of http:// or https:// node URLs, got {_show(value)}"
+        )
+    seen: set[str] = set()
+    for index, url in enumerate(value):
+        item = f"{where}[{index}]"
+        _check_node_url(url, item)
+        normalized = url.rstrip("/").lower()
+        if normalized in seen:
+            raise _Invalid(item, f"duplicate node {_show(url)}")
+        seen.add(normalized)
+    return tuple(value)
+
+
+def _check_node_url(url: object, where: str) -> None:
+    if not isinstance(url, str) or any(char.isspace() for char in url):
+        raise _Invalid(where, f"must be an http:// or https:// URL, got {_show(url)}")
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # raises ValueError on a malformed port
+    except ValueError:
+        raise _Invalid(where, f"must be a well-formed URL, got {_show(url)}") from None
+    if parts.scheme in ("ws", "wss"):
+        raise _Invalid(
+            where, f"websocket nodes are not supported (use the node's https:// URL), got {_show(url)}"
+        )
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise _Invalid(where, f"must be an http:// or https:// URL, got {_show(url)}")
+
+
+_ENV_NAME: Final = re.compile(r"[A-Z_][A-Z0-9_]*")
+
+
+def _posting_key_env(value: object, where: str) -> str:
+    # The value is never echoed: if it is not a variable name it may be a secret pasted by mistake.
+    if not isinstance(value, str):
+        raise _Invalid(where, "must be the NAME of an environment variable (a string)")
+    if PRIVATE_KEY_PATTERN.fullmatch(value) or value.startswith("STM"):
+        raise _Invalid(
+            where,
+            "this looks like a key itself. Put the NAME of an environment variable here "
+            "(e.g. HIVE_BADGE_BOT_POSTING_KEY) and the posting key in that variable: the key itself must never "
+            "be in the YAML file. If a real private key was written there, treat it as leaked and change it.",
+        )
+    if not _ENV_NAME.fullmatch(value):
+        raise _Invalid(
+            where,
+            "must be the NAME of an environment variable: uppercase letters, digits and '_', not starting with "
+            f"a digit (got a {len(value)}-character string, not shown)",
+        )
+    return value
+
+
+def _store(value: object, where: str) -> Path:
+    if not isinstance(value, str) or not value.strip() or "\0" in value:
+        raise _Invalid(where, f"must be the path of the SQLite file, got {_show(value)}")
+    return Path(value).expanduser()
+
+
+def _start_block(value: object, where: str) -> int | None:
+    if value == "head":
+        return None
+    if _is_int(value) and value >= 1:
+        return value
+    raise _Invalid(where, f"must be 'head' or a positive block number, got {_show(value)}")
+
+
+def _thresholds(value: object, where: str) -> tuple[int, ...]:
+    if isinstance(value, list) and value and _are_increasing_positive_ints(value):
+        return tuple(value)
+    raise _Invalid(where, f"must be a strictly increasing list of positive integers, got {_show(value)}")
+
+
+def _are_increasing_positive_ints(items: list[object]) -> bool:
+    previous = 0
+    for item in items:
+        if not _is_int(item) or item <= previous:
+            return False
+        previous = item
+    return True
+
+
+# --- the schemas --------------------------------------------------------------------------------------------------
+
+_CHAIN_SCHEMA: Final[_Schema] = {
+    "batch_size": _Key(_integer(1, 1000), required=False),
+    "poll_interval": _Key(_number(0.1, 60.0), required=False),
+    "request_timeout": _Key(_number(0.5, 120.0), required=False),
+    "max_backoff": _Key(_number(1.0, 3600.0), required=False),
+}
+
+_LOG_SCHEMA: Final[_Schema] = {
+    "format": _Key(_choice("auto", "console", "json"), required=False),
+    "level": _Key(_choice("debug", "info", "warning", "error"), required=False),
+}
+
+_LADDER_SCHEMA: Final[_Schema] = {
+    "thresholds": _Key(_thresholds),
+}
+
+
+def _ladder(value: object, where: str) -> tuple[int, ...]:
+    thresholds: tuple[int, ...] = _parse_mapping(value, _LADDER_SCHEMA, where)["thresholds"]
+    return thresholds
+
+
+_BADGES_SCHEMA: Final[_Schema] = {metric.value: _Key(_ladder) for metric in Metric}
+
+
+def _badges(value: object, where: str) -> Mapping[Metric, tuple[int, ...]]:
+    ladders = _parse_mapping(value, _BADGES_SCHEMA, where)
+    return MappingProxyType({metric: ladders[metric.value] for metric in Metric})
+
+
+_CONFIG_SCHEMA: Final[_Schema] = {
+    "account": _Key(_account),
+    "nodes": _Key(_nodes),
+    "posting_key_env": _Key(_posting_key_env),
+    "store": _Key(_store),
+    "start_block": _Key(_start_block),
+    "dry_run": _Key(_boolean),
+    "count_self_votes": _Key(_boolean, required=False),
+    "chain": _Key(_section(_CHAIN_SCHEMA, ChainSettings, optional=True), required=False),
+    "log": _Key(_section(_LOG_SCHEMA, LogSettings, optional=True), required=False),
+    "badges": _Key(_badges),
+}

@@ -12,6 +12,7 @@ after its creation, measured in chain time at the checkpoint), then pruned.
 
 from __future__ import annotations
 
+import fcntl
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from bot.errors import StoreError, StoreVersionError
+from bot.errors import StoreError, StoreLockedError, StoreVersionError
 from bot.metrics import Metric
 from bot.operations import CommentKey
 from bot.tallies import PAYOUT_WINDOW, CountedVote, Tally
@@ -79,8 +80,12 @@ class Store:
         self.path = path
 
     @classmethod
-    def open(cls, path: Path) -> Store:
-        """Open (creating if needed) and upgrade the store at ``path``."""
+    def open(cls, path: Path, *, create: bool = True) -> Store:
+        """Open and upgrade the store at ``path``; with ``create``, make it (and a private directory) if missing."""
+        if not create and not path.exists():
+            raise StoreError(
+                f"{path}: no store there yet (run the bot first, or check 'store' in the config)"
+            )
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         try:
             connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
@@ -263,6 +268,21 @@ class Store:
             (cutoff,),
         )
         self._db.execute("DELETE FROM comments WHERE created <= ?", (cutoff,))
+
+
+@contextmanager
+def lock_store(path: Path) -> Iterator[None]:
+    """Hold the store's lock file (``<store>.lock``) so that two daemons never run on one store."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with path.with_name(path.name + ".lock").open("a+") as lock_file:
+        try:
+            fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise StoreLockedError(f"{path}: another hive-badge-bot is running on this store") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(lock_file, fcntl.LOCK_UN)
 
 
 def _chunks(items: list[_T]) -> Iterator[list[_T]]:

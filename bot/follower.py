@@ -1,0 +1,180 @@
+"""Follow the chain: fetch irreversible blocks in ranges, count them, commit counts and checkpoint together.
+
+One :meth:`Follower.step` is one batch: fetch → parse → look up what the counting rules need →
+count → one store commit that also moves the checkpoint. Nothing is written until the commit, so a
+crash anywhere in a step loses nothing and a restart does the batch again from the checkpoint.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import structlog
+
+from bot.chain import MAX_BLOCK_RANGE, ChainClient
+from bot.errors import ChainDataError, TransientChainError
+from bot.operations import Block, CommentKey, parse_blocks
+from bot.store import Checkpoint, Store
+from bot.tallies import PAYOUT_WINDOW, CountingRules, Tally, count_blocks, referenced_comments, upvote_pairs
+
+log = structlog.get_logger("bot.follower")
+
+OLD_COMMENT_CACHE = 100_000
+"""How many creation times of comments already paid out are kept in memory, to look each up once."""
+
+
+def next_range(
+    checkpoint: int, irreversible: int, batch_size: int, stop_at: int | None
+) -> tuple[int, int] | None:
+    """``(first, count)`` of the next blocks to process after ``checkpoint``, or ``None`` if none is due."""
+    end = min(irreversible, checkpoint + batch_size)
+    if stop_at is not None:
+        end = min(end, stop_at)
+    return None if end <= checkpoint else (checkpoint + 1, end - checkpoint)
+
+
+def check_continuity(blocks: list[Block], first: int, previous_id: str | None) -> None:
+    """Raise :class:`ChainDataError` unless ``blocks`` are ``first, first+1, …`` each linked to the last."""
+    for offset, block in enumerate(blocks):
+        if block.num != first + offset:
+            raise ChainDataError(f"expected block {first + offset}, the node sent block {block.num}")
+        if previous_id is not None and block.previous != previous_id:
+            raise ChainDataError(
+                f"block {block.num}: previous is {block.previous}, but block {block.num - 1} is {previous_id}"
+            )
+        previous_id = block.block_id
+
+
+@dataclass(slots=True)
+class BatchReport:
+    first: int
+    last: int
+    irreversible: int
+    operations: int
+    tally: Tally
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def lag(self) -> int:
+        return self.irreversible - self.last
+
+
+class Follower:
+    """Moves the store's checkpoint forward, one batch at a time."""
+
+    def __init__(
+        self,
+        chain: ChainClient,
+        store: Store,
+        rules: CountingRules,
+        *,
+        batch_size: int = MAX_BLOCK_RANGE,
+        start_block: int | None = None,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self.chain = chain
+        self.store = store
+        self.rules = rules
+        self.batch_size = batch_size
+        self.start_block = start_block
+        self._clock = clock
+        self._old_comments: OrderedDict[CommentKey, int | None] = OrderedDict()
+
+    def checkpoint(self, irreversible: int) -> Checkpoint:
+        """The stored checkpoint, or where to start: just before ``start_block`` (``None``: the irreversible head)."""
+        stored = self.store.load_checkpoint()
+        if stored is not None:
+            return stored
+        start = irreversible if self.start_block is None else self.start_block
+        return Checkpoint(block_num=start - 1, block_id="", block_time=0)
+
+    def step(self, stop_at: int | None = None) -> BatchReport | None:
+        """Process the next batch of irreversible blocks; ``None`` when there is none yet."""
+        timer = _Timer(self._clock)
+        state = self.chain.fetch_state()
+        checkpoint = self.checkpoint(state.irreversible_block)
+        target = next_range(checkpoint.block_num, state.irreversible_block, self.batch_size, stop_at)
+        if target is None:
+            return None
+        first, count = target
+        raw = self.chain.fetch_blocks(first, count)
+        timer.lap("fetch")
+        if not raw:
+            raise TransientChainError(
+                f"the node has no block {first} although block {first + count - 1} is irreversible"
+            )
+        blocks = parse_blocks(raw)
+        check_continuity(blocks, first, checkpoint.block_id or None)
+        timer.lap("parse")
+        created_before, learned = self._comment_times(blocks)
+        counted_before = self.store.load_counted_votes(upvote_pairs(blocks))
+        timer.lap("lookup")
+        tally = count_blocks(blocks, created_before, counted_before, self.rules)
+        timer.lap("count")
+        last = blocks[-1]
+        self.store.commit_batch(tally, learned, Checkpoint(last.num, last.block_id, last.timestamp))
+        timer.lap("commit")
+        report = BatchReport(
+            first=first,
+            last=last.num,
+            irreversible=state.irreversible_block,
+            operations=sum(len(block.events) for block in blocks),
+            tally=tally,
+            seconds=timer.laps,
+        )
+        self._log(report)
+        return report
+
+    def _comment_times(
+        self, blocks: list[Block]
+    ) -> tuple[dict[CommentKey, int | None], dict[CommentKey, int]]:
+        """Creation times of the comments ``blocks`` name: from the store, else asked from the chain once.
+
+        Returns all the times known, and those newly learned from the chain (to remember in the commit).
+        """
+        keys = referenced_comments(blocks)
+        known: dict[CommentKey, int | None] = dict(self.store.load_comment_times(keys))
+        for key in keys - known.keys():
+            if key in self._old_comments:
+                known[key] = self._old_comments[key]
+        missing = keys - known.keys()
+        looked_up = self.chain.fetch_comment_times(missing) if missing else {}
+        known.update(looked_up)
+        self._cache_old(looked_up, blocks[-1].timestamp)
+        learned = {key: created for key, created in looked_up.items() if created is not None}
+        return known, learned
+
+    def _cache_old(self, looked_up: Mapping[CommentKey, int | None], now: int) -> None:
+        for key, created in looked_up.items():
+            if created is not None and now - created >= PAYOUT_WINDOW:
+                self._old_comments[key] = created
+                self._old_comments.move_to_end(key)
+        while len(self._old_comments) > OLD_COMMENT_CACHE:
+            self._old_comments.popitem(last=False)
+
+    def _log(self, report: BatchReport) -> None:
+        tally = report.tally
+        log.info(
+            "batch_committed",
+            blocks=f"{report.first}-{report.last}",
+            operations=report.operations,
+            increments=sum(tally.increments.values()),
+            unresolved_votes=tally.unresolved_votes,
+            lag=report.lag,
+            seconds=round(sum(report.seconds.values()), 3),
+        )
+
+
+class _Timer:
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self._last = clock()
+        self.laps: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        now = self._clock()
+        self.laps[name] = self.laps.get(name, 0.0) + now - self._last
+        self._last = now

@@ -1,0 +1,100 @@
+"""The commands that read the store, and the errors every command reports the same way."""
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.metrics import Metric
+from bot.store import Checkpoint, Store, lock_store
+from bot.tallies import Tally
+from tests.configs import write_config
+
+UNREACHABLE = "http://127.0.0.1:9"  # the discard port: nothing listens there
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    path = write_config(tmp_path, [UNREACHABLE])
+    counts = Counter(
+        {("alice", Metric.POSTS): 3, ("bob", Metric.POSTS): 7, ("alice", Metric.UPVOTES_RECEIVED): 12}
+    )
+    with Store.open(tmp_path / "state" / "bot.sqlite") as store:
+        store.commit_batch(Tally(increments=counts), {}, Checkpoint(1234, "04d2", 1_750_000_000))
+    return path
+
+
+def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, object]:
+    assert main([*argv, "--json"]) == 0
+    result: dict[str, object] = json.loads(capsys.readouterr().out)
+    return result
+
+
+def test_account_prints_its_counts_as_json(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    report = run_json(capsys, "account", "alice", "--config", str(config))
+    assert report["account"] == "alice"
+    assert report["counts"] == {"upvotes_received": 12, "upvotes_given": 0, "posts": 3, "comments": 0}
+
+
+def test_unknown_account_has_zero_counts(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    report = run_json(capsys, "account", "nobody", "--config", str(config))
+    assert report["counts"] == {"upvotes_received": 0, "upvotes_given": 0, "posts": 0, "comments": 0}
+    assert report["known"] is False
+
+
+def test_ranking_lists_accounts_by_the_metric(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    report = run_json(capsys, "ranking", "--metric", "posts", "--limit", "0", "--config", str(config))
+    assert report["ranking"] == [
+        {"rank": 1, "account": "bob", "count": 7},
+        {"rank": 2, "account": "alice", "count": 3},
+    ]
+    report = run_json(capsys, "ranking", "--metric", "posts", "--limit", "1", "--config", str(config))
+    assert [row["account"] for row in report["ranking"]] == ["bob"]  # type: ignore[attr-defined]
+
+
+def test_status_reports_the_store_when_the_chain_is_unreachable(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report = run_json(capsys, "status", "--config", str(config))
+    assert report["checkpoint"] == 1234
+    assert report["accounts"] == 2
+    assert report["lag"] is None
+    assert "no node answered" in str(report["chain_error"])
+    assert isinstance(report["bytes"], int) and report["bytes"] > 0
+
+
+def test_text_output_is_readable(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["account", "alice", "--config", str(config)]) == 0
+    assert "posts             3" in capsys.readouterr().out
+
+
+def test_check_config_accepts_the_shipped_config(capsys: pytest.CaptureFixture[str]) -> None:
+    shipped = Path(__file__).resolve().parents[1] / "config" / "bot.yaml"
+    assert main(["check-config", "--config", str(shipped)]) == 0
+    assert "dry-run" in capsys.readouterr().out
+
+
+def test_bad_config_exits_2_naming_the_file_and_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_config(tmp_path, [UNREACHABLE], start_block="yesterday")
+    assert main(["run", "--config", str(path)]) == 2
+    error = capsys.readouterr().err
+    assert str(path) in error
+    assert "start_block" in error
+    assert not (tmp_path / "state").exists()
+
+
+def test_reading_commands_do_not_create_a_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_config(tmp_path, [UNREACHABLE])
+    assert main(["status", "--config", str(path)]) == 1
+    assert "no store there yet" in capsys.readouterr().err
+    assert not (tmp_path / "state" / "bot.sqlite").exists()
+
+
+def test_second_daemon_on_the_same_store_is_refused(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with lock_store(config.parent / "state" / "bot.sqlite"):
+        assert main(["run", "--config", str(config)]) == 1
+    assert "another hive-badge-bot is running on this store" in capsys.readouterr().err

@@ -1,13 +1,14 @@
 """Load and validate the bot's YAML configuration.
 
-`load_config` returns a complete, validated `Config` or raises `ConfigError`; nothing is half-loaded. An error names
-the file and the dotted key at fault, e.g.::
+`load_config` returns a complete, validated `Config` or raises `ConfigError`; nothing is half-loaded.
+An error names the file and the dotted key at fault, e.g.::
 
-    config/bot.yaml: badges.posts.thresholds: must be a strictly increasing list of positive integers, got [5, 3]
+    config/bot.yaml: badges.posts.thresholds: must be a strictly increasing list of positive integers, ...
 
-Validation is table-driven: each mapping in the file has a schema, a table from key name to a `_Key` (a parser, and
-whether the key is required). Optional keys that are absent are simply not passed on, so the dataclass field default is
-the one place a default lives. Adding a setting is one field on a dataclass plus one row in its schema.
+Validation is table-driven: each mapping in the file has a schema, a table from key name to a `_Key`
+(a parser, and whether the key is required). Optional keys that are absent are not passed on, so the
+dataclass field default is the one place a default lives. Adding a setting is one field on a dataclass
+plus one row in its schema.
 
 The posting key is never read here: the file holds only the NAME of the environment variable that holds it.
 """
@@ -44,12 +45,14 @@ LogLevel: TypeAlias = Literal["debug", "info", "warning", "error"]
 
 _BASE58: Final = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 
-PRIVATE_KEY_PATTERN: Final = re.compile(rf"(?<![{_BASE58}])5[{_BASE58}]{{50}}(?![{_BASE58}])")
-"""Finds text that looks like a WIF private key (51 base58 characters starting with '5'), alone or inside a string."""
+PRIVATE_KEY_PATTERN: Final = re.compile(rf"(?<![{_BASE58}])5[HJK][{_BASE58}]{{49}}(?![{_BASE58}])")
+"""Finds text that looks like a WIF private key, alone or inside a string: 51 base58 characters
+starting with '5H', '5J' or '5K', as every Hive private key in WIF does. (The capital letter keeps
+lowercase permlinks from matching.)"""
 
 
 class ConfigError(BotError):
-    """The config file is missing, unreadable or invalid. `str()` names the file and, when known, the dotted key."""
+    """The config file is missing, unreadable or invalid; `str()` names the file and, if known, the key."""
 
     def __init__(self, path: Path, message: str, key: str | None = None) -> None:
         super().__init__(path, message, key)
@@ -83,7 +86,7 @@ class LogSettings:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Config:
-    """Everything in the config file, validated. `store` is absolute; `start_block` None means "the head block"."""
+    """Everything in the config file, validated. `store` is absolute; `start_block` None means head."""
 
     path: Path
     account: str
@@ -114,7 +117,7 @@ def load_config(path: Path) -> Config:
     return Config(path=path.absolute(), **values)
 
 
-# --- reading the file ---------------------------------------------------------------------------------------------
+# --- reading the file ---------------------------------------------------------------------------------------
 
 
 def _read_text(path: Path) -> str:
@@ -133,7 +136,7 @@ def _read_text(path: Path) -> str:
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
-    """A SafeLoader that rejects a key written twice in one mapping (plain PyYAML silently keeps the last one)."""
+    """A SafeLoader that rejects a key written twice in one mapping (plain PyYAML silently keeps the last)."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
         seen: list[object] = []
@@ -150,7 +153,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 
 
 def _parse_yaml(text: str, path: Path) -> object:
-    # The message carries the line and the problem but never the offending line's text: it might hold a secret.
+    # The message has the line and the problem but never the offending line's text: it might hold a secret.
     try:
         return yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.MarkedYAMLError as exc:
@@ -163,7 +166,7 @@ def _parse_yaml(text: str, path: Path) -> object:
         raise ConfigError(path, f"invalid YAML: {type(exc).__name__}") from None
 
 
-# --- the schema machinery -----------------------------------------------------------------------------------------
+# --- the schema machinery -----------------------------------------------------------------------------------
 
 
 class _Invalid(Exception):
@@ -218,7 +221,7 @@ def _dotted(where: str | None, name: str) -> str:
 
 
 def _show(value: object) -> str:
-    """A short rendering of a value for an error message, YAML-flavoured, with anything key-like blanked out."""
+    """A short rendering of a value for an error message, YAML-flavoured, anything key-like blanked out."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -238,7 +241,7 @@ def _section(schema: _Schema, build: Callable[..., object], *, optional: bool) -
     return parse
 
 
-# --- parsers for single values ------------------------------------------------------------------------------------
+# --- parsers for single values ------------------------------------------------------------------------------
 
 
 def _is_int(value: object) -> TypeGuard[int]:
@@ -299,7 +302,10 @@ def _account_name_problem(name: str) -> str | None:
         if len(part) < 3:
             return "each dot-separated part at least 3 characters"
         if not _ACCOUNT_PART.fullmatch(part):
-            return "each part starts with a lowercase letter, uses only a-z, 0-9 and '-', ends with a letter or digit"
+            return (
+                "each part starts with a lowercase letter, uses only a-z, 0-9 and '-', "
+                "ends with a letter or digit"
+            )
     return None
 
 
@@ -346,14 +352,15 @@ def _posting_key_env(value: object, where: str) -> str:
         raise _Invalid(
             where,
             "this looks like a key itself. Put the NAME of an environment variable here "
-            "(e.g. HIVE_BADGE_BOT_POSTING_KEY) and the posting key in that variable: the key itself must never "
-            "be in the YAML file. If a real private key was written there, treat it as leaked and change it.",
+            "(e.g. HIVE_BADGE_BOT_POSTING_KEY) and the posting key in that variable: "
+            "the key itself must never be in the YAML file. "
+            "If a real private key was written there, treat it as leaked and change it.",
         )
     if not _ENV_NAME.fullmatch(value):
         raise _Invalid(
             where,
-            "must be the NAME of an environment variable: uppercase letters, digits and '_', not starting with "
-            f"a digit (got a {len(value)}-character string, not shown)",
+            "must be the NAME of an environment variable: uppercase letters, digits and '_', "
+            f"not starting with a digit (got a {len(value)}-character string, not shown)",
         )
     return value
 
@@ -387,7 +394,7 @@ def _are_increasing_positive_ints(items: list[object]) -> bool:
     return True
 
 
-# --- the schemas --------------------------------------------------------------------------------------------------
+# --- the schemas --------------------------------------------------------------------------------------------
 
 _CHAIN_SCHEMA: Final[_Schema] = {
     "batch_size": _Key(_integer(1, 1000), required=False),

@@ -1,7 +1,7 @@
 """The activity metrics the bot counts and awards badges for.
 
-`Metric` is the one name for these across the codebase: config keys, store columns and reply templates all use its
-string values.
+`Metric` is the one name for these across the codebase: config keys, store columns and reply templates all use
+its string values.
 """
 
 from __future__ import annotations

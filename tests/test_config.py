@@ -1,4 +1,4 @@
-"""Tests for bot.config: the shipped file validates, and every kind of mistake is a ConfigError naming the key."""
+"""Tests for bot.config: the shipped file validates; every kind of mistake is a ConfigError naming the key."""
 
 from __future__ import annotations
 
@@ -71,7 +71,7 @@ def load_error(path: Path) -> ConfigError:
     return caught.value
 
 
-# --- valid files ----------------------------------------------------------------------------------------------
+# --- valid files --------------------------------------------------------------------------------------------
 
 
 def test_shipped_config_is_valid() -> None:
@@ -209,7 +209,7 @@ def test_config_is_immutable(tmp_path: Path) -> None:
         config.badges[Metric.POSTS] = (1,)  # type: ignore[index]
 
 
-# --- invalid values ---------------------------------------------------------------------------------------------
+# --- invalid values -----------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("key", REQUIRED_KEYS)
@@ -339,11 +339,12 @@ def test_thresholds_not_increasing_message_shows_the_list(tmp_path: Path) -> Non
     path = write(tmp_path, changed("badges.posts", {"thresholds": [5, 3]}))
 
     assert str(load_error(path)) == (
-        f"{path}: badges.posts.thresholds: must be a strictly increasing list of positive integers, got [5, 3]"
+        f"{path}: badges.posts.thresholds: "
+        "must be a strictly increasing list of positive integers, got [5, 3]"
     )
 
 
-# --- unknown keys -------------------------------------------------------------------------------------------------
+# --- unknown keys -------------------------------------------------------------------------------------------
 
 
 def test_unknown_top_level_key_is_named_with_the_valid_keys(tmp_path: Path) -> None:
@@ -389,7 +390,7 @@ def test_non_string_key_is_rejected(tmp_path: Path) -> None:
     assert str(load_error(path)) == f"{path}: chain: keys must be strings, got 1"
 
 
-# --- the posting key must never be in the file ------------------------------------------------------------------
+# --- the posting key must never be in the file --------------------------------------------------------------
 
 
 @pytest.mark.parametrize("pasted", [WIF, PUBLIC_KEY])
@@ -431,7 +432,7 @@ def test_yaml_syntax_error_does_not_echo_the_line(tmp_path: Path) -> None:
     assert WIF not in message
 
 
-# --- the file itself ----------------------------------------------------------------------------------------------
+# --- the file itself ----------------------------------------------------------------------------------------
 
 
 def test_bad_yaml_names_the_file_and_line(tmp_path: Path) -> None:
@@ -483,7 +484,7 @@ def test_top_level_that_is_not_a_mapping_is_rejected(tmp_path: Path, text: str, 
     assert str(load_error(path)).startswith(f"{path}: {fragment}")
 
 
-# --- the error type -----------------------------------------------------------------------------------------------
+# --- the error type -----------------------------------------------------------------------------------------
 
 
 def test_config_error_is_a_bot_error_and_survives_pickling() -> None:

@@ -1,0 +1,99 @@
+"""The devnet node: :class:`~bot.devnet.api.NodeApi` behind an HTTP server on 127.0.0.1, in a thread.
+
+    with DevNode(ChainGenerator(seed=1, first_block=..., genesis_time=...), head=...) as node:
+        ...  # node.url is "http://127.0.0.1:<port>"; node.clock.set_head(n) moves the chain
+
+HTTP/1.1 with keep-alive, one thread per connection; POST bodies are JSON-RPC. The constructor only assigns:
+the socket is opened by :meth:`start` (or entering the ``with`` block).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from bot.devnet.api import NodeApi
+from bot.devnet.head import HeadClock
+from bot.devnet.source import ChainSource
+
+
+class DevNode:
+    def __init__(
+        self,
+        source: ChainSource,
+        *,
+        head: int | None = None,
+        speed: float = 0.0,
+        irreversible_lag: int = 1,
+        port: int = 0,
+    ) -> None:
+        """Serve ``source`` with the head at ``head`` (default: its last block), advancing at ``speed``."""
+        self.source = source
+        self.clock = HeadClock(
+            source.last_block if head is None else head,
+            source.last_block,
+            speed=speed,
+            irreversible_lag=irreversible_lag,
+        )
+        self.api = NodeApi(source, self.clock)
+        self.port = port
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def requests(self) -> deque[str]:
+        """The method of every request served, in order (``"block_api.get_block"``; a batch adds each)."""
+        return self.api.calls
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the node is not started")
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def start(self) -> DevNode:
+        node = self
+
+        class Handler(_Handler):
+            devnode = node
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="devnode", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def __enter__(self) -> DevNode:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    devnode: DevNode
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length", 0))
+        body = self.rfile.read(length)
+        answer = self.devnode.api.handle(body)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: tests read :attr:`DevNode.requests` instead of an access log."""

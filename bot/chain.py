@@ -140,8 +140,8 @@ class ChainClient:
             try:
                 answer = self._call_node(node, api, method, params)
             except _PERMANENT as exc:
-                refused.append(f"{node.url}: {exc}")
-                self._failed(node, f"refused: {exc}", api, method)
+                refused.append(f"{node.url}: {_describe(exc)}")
+                self._failed(node, f"refused: {_describe(exc)}", api, method)
             except Exception as exc:  # noqa: BLE001 - beem raises anything from requests and json alike
                 self._failed(node, _describe(exc), api, method)
             else:

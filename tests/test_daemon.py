@@ -1,0 +1,207 @@
+"""The daemon as a user runs it: ``python -m bot run`` in a subprocess, against the devnet node.
+
+Signals, ``--stop-at-block``, ``kill -9`` in the middle of a batch and a restart; nothing here sleeps to
+wait: the tests poll the store or wait on events raised by the node, always with a bound.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.devnet.generator import ChainGenerator
+from bot.devnet.node import DevNode
+from bot.store import Store
+from tests.configs import write_config
+from tests.devnet import FIRST, Counts, generated_chain, load_all_counts
+from tests.recount import recount
+
+ROOT = Path(__file__).resolve().parents[1]
+BOUND = 60.0  # seconds: the most any wait in this file may take before the test fails
+FAST = {"poll_interval": 0.1, "request_timeout": 5, "max_backoff": 1}  # tests/configs.py's chain section
+
+
+@pytest.fixture(scope="module")
+def chain() -> ChainGenerator:
+    return generated_chain()
+
+
+def truth_until(chain: ChainGenerator, last: int) -> Counts:
+    return recount((chain.block(n) or {} for n in range(FIRST, last + 1)), chain.comment_created)
+
+
+def start_bot(config: Path, *args: str, home: Path | None = None) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    if home is not None:
+        env["HOME"] = str(home)
+        env.pop("XDG_DATA_HOME", None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", "run", "--config", str(config), *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def finish(process: subprocess.Popen[str]) -> tuple[int, list[dict[str, Any]]]:
+    """Wait for the bot to exit; its exit code and its JSON log lines."""
+    _, stderr = process.communicate(timeout=BOUND)
+    lines = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+    return process.returncode, lines
+
+
+def poll(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + BOUND
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what}")
+        time.sleep(0.02)
+
+
+def checkpoint_of(store_path: Path) -> int | None:
+    if not store_path.exists():
+        return None
+    with Store.open(store_path, create=False) as store:
+        checkpoint = store.load_checkpoint()
+    return None if checkpoint is None else checkpoint.block_num
+
+
+def counts_of(store_path: Path) -> Counts:
+    with Store.open(store_path, create=False) as store:
+        return load_all_counts(store)
+
+
+class Trap:
+    """Makes the node hold the calls of one method once ``when()`` is true, until released; ``held`` is set
+    as soon as one is held. The held call's bot is then in the middle of a batch."""
+
+    def __init__(self, node: DevNode, method: str, when: Callable[[], bool]) -> None:
+        self.held = threading.Event()
+        self.released = threading.Event()
+        real = node.api.methods[method]
+
+        def trapped(params: Any) -> Any:
+            if not self.released.is_set() and when():
+                self.held.set()
+                self.released.wait(BOUND)
+            return real(params)
+
+        node.api.methods[method] = trapped
+
+
+@pytest.fixture
+def store_path(tmp_path: Path) -> Path:
+    return tmp_path / "state" / "bot.sqlite"
+
+
+def test_stop_at_block_waits_for_the_block_to_become_irreversible_then_exits_0(
+    chain: ChainGenerator, tmp_path: Path, store_path: Path
+) -> None:
+    target = FIRST + 400
+    with DevNode(chain, head=FIRST + 150, speed=300) as node:  # a block every 10 ms
+        process = start_bot(
+            write_config(tmp_path, [node.url], start_block=FIRST), "--stop-at-block", str(target)
+        )
+        code, logs = finish(process)
+        assert node.clock.head() > target
+    assert code == 0, logs
+    assert checkpoint_of(store_path) == target
+    assert counts_of(store_path) == truth_until(chain, target)
+    assert [entry["reason"] for entry in logs if entry["event"] == "stop_requested"] == [
+        f"block {target} processed"
+    ]
+
+
+def test_sigterm_finishes_the_batch_commits_and_exits_0(
+    chain: ChainGenerator, tmp_path: Path, store_path: Path
+) -> None:
+    with DevNode(chain, head=FIRST + 2500, speed=30) as node:
+        process = start_bot(write_config(tmp_path, [node.url], start_block=FIRST))
+        poll(lambda: (checkpoint_of(store_path) or 0) >= FIRST + 2000, "the bot to catch up")
+        process.send_signal(signal.SIGTERM)
+        code, logs = finish(process)
+    assert code == 0, logs
+    assert [entry["reason"] for entry in logs if entry["event"] == "stop_requested"] == ["SIGTERM"]
+    assert logs[-1]["event"] == "daemon_stopped"
+    last = checkpoint_of(store_path)
+    assert last is not None
+    assert counts_of(store_path) == truth_until(chain, last)
+
+
+@pytest.mark.parametrize(
+    "method",
+    ["block_api.get_block_range", "database_api.find_comments"],
+    ids=["while-fetching-blocks", "while-looking-up-comments"],
+)
+def test_kill_9_in_the_middle_of_a_batch_then_restart_counts_exactly(
+    chain: ChainGenerator, tmp_path: Path, store_path: Path, method: str
+) -> None:
+    target = FIRST + 2600
+    with DevNode(chain, head=target + 1) as node:
+        config = write_config(tmp_path, [node.url], start_block=FIRST, chain={**FAST, "batch_size": 500})
+        for kill_after in (
+            FIRST + 499,
+            FIRST + 1499,
+        ):  # in the second batch, then (after a restart) the fourth
+            trap = Trap(node, method, when=lambda at=kill_after: (checkpoint_of(store_path) or 0) >= at)
+            process = start_bot(config, "--stop-at-block", str(target))
+            assert trap.held.wait(BOUND), f"the bot never got past block {kill_after}"
+            process.kill()
+            process.wait(BOUND)
+            trap.released.set()
+            assert checkpoint_of(store_path) == kill_after  # the batch in flight left no trace
+        code, logs = finish(start_bot(config, "--stop-at-block", str(target)))
+    assert code == 0, logs
+    assert checkpoint_of(store_path) == target
+    assert counts_of(store_path) == truth_until(chain, target)
+
+
+def test_beem_writes_nothing_in_the_home_directory(chain: ChainGenerator, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    with DevNode(chain, head=FIRST + 20) as node:
+        config = write_config(tmp_path, [node.url], start_block=FIRST)
+        code, logs = finish(start_bot(config, "--stop-at-block", str(FIRST + 10), home=home))
+    assert code == 0, logs
+    assert list(home.rglob("*")) == []
+
+
+def test_a_second_daemon_on_the_same_store_exits_1_and_leaves_the_first_running(
+    chain: ChainGenerator, tmp_path: Path, store_path: Path
+) -> None:
+    with DevNode(chain, head=FIRST + 100, speed=3) as node:
+        config = write_config(tmp_path, [node.url], start_block=FIRST)
+        first = start_bot(config)
+        poll(lambda: checkpoint_of(store_path) is not None, "the first bot to commit")
+        code, _ = finish(start_bot(config))
+        assert code == 1
+        assert first.poll() is None
+        first.send_signal(signal.SIGINT)
+        code, logs = finish(first)
+    assert code == 0, logs
+
+
+@pytest.fixture(autouse=True)
+def no_stray_processes() -> Iterator[None]:
+    """A failing test must not leave a bot running."""
+    before = set(_children())
+    yield
+    for pid in set(_children()) - before:
+        os.kill(pid, signal.SIGKILL)
+
+
+def _children() -> list[int]:
+    path = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children")
+    return [int(pid) for pid in path.read_text().split()] if path.exists() else []

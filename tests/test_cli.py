@@ -70,8 +70,9 @@ def test_text_output_is_readable(config: Path, capsys: pytest.CaptureFixture[str
     assert "posts             3" in capsys.readouterr().out
 
 
-def test_check_config_accepts_the_shipped_config(capsys: pytest.CaptureFixture[str]) -> None:
-    shipped = Path(__file__).resolve().parents[1] / "config" / "bot.yaml"
+@pytest.mark.parametrize("name", ["bot.yaml", "devnet.yaml"])
+def test_check_config_accepts_the_shipped_configs(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    shipped = Path(__file__).resolve().parents[1] / "config" / name
     assert main(["check-config", "--config", str(shipped)]) == 0
     assert "dry-run" in capsys.readouterr().out
 

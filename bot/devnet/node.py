@@ -84,6 +84,7 @@ class DevNode:
 class _Handler(BaseHTTPRequestHandler):
     devnode: DevNode
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in two writes: without this, +40 ms a call
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", 0))

@@ -201,8 +201,9 @@ def test_real_2016_mainnet_blocks_are_followed_end_to_end(tmp_path: Path) -> Non
     recorded = RecordedChain.from_file(FIXTURES / "mainnet-blocks-1000000-1000999.block_api.json")
     with DevNode(recorded, head=1_000_999, irreversible_lag=0) as node, capture_logs() as logs:
         counted = follow([node.url], tmp_path / "bot.sqlite", start=1_000_000, stop_at=1_000_999)
-    # three replies, one of them re-sent (an edit); six votes, all on comments made before the recording,
-    # which the node does not know: the bot does not guess their age and counts none of them
+    # three reply operations, one of them a re-send of another (an edit: the recording takes the first one
+    # seen as the creation); six votes, all on comments made before the recording, which the node does not
+    # know: the bot does not guess their age and counts none of them
     assert counted == {
         "steem-id": {**dict.fromkeys(Metric, 0), Metric.COMMENTS: 1},
         "steemoholic": {**dict.fromkeys(Metric, 0), Metric.COMMENTS: 1},

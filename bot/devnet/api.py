@@ -155,7 +155,7 @@ class NodeApi:
                 raise RpcError(-32602, "Invalid parameters: call takes [api, method, args]")
             api, name, params = params[0], params[1], params[2] if len(params) == 3 else []
             method = f"{api}.{name}"
-            if api != "condenser_api":
+            if api != "condenser_api" and isinstance(params, list):
                 params = params[0] if isinstance(params, list) and params else {}
         self.calls.append(str(method))
         if not isinstance(method, str) or "." not in method:

@@ -15,10 +15,10 @@ _ASSET_KEYS = frozenset({"amount", "precision", "nai"})
 
 def legacy_asset(asset: dict[str, Any]) -> str:
     """``{"amount": "1500", "precision": 3, "nai": "@@000000013"}`` → ``"1.500 HBD"``."""
-    precision = int(asset["precision"])
-    whole, fraction = divmod(int(asset["amount"]), 10**precision)
+    precision, amount = int(asset["precision"]), int(asset["amount"])
+    whole, fraction = divmod(abs(amount), 10**precision)
     text = f"{whole}.{fraction:0{precision}d}" if precision else str(whole)
-    return f"{text} {_SYMBOLS[asset['nai']]}"
+    return f"{'-' if amount < 0 else ''}{text} {_SYMBOLS[asset['nai']]}"
 
 
 def legacy(value: Any) -> Any:

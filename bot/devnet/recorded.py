@@ -1,8 +1,10 @@
 """A recorded chain: real block JSON (``block_api`` format) served as it was, e.g. the mainnet fixtures.
 
 Blocks may have gaps (a recording of single ``get_block`` calls). What the chain stores is rebuilt from the
-blocks themselves: a comment is known from the block that created it, with its edits applied; comments
-created before the recording are unknown, exactly as for a node that never saw them.
+blocks themselves: a comment is known from its first operation in the recording, with later edits applied
+(diff-match-patch bodies patched); comments with no operation in the recording are unknown. A recording
+cannot tell a creation from an edit of a comment made before it began: the first operation seen is taken
+as the creation.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from diff_match_patch import diff_match_patch
 
 from bot.devnet.source import AccountState, CommentState
 from bot.devnet.world import parse_time
@@ -47,12 +51,13 @@ class RecordedChain:
         data = json.loads(path.read_text(encoding="utf-8"))
         if isinstance(data, dict):
             return cls(list(data["blocks"]))
-        blocks = []
-        for call in data:
-            block = call["res"].get("result", {}).get("block")
-            if block is not None and int(block["block_id"][:8], 16) == call["req"]["params"]["block_num"]:
-                blocks.append(block)
-        return cls(blocks)
+        answers = [
+            (call["req"]["params"]["block_num"], call["res"].get("result", {}).get("block")) for call in data
+        ]
+        found = [(asked, block) for asked, block in answers if block is not None]
+        # a canned answer (one block returned for other numbers too) is not a real block, whatever its number
+        canned = {block["block_id"] for asked, block in found if int(block["block_id"][:8], 16) != asked}
+        return cls([block for _, block in found if block["block_id"] not in canned])
 
     @property
     def first_block(self) -> int:
@@ -94,7 +99,7 @@ class RecordedChain:
             parent = self._comments[root]
             root, depth = (parent.parent_author, parent.parent_permlink), depth + 1
         root_title = self._comments[root].title if root in self._comments else ""
-        category = found.parent_permlink if not found.parent_author else ""
+        category = self._comments[root].parent_permlink if root in self._comments else ""
         return CommentState(
             author, permlink, found.parent_author, found.parent_permlink, category, found.title, body,
             found.json_metadata, found.created, updated, depth, root[0], root[1], root_title,
@@ -114,9 +119,20 @@ class RecordedChain:
                 elif operation["type"] != "comment_operation":
                     continue
                 elif key in self._comments:
-                    self._comments[key].edits.append((num, time, value["body"]))
+                    known = self._comments[key]
+                    body = known.edits[-1][2] if known.edits else known.body
+                    known.edits.append((num, time, _edited(body, value["body"])))
                 else:
                     self._comments[key] = _Comment(
                         value["parent_author"], value["parent_permlink"], value["title"], value["body"],
                         value["json_metadata"], time, num, [],
                     )  # fmt: skip
+
+
+def _edited(body: str, sent: str) -> str:
+    """The text after an edit that sent ``sent``: a diff-match-patch text is applied, anything else replaces."""
+    if not sent.startswith("@@ "):
+        return sent
+    dmp = diff_match_patch()
+    patched, _ = dmp.patch_apply(dmp.patch_fromText(sent), body)
+    return str(patched)

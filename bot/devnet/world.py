@@ -158,7 +158,8 @@ class World:
             permlink = f"{slug}-{names.base36(2 * ref.block + ref.slot)}"
         else:
             stamp = format_time(self.block_time(ref.block)).replace("-", "").replace(":", "").lower()
-            permlink = f"re-{self.author(parent.block, parent.slot)}-{stamp}{ref.slot:03d}z"
+            parent_author = self.author(parent.block, parent.slot).replace(".", "-")  # as front ends write it
+            permlink = f"re-{parent_author}-{stamp}{ref.slot:03d}z"
         head = CommentHead(author, permlink, parent)
         if len(self._heads) >= _HEAD_CACHE:
             del self._heads[next(iter(self._heads))]  # oldest first: dicts keep insertion order

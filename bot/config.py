@@ -28,6 +28,7 @@ import yaml
 
 from bot.errors import BotError
 from bot.metrics import Metric
+from bot.notifications import Templates, template_problem
 
 __all__ = [
     "PRIVATE_KEY_PATTERN",
@@ -37,6 +38,7 @@ __all__ = [
     "LogFormat",
     "LogLevel",
     "LogSettings",
+    "NotificationSettings",
     "load_config",
 ]
 
@@ -85,6 +87,32 @@ class LogSettings:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class NotificationSettings:
+    """When and how badge notifications are posted. Durations are in seconds (the YAML may say "30d")."""
+
+    max_post_age: float = 30 * 86_400
+    """Reply only to a root post younger than this; otherwise wait until the account posts again."""
+    min_interval: float = 3.0
+    """Chain seconds between two of the bot's comments (the chain allows one every 3 s)."""
+    per_account_interval: float = 86_400
+    """At most one notification per account in this time; later badges join the waiting one."""
+    max_crossing_age: float = 86_400
+    """A badge found this long (chain time) after it was earned is recorded, not announced."""
+    rc_reserve: float = 10.0
+    """Percent of the bot's resource credits kept in reserve: below it, posting pauses."""
+    max_attempts: int = 10
+    """Failed broadcasts of one notification before it is parked (shown by ``status``)."""
+    expiration: float = 600.0
+    """How far in chain time a broadcast transaction stays valid (hived allows up to 3600 s)."""
+    ignore: frozenset[str] = frozenset()
+    """Accounts never notified (the bot's own account never is, listed or not)."""
+    decline_payout: bool = False
+    beneficiaries: tuple[tuple[str, int], ...] = ()
+    """(account, weight in 1/100 %) pairs, sorted by account, for the bot's comments."""
+    templates: Templates = field(default_factory=Templates)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Config:
     """Everything in the config file, validated. `store` is absolute; `start_block` None means head."""
 
@@ -99,6 +127,7 @@ class Config:
     count_self_votes: bool = True
     chain: ChainSettings = field(default_factory=ChainSettings)
     log: LogSettings = field(default_factory=LogSettings)
+    notifications: NotificationSettings = field(default_factory=NotificationSettings)
 
 
 def load_config(path: Path) -> Config:
@@ -266,6 +295,37 @@ def _number(low: float, high: float) -> _Parser:
     return parse
 
 
+_DURATION: Final = re.compile(r"(\d+(?:\.\d+)?)\s*(s|m|h|d)")
+_UNIT_SECONDS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
+
+
+def _duration(low: float, high: float) -> _Parser:
+    """Seconds, written as a number or as a number with a unit: "90s", "10m", "24h", "30d"."""
+
+    def parse(value: object, where: str) -> float:
+        seconds: float | None = None
+        if _is_int(value) or isinstance(value, float):
+            seconds = float(value)
+        elif isinstance(value, str) and (match := _DURATION.fullmatch(value.strip())):
+            seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+        if seconds is not None and low <= seconds <= high:
+            return seconds
+        raise _Invalid(
+            where,
+            f"must be a duration from {_show_seconds(low)} to {_show_seconds(high)} "
+            f'(seconds, or a number with s, m, h or d: "90s", "24h"), got {_show(value)}',
+        )
+
+    return parse
+
+
+def _show_seconds(seconds: float) -> str:
+    for unit in ("d", "h", "m"):
+        if seconds >= _UNIT_SECONDS[unit] and seconds % _UNIT_SECONDS[unit] == 0:
+            return f"{seconds / _UNIT_SECONDS[unit]:g}{unit}"
+    return f"{seconds:g}s"
+
+
 def _choice(*choices: str) -> _Parser:
     def parse(value: object, where: str) -> str:
         if value not in choices:
@@ -307,6 +367,42 @@ def _account_name_problem(name: str) -> str | None:
                 "ends with a letter or digit"
             )
     return None
+
+
+def _accounts(value: object, where: str) -> frozenset[str]:
+    if not isinstance(value, list):
+        raise _Invalid(where, f"must be a list of Hive account names, got {_show(value)}")
+    return frozenset(_account(item, f"{where}[{index}]") for index, item in enumerate(value))
+
+
+_BENEFICIARY_SCHEMA: Final[_Schema] = {
+    "account": _Key(_account),
+    "weight": _Key(_integer(1, 10_000)),
+}
+
+
+def _beneficiaries(value: object, where: str) -> tuple[tuple[str, int], ...]:
+    if not isinstance(value, list):
+        raise _Invalid(where, f"must be a list of {{account, weight}} mappings, got {_show(value)}")
+    pairs = [_parse_mapping(item, _BENEFICIARY_SCHEMA, f"{where}[{i}]") for i, item in enumerate(value)]
+    accounts = [pair["account"] for pair in pairs]
+    if len(set(accounts)) != len(accounts):
+        raise _Invalid(where, "each account may be listed once")
+    if sum(pair["weight"] for pair in pairs) > 10_000:
+        raise _Invalid(where, "the weights add up to more than 10000 (100 %)")
+    return tuple(sorted((pair["account"], pair["weight"]) for pair in pairs))
+
+
+def _template(kind: str) -> _Parser:
+    def parse(value: object, where: str) -> str:
+        if not isinstance(value, str):
+            raise _Invalid(where, f"must be a text, got {_show(value)}")
+        problem = template_problem(kind, value)
+        if problem is not None:
+            raise _Invalid(where, problem)
+        return value
+
+    return parse
 
 
 def _nodes(value: object, where: str) -> tuple[str, ...]:
@@ -408,6 +504,42 @@ _LOG_SCHEMA: Final[_Schema] = {
     "level": _Key(_choice("debug", "info", "warning", "error"), required=False),
 }
 
+_PER_METRIC_TEMPLATE_SCHEMAS: Final[Mapping[str, _Schema]] = {
+    kind: {metric.value: _Key(_template(kind), required=False) for metric in Metric}
+    for kind in ("badge", "next_target")
+}
+
+
+def _per_metric_templates(kind: str, defaults: Mapping[Metric, str]) -> _Parser:
+    def parse(value: object, where: str) -> Mapping[Metric, str]:
+        given = _parse_mapping({} if value is None else value, _PER_METRIC_TEMPLATE_SCHEMAS[kind], where)
+        return MappingProxyType({metric: given.get(metric.value, defaults[metric]) for metric in Metric})
+
+    return parse
+
+
+_TEMPLATES_SCHEMA: Final[_Schema] = {
+    "header": _Key(_template("header"), required=False),
+    "footer": _Key(_template("footer"), required=False),
+    "badge": _Key(_per_metric_templates("badge", Templates().badge), required=False),
+    "next_target": _Key(_per_metric_templates("next_target", Templates().next_target), required=False),
+    **{kind: _Key(_template(kind), required=False) for kind in ("board_url", "ranking_url", "image_url")},
+}
+
+_NOTIFICATIONS_SCHEMA: Final[_Schema] = {
+    "max_post_age": _Key(_duration(60, 365 * 86_400), required=False),
+    "min_interval": _Key(_duration(3, 86_400), required=False),
+    "per_account_interval": _Key(_duration(0, 365 * 86_400), required=False),
+    "max_crossing_age": _Key(_duration(0, 365 * 86_400), required=False),
+    "rc_reserve": _Key(_number(0, 100), required=False),
+    "max_attempts": _Key(_integer(1, 1000), required=False),
+    "expiration": _Key(_duration(30, 3600), required=False),
+    "ignore": _Key(_accounts, required=False),
+    "decline_payout": _Key(_boolean, required=False),
+    "beneficiaries": _Key(_beneficiaries, required=False),
+    "templates": _Key(_section(_TEMPLATES_SCHEMA, Templates, optional=True), required=False),
+}
+
 _LADDER_SCHEMA: Final[_Schema] = {
     "thresholds": _Key(_thresholds),
 }
@@ -436,5 +568,8 @@ _CONFIG_SCHEMA: Final[_Schema] = {
     "count_self_votes": _Key(_boolean, required=False),
     "chain": _Key(_section(_CHAIN_SCHEMA, ChainSettings, optional=True), required=False),
     "log": _Key(_section(_LOG_SCHEMA, LogSettings, optional=True), required=False),
+    "notifications": _Key(
+        _section(_NOTIFICATIONS_SCHEMA, NotificationSettings, optional=True), required=False
+    ),
     "badges": _Key(_badges),
 }

@@ -117,6 +117,17 @@ def parse_block(raw: Mapping[str, Any]) -> Block:
     )
 
 
+def comments_by(blocks: Iterable[Block], author: str) -> dict[str, int]:
+    """The permlinks of the comment operations (creations and edits) ``author`` sent in ``blocks``, each
+    with the first block it was seen in."""
+    found: dict[str, int] = {}
+    for block in blocks:
+        for event in block.events:
+            if isinstance(event, Comment) and event.author == author:
+                found.setdefault(event.permlink, block.num)
+    return found
+
+
 def _block_num(block_id: str) -> int:
     try:
         return block_num_from_id(block_id)

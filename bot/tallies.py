@@ -48,6 +48,8 @@ class Tally:
     """Pairs counted in the batch, to be remembered while their comment can still take votes."""
     deleted: set[CommentKey] = field(default_factory=set)
     """Comments deleted in the batch: forget them, and their counted pairs, before remembering the rest."""
+    root_posts: dict[str, tuple[str, int]] = field(default_factory=dict)
+    """Each author's newest root post created in the batch (and still there at its end): (permlink, time)."""
     unresolved_votes: int = 0
 
 
@@ -104,6 +106,8 @@ class _Counter:
         self.tally = Tally()
         self.existing: dict[CommentKey, int] = {}
         self.seen: set[CommentKey] = set()
+        self.roots: dict[str, list[tuple[str, int]]] = {}
+        """Root posts created in the batch and not deleted since, per author, oldest first."""
 
     def creation_time(self, key: CommentKey, now: int) -> int | None:
         """When the comment ``key`` that exists just before time ``now`` was created, if known."""
@@ -121,6 +125,9 @@ class _Counter:
         self.tally.created[comment.key] = now
         metric = Metric.POSTS if comment.is_root else Metric.COMMENTS
         self.tally.increments[(comment.author, metric)] += 1
+        if comment.is_root:
+            self.roots.setdefault(comment.author, []).append((comment.permlink, now))
+            self.tally.root_posts[comment.author] = (comment.permlink, now)
 
     def delete(self, delete: DeleteComment) -> None:
         key = delete.key
@@ -128,6 +135,13 @@ class _Counter:
         self.existing.pop(key, None)
         self.tally.created.pop(key, None)
         self.tally.deleted.add(key)
+        roots = [root for root in self.roots.get(delete.author, []) if root[0] != delete.permlink]
+        if delete.author in self.roots:
+            self.roots[delete.author] = roots
+            if roots:
+                self.tally.root_posts[delete.author] = roots[-1]
+            else:
+                self.tally.root_posts.pop(delete.author, None)
         self.tally.counted_votes = {pair for pair in self.tally.counted_votes if pair[0] != key}
 
     def vote(self, vote: Vote, now: int) -> None:

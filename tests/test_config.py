@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.config import ChainSettings, Config, ConfigError, LogSettings, load_config
+from bot.config import ChainSettings, Config, ConfigError, LogSettings, NotificationSettings, load_config
 from bot.errors import BotError
 from bot.metrics import Metric
 
@@ -83,6 +83,11 @@ def test_shipped_config_is_valid() -> None:
     assert config.store == SHIPPED_CONFIG.parent.parent / "state" / "bot.sqlite"
     assert set(config.badges) == set(Metric)
     assert config.nodes and all(url.startswith("https://") for url in config.nodes)
+
+
+def test_shipped_config_spells_out_the_default_notification_settings() -> None:
+    """The shipped file documents the defaults by writing them out: they must not drift apart."""
+    assert load_config(SHIPPED_CONFIG).notifications == NotificationSettings()
 
 
 def test_minimal_config_gets_the_documented_defaults(tmp_path: Path) -> None:

@@ -1,0 +1,121 @@
+"""Badges: which thresholds a batch's counts cross, and what a notification announces. Pure functions.
+
+A badge is (account, metric, threshold), earned when the account's count for the metric reaches the
+threshold. Counts only grow, so a badge is earned once, ever. A count that jumps past several thresholds at
+once earns each of them; a notification announces, per metric, only the highest, with the next threshold of
+the ladder as the next target (none after the last one).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Iterator, Mapping, Set
+from dataclasses import dataclass
+
+from bot.metrics import Metric
+
+Ladders = Mapping[Metric, tuple[int, ...]]
+"""The thresholds of each metric, strictly increasing (validated by :mod:`bot.config`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class BadgeRules:
+    """Who earns badges and which are announced (from the config)."""
+
+    ladders: Ladders
+    bot: str
+    """The bot's own account: it earns badges like anyone, but is never notified."""
+    ignore: frozenset[str] = frozenset()
+    max_crossing_age: float = 86_400
+    per_account_interval: float = 86_400
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Badge:
+    account: str
+    metric: Metric
+    threshold: int
+
+
+@dataclass(frozen=True, slots=True)
+class Announcement:
+    """One line of a notification: the highest badge of a metric, and the next target if there is one."""
+
+    metric: Metric
+    threshold: int
+    next_threshold: int | None
+
+
+def count_crossings(
+    before: Mapping[str, Mapping[Metric, int]],
+    increments: Mapping[tuple[str, Metric], int],
+    ladders: Ladders,
+) -> list[Badge]:
+    """The badges earned when ``increments`` are added to the counts ``before`` (absent accounts: zeros)."""
+    return sorted(_crossings(before, increments, ladders))
+
+
+def _crossings(
+    before: Mapping[str, Mapping[Metric, int]],
+    increments: Mapping[tuple[str, Metric], int],
+    ladders: Ladders,
+) -> Iterator[Badge]:
+    for (account, metric), added in increments.items():
+        old = before.get(account, {}).get(metric, 0)
+        new = old + added
+        for threshold in ladders[metric]:
+            if old < threshold <= new:
+                yield Badge(account, metric, threshold)
+
+
+def count_announcements(badges: Iterable[Badge], ladders: Ladders) -> list[Announcement]:
+    """What a notification about ``badges`` (one account's) says: per metric, in metric order."""
+    highest: dict[Metric, int] = {}
+    for badge in badges:
+        highest[badge.metric] = max(highest.get(badge.metric, 0), badge.threshold)
+    return [
+        Announcement(metric, highest[metric], next((t for t in ladders[metric] if t > highest[metric]), None))
+        for metric in Metric
+        if metric in highest
+    ]
+
+
+class Silence(enum.StrEnum):
+    """Why an earned badge is recorded without being announced."""
+
+    IGNORED = "ignored"  # the bot's own account, or on the ignore list
+    OPTED_OUT = "opted_out"  # the account replied STOP
+    STALE = "stale"  # found too long after it was earned (catching up, replaying history)
+
+
+@dataclass(frozen=True, slots=True)
+class EarnedBadge:
+    badge: Badge
+    silence: Silence | None  # None: announce it
+
+
+def plan_badges(
+    badges: Iterable[Badge],
+    *,
+    bot: str,
+    ignore: Set[str],
+    opted_out: Set[str],
+    age: float,
+    max_age: float,
+) -> list[EarnedBadge]:
+    """Which of ``badges`` (earned ``age`` chain seconds ago) are announced, and why the others are not."""
+    return [
+        EarnedBadge(badge, _silence(badge.account, bot, ignore, opted_out, age, max_age)) for badge in badges
+    ]
+
+
+def _silence(
+    account: str, bot: str, ignore: Set[str], opted_out: Set[str], age: float, max_age: float
+) -> Silence | None:
+    if account == bot or account in ignore:
+        return Silence.IGNORED
+    if account in opted_out:
+        return Silence.OPTED_OUT
+    if age > max_age:
+        return Silence.STALE
+    return None

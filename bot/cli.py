@@ -1,4 +1,4 @@
-"""The command line: ``hive-badge-bot run | status | account | ranking | check-config``.
+"""The command line: ``hive-badge-bot run | status | account | ranking | optout | check-config``.
 
 Exit codes: 0 success, 1 the bot could not do its job (store unusable, nodes unreachable …),
 2 the config or the command line is wrong.
@@ -8,22 +8,24 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from bot.chain import ChainClient
+from bot.badges import BadgeRules
+from bot.chain import ChainClient, PostingKey
 from bot.config import Config, ConfigError, load_config
-from bot.daemon import EXIT_FAILURE, EXIT_OK, Daemon
-from bot.errors import BotError, ChainError
+from bot.daemon import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, Daemon
+from bot.errors import BotError, ChainError, PostingKeyError
 from bot.follower import Follower
 from bot.logs import configure_logging
 from bot.metrics import Metric
+from bot.poster import Poster
 from bot.store import Store, lock_store
 from bot.tallies import CountingRules
 
-EXIT_USAGE = 2
 DEFAULT_CONFIG = Path("config/bot.yaml")
 
 
@@ -34,7 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         configure_logging(config.log)
         command: Callable[[Config, argparse.Namespace], int] = args.command
         return command(config, args)
-    except ConfigError as exc:
+    except (ConfigError, PostingKeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except BotError as exc:
@@ -72,22 +74,53 @@ def _parser() -> argparse.ArgumentParser:
     ranking.add_argument("--json", action="store_true")
     ranking.set_defaults(command=ranking_command)
 
+    optout = commands.add_parser("optout", parents=[common], help="the accounts that replied STOP")
+    optout_commands = optout.add_subparsers(required=True, metavar="ACTION")
+    listing = optout_commands.add_parser("list", parents=[common], help="list opted-out accounts")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(command=optout_list_command)
+    add = optout_commands.add_parser(
+        "add", parents=[common], help="opt an account out (as if it replied STOP)"
+    )
+    add.add_argument("name", type=_account_name)
+    add.set_defaults(command=optout_add_command)
+    remove = optout_commands.add_parser("remove", parents=[common], help="opt an account back in")
+    remove.add_argument("name", type=_account_name)
+    remove.set_defaults(command=optout_remove_command)
+
     check = commands.add_parser("check-config", parents=[common], help="validate the config and exit")
     check.set_defaults(command=check_config_command)
     return parser
 
 
 def run_command(config: Config, args: argparse.Namespace) -> int:
-    with lock_store(config.store), Store.open(config.store) as store:
-        chain = _chain(config)
+    key = None if config.dry_run else PostingKey.from_env(config.posting_key_env)
+    settings = config.notifications
+    with (
+        lock_store(config.store),
+        Store.open(config.store) as follower_store,
+        Store.open(config.store) as poster_store,
+    ):
         follower = Follower(
-            chain,
-            store,
+            _chain(config),
+            follower_store,
             CountingRules(count_self_votes=config.count_self_votes),
+            BadgeRules(
+                ladders=config.badges,
+                bot=config.account,
+                ignore=settings.ignore,
+                max_crossing_age=settings.max_crossing_age,
+                per_account_interval=settings.per_account_interval,
+            ),
             batch_size=config.chain.batch_size,
             start_block=config.start_block,
         )
-        daemon = Daemon(follower, poll_interval=config.chain.poll_interval, stop_at=args.stop_at_block)
+        poster = Poster(
+            _chain(config), poster_store, settings, bot=config.account, ladders=config.badges, key=key
+        )
+        daemon = Daemon(
+            follower, poster, poll_interval=config.chain.poll_interval, stop_at=args.stop_at_block
+        )
         return daemon.run()
 
 
@@ -97,7 +130,9 @@ def status_command(config: Config, args: argparse.Namespace) -> int:
         report: dict[str, Any] = {
             "store": str(config.store),
             "checkpoint": None if checkpoint is None else checkpoint.block_num,
+            "dry_run": config.dry_run,
             **store.load_summary(),
+            **store.outbox.load_summary(),
         }
     try:
         state = _chain(config, quick=True).fetch_state()
@@ -114,11 +149,15 @@ def account_command(config: Config, args: argparse.Namespace) -> int:
     with Store.open(config.store, create=False) as store:
         counts = store.load_counts(args.name)
         checkpoint = store.load_checkpoint()
+        badges = store.outbox.load_badges(args.name)
+        opted_out = bool(store.outbox.load_opted_out([args.name]))
     report = {
         "account": args.name,
         "counts": {metric.value: (counts or {}).get(metric, 0) for metric in Metric},
         "known": counts is not None,
         "checkpoint": None if checkpoint is None else checkpoint.block_num,
+        "opted_out": opted_out,
+        "badges": badges,
     }
     _print(report, args.json, _format_account)
     return EXIT_OK
@@ -136,6 +175,28 @@ def ranking_command(config: Config, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def optout_list_command(config: Config, args: argparse.Namespace) -> int:
+    with Store.open(config.store, create=False) as store:
+        rows = store.outbox.load_optouts()
+    report = {"opted_out": [{"account": a, "block": b, "source": s} for a, b, s in rows]}
+    _print(report, args.json, _format_optouts)
+    return EXIT_OK
+
+
+def optout_add_command(config: Config, args: argparse.Namespace) -> int:
+    with Store.open(config.store) as store:
+        store.outbox.add_optout(args.name)
+    print(f"@{args.name} is opted out: no notification will be posted to it")
+    return EXIT_OK
+
+
+def optout_remove_command(config: Config, args: argparse.Namespace) -> int:
+    with Store.open(config.store) as store:
+        removed = store.outbox.remove_optout(args.name)
+    print(f"@{args.name} is opted in again" if removed else f"@{args.name} was not opted out")
+    return EXIT_OK
+
+
 def check_config_command(config: Config, args: argparse.Namespace) -> int:
     mode = "dry-run" if config.dry_run else "LIVE (will post)"
     print(
@@ -150,7 +211,6 @@ def _chain(config: Config, *, quick: bool = False) -> ChainClient:
         config.nodes,
         timeout=timeout,
         max_backoff=config.chain.max_backoff,
-        data_dir=config.store.parent / "beem",
     )
 
 
@@ -160,21 +220,45 @@ def _print(report: dict[str, Any], as_json: bool, text: Callable[[dict[str, Any]
 
 def _format_status(report: dict[str, Any]) -> str:
     lag = "unknown (chain unreachable)" if report["irreversible_block"] is None else f"{report['lag']} blocks"
-    return "\n".join(
-        [
-            f"store:              {report['store']} ({report['bytes'] / 1e6:.1f} MB)",
-            f"checkpoint:         {report['checkpoint'] if report['checkpoint'] is not None else 'none yet'}",
-            f"irreversible block: {report['irreversible_block'] or 'unknown'}",
-            f"lag:                {lag}",
-            f"accounts tracked:   {report['accounts']}",
-            f"remembered:         {report['comments_remembered']} comments, {report['votes_remembered']} votes",
-        ]
-    )
+    notifications = ", ".join(f"{n} {state}" for state, n in report["notifications"].items() if n)
+    lines = [
+        f"store:              {report['store']} ({report['bytes'] / 1e6:.1f} MB)",
+        f"checkpoint:         {report['checkpoint'] if report['checkpoint'] is not None else 'none yet'}",
+        f"irreversible block: {report['irreversible_block'] or 'unknown'}",
+        f"lag:                {lag}",
+        f"accounts tracked:   {report['accounts']}",
+        f"remembered:         {report['comments_remembered']} comments, {report['votes_remembered']} votes",
+        f"badges earned:      {report['badges']}",
+        f"notifications:      {notifications or 'none'}" + (" (dry-run)" if report["dry_run"] else ""),
+        f"opted out:          {report['opted_out']} accounts",
+    ]
+    lines += [
+        f"  parked: @{p['account']} {p['permlink']} after {p['attempts']} attempts: {p['error']}"
+        for p in report["parked"]
+    ]
+    return "\n".join(lines)
 
 
 def _format_account(report: dict[str, Any]) -> str:
     lines = [f"@{report['account']}" + ("" if report["known"] else " (not seen yet)")]
+    if report["opted_out"]:
+        lines[0] += " — opted out of notifications"
     lines += [f"  {metric:<17} {value}" for metric, value in report["counts"].items()]
+    lines += [
+        f"  badge {b['metric']} {b['threshold']} (block {b['block']}): {b['announced'] or 'waiting'}"
+        for b in report["badges"]
+    ]
+    return "\n".join(lines)
+
+
+def _format_optouts(report: dict[str, Any]) -> str:
+    rows = report["opted_out"]
+    lines = [f"{len(rows)} account(s) opted out"]
+    lines += [
+        f"  @{row['account']:<16} "
+        + (f"replied STOP (block {row['block']})" if row["source"] == "reply" else "by the operator")
+        for row in rows
+    ]
     return "\n".join(lines)
 
 
@@ -182,6 +266,13 @@ def _format_ranking(report: dict[str, Any]) -> str:
     lines = [f"ranking by {report['metric']}"]
     lines += [f"{row['rank']:>5}. @{row['account']:<16} {row['count']}" for row in report["ranking"]]
     return "\n".join(lines)
+
+
+def _account_name(text: str) -> str:
+    name = text.removeprefix("@")
+    if not re.fullmatch(r"[a-z][a-z0-9.-]{2,15}", name):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a Hive account name")
+    return name
 
 
 def _positive(text: str) -> int:

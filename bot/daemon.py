@@ -1,18 +1,25 @@
-"""The daemon: APScheduler runs the jobs; SIGTERM/SIGINT finish the current batch, commit, and exit 0.
+"""The daemon: APScheduler runs the jobs; SIGTERM/SIGINT finish the current step, commit, and exit 0.
+
+Two jobs, each every ``poll_interval`` seconds, each with its own store connection:
+
+- ``follow``: batches of irreversible blocks until caught up (:class:`~bot.follower.Follower`);
+- ``post``: the outbox, one notification per run at most (:class:`~bot.poster.Poster`); its first run
+  checks the posting key against the account.
 
 Lifecycle: :meth:`Daemon.run` starts the scheduler, waits until a stop is asked (a signal, or the
 ``--stop-at-block`` target reached, or a fatal error), then shuts the scheduler down and waits for the
-running job. The follow job checks for a stop request only between batches, so a batch is always
+running jobs. The follow job checks for a stop request only between batches, so a batch is always
 committed whole or not at all.
 
 Every job runs through :func:`_guarded`, the one place job errors are handled: an error the bot knows
 (:class:`~bot.errors.BotError`) is one log line per incident (repeats of the same error are logged at
-debug level); a store error stops the daemon (exit 1); anything unexpected is logged with its traceback
-once and the job runs again at its next tick.
+debug level); a store error stops the daemon (exit 1), so does a posting key that is not the account's
+(exit 2); anything unexpected is logged with its traceback once and the job runs again at its next tick.
 """
 
 from __future__ import annotations
 
+import functools
 import signal
 import threading
 from collections.abc import Callable
@@ -22,23 +29,34 @@ from types import FrameType
 import structlog
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from bot.errors import BotError, StoreError
+from bot.errors import BotError, PostingKeyError, StoreError
 from bot.follower import Follower
+from bot.poster import Poster
 
 log = structlog.get_logger("bot.daemon")
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
+EXIT_USAGE = 2  # the config, the command line or the posting key is wrong
 
 
 class Daemon:
-    def __init__(self, follower: Follower, *, poll_interval: float, stop_at: int | None = None) -> None:
+    def __init__(
+        self,
+        follower: Follower,
+        poster: Poster | None,
+        *,
+        poll_interval: float,
+        stop_at: int | None = None,
+    ) -> None:
         self.follower = follower
+        self.poster = poster
         self.poll_interval = poll_interval
         self.stop_at = stop_at
         self.exit_code = EXIT_OK
         self._stop = threading.Event()
-        self._last_error: str | None = None
+        self._last_error: dict[str, str | None] = {}
+        self._key_checked = False
 
     def request_stop(self, reason: str) -> None:
         if not self._stop.is_set():
@@ -54,13 +72,17 @@ class Daemon:
         if install_signal_handlers:
             self._install_signal_handlers()
         scheduler = BackgroundScheduler(job_defaults={"coalesce": True, "max_instances": 1})
-        scheduler.add_job(
-            self._guarded("follow", self.follow),
-            "interval",
-            seconds=self.poll_interval,
-            id="follow",
-            next_run_time=datetime.now(scheduler.timezone),
-        )
+        jobs: dict[str, Callable[[], None]] = {"follow": self.follow}
+        if self.poster is not None:
+            jobs["post"] = functools.partial(self.post, self.poster)
+        for name, job in jobs.items():
+            scheduler.add_job(
+                self._guarded(name, job),
+                "interval",
+                seconds=self.poll_interval,
+                id=name,
+                next_run_time=datetime.now(scheduler.timezone),
+            )
         log.info("daemon_started", poll_interval=self.poll_interval, stop_at=self.stop_at)
         scheduler.start()
         try:
@@ -74,11 +96,22 @@ class Daemon:
         """Process batches until caught up with the irreversible block, or until a stop is asked."""
         while not self._stop.is_set():
             report = self.follower.step(self.stop_at)
-            self._last_error = None
+            self._last_error["follow"] = None
             if report is None:
                 break
         if self.stop_at is not None and self._reached_stop_at():
             self.request_stop(f"block {self.stop_at} processed")
+
+    def post(self, poster: Poster) -> None:
+        """Check the posting key once, then post from the outbox until nothing more is due now."""
+        if not self._key_checked:
+            poster.check_key()
+            self._key_checked = True
+        while not self._stop.is_set():
+            report = poster.step()
+            self._last_error["post"] = None
+            if report is None or report.outcome in ("paused", "failed", "parked"):
+                break
 
     def _reached_stop_at(self) -> bool:
         checkpoint = self.follower.store.load_checkpoint()
@@ -92,11 +125,15 @@ class Daemon:
                 log.error("job_failed_fatally", job=name, error=str(exc))
                 self.exit_code = EXIT_FAILURE
                 self.request_stop("store error")
+            except PostingKeyError as exc:
+                log.error("job_failed_fatally", job=name, error=str(exc))
+                self.exit_code = EXIT_USAGE
+                self.request_stop("posting key refused")
             except BotError as exc:
                 message = f"{type(exc).__name__}: {exc}"
-                level = log.debug if message == self._last_error else log.warning
+                level = log.debug if message == self._last_error.get(name) else log.warning
                 level("job_failed", job=name, error=message, retry_in=self.poll_interval)
-                self._last_error = message
+                self._last_error[name] = message
             except Exception:
                 log.exception("job_crashed", job=name)
 

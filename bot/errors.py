@@ -9,8 +9,11 @@ The tree::
     │   └── StoreVersionError     the store was written by a newer schema version
     ├── ChainError                talking to Hive nodes failed
     │   ├── TransientChainError   worth retrying (timeout, 5xx, bad JSON, node lagging)
-    │   └── PermanentChainError   retrying the same call will not help (unknown method, bad params)
-    └── ChainDataError            a block does not fit the chain (gap, wrong `previous`, malformed JSON)
+    │   │   └── NotEnoughRCError  a broadcast needs more resource credits than the account has now
+    │   └── PermanentChainError   retrying the same call will not help (unknown method, bad params,
+    │                             a transaction the chain refuses)
+    ├── ChainDataError            a block does not fit the chain (gap, wrong `previous`, malformed JSON)
+    └── PostingKeyError           the posting key is missing, malformed, or not the account's posting key
 
 Retries are decided by the caller (the follower), never hidden inside the chain adapter.
 """
@@ -44,6 +47,14 @@ class TransientChainError(ChainError):
 
 class PermanentChainError(ChainError):
     """A failure that retrying the same call will not cure."""
+
+
+class NotEnoughRCError(TransientChainError):
+    """The account has too few resource credits for this transaction now; they regenerate with time."""
+
+
+class PostingKeyError(BotError):
+    """The posting key cannot be used: missing, malformed, or not the account's posting key."""
 
 
 class ChainDataError(BotError):

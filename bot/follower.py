@@ -1,8 +1,9 @@
 """Follow the chain: fetch irreversible blocks in ranges, count them, commit counts and checkpoint together.
 
 One :meth:`Follower.step` is one batch: fetch → parse → look up what the counting rules need →
-count → one store commit that also moves the checkpoint. Nothing is written until the commit, so a
-crash anywhere in a step loses nothing and a restart does the batch again from the checkpoint.
+count → find earned badges, STOP/START replies and the bot's own comments → one store commit that also
+moves the checkpoint. Nothing is written until the commit, so a crash anywhere in a step loses nothing
+and a restart does the batch again from the checkpoint.
 """
 
 from __future__ import annotations
@@ -14,9 +15,12 @@ from dataclasses import dataclass, field
 
 import structlog
 
+from bot.badges import BadgeRules, EarnedBadge, count_crossings, plan_badges
 from bot.chain import MAX_BLOCK_RANGE, ChainClient
 from bot.errors import ChainDataError, TransientChainError
-from bot.operations import Block, CommentKey, parse_blocks
+from bot.operations import Block, CommentKey, comments_by, parse_blocks
+from bot.optouts import OptCommand, count_opt_commands, patched_replies, replies_to
+from bot.outbox import OutboxChanges
 from bot.store import Checkpoint, Store
 from bot.tallies import PAYOUT_WINDOW, CountingRules, Tally, count_blocks, referenced_comments, upvote_pairs
 
@@ -55,6 +59,7 @@ class BatchReport:
     irreversible: int
     operations: int
     tally: Tally
+    changes: OutboxChanges = field(default_factory=OutboxChanges)
     seconds: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -70,6 +75,7 @@ class Follower:
         chain: ChainClient,
         store: Store,
         rules: CountingRules,
+        badges: BadgeRules,
         *,
         batch_size: int = MAX_BLOCK_RANGE,
         start_block: int | None = None,
@@ -78,6 +84,7 @@ class Follower:
         self.chain = chain
         self.store = store
         self.rules = rules
+        self.badges = badges
         self.batch_size = batch_size
         self.start_block = start_block
         self._clock = clock
@@ -115,7 +122,9 @@ class Follower:
         tally = count_blocks(blocks, created_before, counted_before, self.rules)
         timer.lap("count")
         last = blocks[-1]
-        self.store.commit_batch(tally, learned, Checkpoint(last.num, last.block_id, last.timestamp))
+        changes = self._outbox_changes(blocks, tally, age=state.time - last.timestamp)
+        timer.lap("badges")
+        self.store.commit_batch(tally, learned, Checkpoint(last.num, last.block_id, last.timestamp), changes)
         timer.lap("commit")
         report = BatchReport(
             first=first,
@@ -123,10 +132,38 @@ class Follower:
             irreversible=state.irreversible_block,
             operations=sum(len(block.events) for block in blocks),
             tally=tally,
+            changes=changes,
             seconds=timer.laps,
         )
         self._log(report)
         return report
+
+    def _outbox_changes(self, blocks: list[Block], tally: Tally, age: float) -> OutboxChanges:
+        """Badges earned, STOP/START replies and the bot's own comments in ``blocks`` (``age`` chain
+        seconds old)."""
+        bot = self.badges.bot
+        replies = replies_to(blocks, bot)
+        patched = patched_replies(replies)
+        commands = count_opt_commands(replies, self.chain.fetch_contents(patched) if patched else {})
+        before = self.store.load_counts_of({account for account, _ in tally.increments})
+        crossings = count_crossings(before, tally.increments, self.badges.ladders)
+        opted_out = self.store.outbox.load_opted_out({badge.account for badge in crossings})
+        opted_out |= {account for account, command in commands.items() if command is OptCommand.STOP}
+        opted_out -= {account for account, command in commands.items() if command is OptCommand.START}
+        earned: list[EarnedBadge] = plan_badges(
+            crossings,
+            bot=bot,
+            ignore=self.badges.ignore,
+            opted_out=opted_out,
+            age=age,
+            max_age=self.badges.max_crossing_age,
+        )
+        return OutboxChanges(
+            earned=earned,
+            opt_commands=commands,
+            delivered=comments_by(blocks, bot),
+            per_account_interval=self.badges.per_account_interval,
+        )
 
     def _comment_times(
         self, blocks: list[Block]
@@ -156,6 +193,8 @@ class Follower:
             self._old_comments.popitem(last=False)
 
     def _log(self, report: BatchReport) -> None:
+        for permlink, block in report.changes.delivered.items():
+            log.info("notification_included", permlink=permlink, block=block)
         tally = report.tally
         log.info(
             "batch_committed",
@@ -163,6 +202,8 @@ class Follower:
             operations=report.operations,
             increments=sum(tally.increments.values()),
             unresolved_votes=tally.unresolved_votes,
+            badges=len(report.changes.earned),
+            opt_commands=len(report.changes.opt_commands),
             lag=report.lag,
             seconds=round(sum(report.seconds.values()), 3),
         )

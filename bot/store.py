@@ -23,9 +23,10 @@ from typing import TypeVar
 from bot.errors import StoreError, StoreLockedError, StoreVersionError
 from bot.metrics import Metric
 from bot.operations import CommentKey
+from bot.outbox import Outbox, OutboxChanges, record_batch
 from bot.tallies import PAYOUT_WINDOW, CountedVote, Tally
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -56,11 +57,52 @@ _MIGRATIONS: dict[int, str] = {
             PRIMARY KEY (comment_id, voter)
         ) WITHOUT ROWID;
     """,
+    2: """
+        CREATE TABLE badges (
+            account TEXT NOT NULL,
+            metric TEXT NOT NULL,
+            threshold INTEGER NOT NULL,
+            block_num INTEGER NOT NULL,
+            block_time INTEGER NOT NULL,
+            notification_id INTEGER REFERENCES notifications (id),
+            silence TEXT,
+            PRIMARY KEY (account, metric, threshold)
+        ) WITHOUT ROWID;
+        CREATE INDEX badges_by_notification ON badges (notification_id);
+        CREATE TABLE notifications (
+            id INTEGER PRIMARY KEY,
+            account TEXT NOT NULL,
+            permlink TEXT NOT NULL UNIQUE,
+            state TEXT NOT NULL,
+            not_before INTEGER NOT NULL,
+            created_block INTEGER NOT NULL,
+            parent_author TEXT,
+            parent_permlink TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            sent_time INTEGER,
+            delivered_block INTEGER
+        );
+        CREATE INDEX notifications_by_state ON notifications (state, not_before);
+        CREATE INDEX notifications_by_account ON notifications (account);
+        CREATE UNIQUE INDEX notifications_open ON notifications (account) WHERE state IN ('waiting', 'no_post');
+        CREATE TABLE optouts (
+            account TEXT PRIMARY KEY,
+            block_num INTEGER,
+            source TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE root_posts (
+            account TEXT PRIMARY KEY,
+            permlink TEXT NOT NULL,
+            created INTEGER NOT NULL
+        ) WITHOUT ROWID;
+    """,
 }
 
 _METRIC_COLUMNS = {metric: metric.value for metric in Metric}
 _T = TypeVar("_T")
 _LOOKUP_CHUNK = 500  # keys per SELECT: well under SQLite's limit of bound parameters
+_NO_CHANGES = OutboxChanges()
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +217,22 @@ class Store:
             found.update(((author, permlink), voter) for author, permlink, voter in rows)
         return found
 
+    @property
+    def outbox(self) -> Outbox:
+        return Outbox(self._db, self._transaction)
+
+    def load_counts_of(self, accounts: Iterable[str]) -> dict[str, dict[Metric, int]]:
+        """The counts of those of ``accounts`` the store has."""
+        found: dict[str, dict[Metric, int]] = {}
+        for chunk in _chunks(sorted(set(accounts))):
+            rows = self._db.execute(
+                f"SELECT account, {', '.join(_METRIC_COLUMNS.values())} FROM counts "
+                f"WHERE account IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            found.update({account: dict(zip(Metric, values, strict=True)) for account, *values in rows})
+        return found
+
     def load_counts(self, account: str) -> dict[Metric, int] | None:
         row = self._db.execute(
             f"SELECT {', '.join(_METRIC_COLUMNS.values())} FROM counts WHERE account = ?", (account,)
@@ -205,8 +263,15 @@ class Store:
 
     # -- the one write --------------------------------------------------------------------------
 
-    def commit_batch(self, tally: Tally, learned: Mapping[CommentKey, int], checkpoint: Checkpoint) -> None:
-        """Apply ``tally``, remember ``learned`` creation times, move the checkpoint: one transaction.
+    def commit_batch(
+        self,
+        tally: Tally,
+        learned: Mapping[CommentKey, int],
+        checkpoint: Checkpoint,
+        changes: OutboxChanges = _NO_CHANGES,
+    ) -> None:
+        """Apply ``tally``, remember ``learned`` creation times, record ``changes`` in the outbox (see
+        :func:`bot.outbox.record_batch`), move the checkpoint: one transaction.
 
         ``checkpoint`` must follow the stored one (its block number is greater), so a batch cannot be
         applied twice.
@@ -224,6 +289,7 @@ class Store:
             self._remember_votes(tally.counted_votes)
             self._add_counts(tally)
             self._prune(cutoff)
+            record_batch(self._db, changes, tally, checkpoint.block_num, checkpoint.block_time)
             self._db.execute(
                 "INSERT INTO checkpoint (id, block_num, block_id, block_time) VALUES (1, ?, ?, ?) "
                 "ON CONFLICT (id) DO UPDATE SET block_num = excluded.block_num, "

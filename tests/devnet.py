@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot.badges import BadgeRules
 from bot.chain import ChainClient
 from bot.devnet.generator import ChainGenerator
 from bot.follower import Follower
@@ -18,14 +19,18 @@ SEGMENT = 3_000  # blocks the bot counts in the recount tests: FIRST … FIRST +
 LAST = FIRST + SEGMENT - 1
 
 Counts = dict[str, dict[Metric, int]]
+BOT = "badge-bot"
+BADGE_RULES = BadgeRules(
+    ladders={metric: (5, 10, 50) for metric in Metric}, bot=BOT, max_crossing_age=10 * 86_400
+)
 
 
 def generated_chain() -> ChainGenerator:
     return ChainGenerator(SEED, FIRST, GENESIS, blocks=SEGMENT + 2_000)
 
 
-def chain_client(*urls: str, tmp_path: Path) -> ChainClient:
-    return ChainClient(list(urls), timeout=10, max_backoff=1, data_dir=tmp_path / "beem")
+def chain_client(*urls: str) -> ChainClient:
+    return ChainClient(list(urls), timeout=10, max_backoff=1)
 
 
 def follow(
@@ -40,9 +45,10 @@ def follow(
     """Run the bot's follower until block ``stop_at`` is committed; return every account's counts."""
     with Store.open(store_path) as store:
         follower = Follower(
-            chain_client(*urls, tmp_path=store_path.parent),
+            chain_client(*urls),
             store,
             rules or CountingRules(),
+            BADGE_RULES,
             batch_size=batch_size,
             start_block=start,
         )

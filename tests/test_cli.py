@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.badges import Badge, EarnedBadge, Silence
 from bot.cli import main
 from bot.metrics import Metric
+from bot.outbox import OutboxChanges
 from bot.store import Checkpoint, Store, lock_store
 from bot.tallies import Tally
 from tests.configs import write_config
@@ -99,3 +101,57 @@ def test_second_daemon_on_the_same_store_is_refused(config: Path, capsys: pytest
     with lock_store(config.parent / "state" / "bot.sqlite"):
         assert main(["run", "--config", str(config)]) == 1
     assert "another hive-badge-bot is running on this store" in capsys.readouterr().err
+
+
+def test_optout_add_list_and_remove(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["optout", "add", "@carol", "--config", str(config)]) == 0
+    assert main(["optout", "add", "alice", "--config", str(config)]) == 0
+    capsys.readouterr()
+    report = run_json(capsys, "optout", "list", "--config", str(config))
+    assert report["opted_out"] == [
+        {"account": "alice", "block": None, "source": "operator"},
+        {"account": "carol", "block": None, "source": "operator"},
+    ]
+    assert run_json(capsys, "status", "--config", str(config))["opted_out"] == 2
+    assert run_json(capsys, "account", "alice", "--config", str(config))["opted_out"] is True
+    assert main(["optout", "remove", "alice", "--config", str(config)]) == 0
+    assert "opted in again" in capsys.readouterr().out
+    assert main(["optout", "remove", "alice", "--config", str(config)]) == 0
+    assert "was not opted out" in capsys.readouterr().out
+    assert [
+        row["account"] for row in run_json(capsys, "optout", "list", "--config", str(config))["opted_out"]
+    ] == [  # type: ignore[index]
+        "carol"
+    ]
+
+
+def test_optout_refuses_what_is_not_an_account_name(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["optout", "add", "Not A Name", "--config", str(config)])
+    assert exit_.value.code == 2
+    assert "is not a Hive account name" in capsys.readouterr().err
+
+
+def test_account_lists_its_badges_and_how_each_was_announced(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_config(tmp_path, [UNREACHABLE])
+    earned = [
+        EarnedBadge(Badge("alice", Metric.POSTS, 1), None),
+        EarnedBadge(Badge("alice", Metric.POSTS, 5), Silence.STALE),
+    ]
+    with Store.open(tmp_path / "state" / "bot.sqlite") as store:
+        store.commit_batch(
+            Tally(increments=Counter({("alice", Metric.POSTS): 5})),
+            {},
+            Checkpoint(10, "0a", 1_750_000_000),
+            OutboxChanges(earned=earned),
+        )
+    report = run_json(capsys, "account", "alice", "--config", str(path))
+    assert [(b["metric"], b["threshold"], b["announced"]) for b in report["badges"]] == [  # type: ignore[attr-defined]
+        ("posts", 1, "waiting"),
+        ("posts", 5, "stale"),
+    ]
+    status = run_json(capsys, "status", "--config", str(path))
+    assert status["badges"] == 2
+    assert status["notifications"]["waiting"] == 1  # type: ignore[index]

@@ -20,7 +20,16 @@ from bot.metrics import Metric
 from bot.operations import parse_timestamp
 from bot.store import Checkpoint, Store
 from bot.tallies import PAYOUT_WINDOW, CountingRules
-from tests.devnet import FIRST, LAST, Counts, chain_client, follow, generated_chain, load_all_counts
+from tests.devnet import (
+    BADGE_RULES,
+    FIRST,
+    LAST,
+    Counts,
+    chain_client,
+    follow,
+    generated_chain,
+    load_all_counts,
+)
 from tests.recount import recount
 from tests.test_operations import FIXTURES
 
@@ -119,9 +128,7 @@ def test_only_irreversible_blocks_are_processed(chain: ChainGenerator, tmp_path:
         DevNode(chain, head=FIRST + 50, irreversible_lag=2) as node,
         Store.open(tmp_path / "s.sqlite") as store,
     ):
-        follower = Follower(
-            chain_client(node.url, tmp_path=tmp_path), store, CountingRules(), start_block=FIRST
-        )
+        follower = Follower(chain_client(node.url), store, CountingRules(), BADGE_RULES, start_block=FIRST)
         report = follower.step()
         assert report is not None and report.last == FIRST + 48
         assert follower.step() is None  # nothing new is irreversible
@@ -132,9 +139,7 @@ def test_only_irreversible_blocks_are_processed(chain: ChainGenerator, tmp_path:
 
 def test_start_block_head_starts_at_the_irreversible_block(chain: ChainGenerator, tmp_path: Path) -> None:
     with DevNode(chain, head=FIRST + 500) as node, Store.open(tmp_path / "s.sqlite") as store:
-        follower = Follower(
-            chain_client(node.url, tmp_path=tmp_path), store, CountingRules(), start_block=None
-        )
+        follower = Follower(chain_client(node.url), store, CountingRules(), BADGE_RULES, start_block=None)
         report = follower.step()
         assert report is not None and report.first == report.last == FIRST + 499
 
@@ -159,7 +164,7 @@ def test_a_block_that_does_not_link_to_the_checkpoint_is_refused(
         follow([node.url], store_path, stop_at=FIRST + 10)
     other = ChainGenerator(99, FIRST, chain.block_time(FIRST), blocks=100)
     with DevNode(other, head=FIRST + 20) as node, Store.open(store_path) as store:
-        follower = Follower(chain_client(node.url, tmp_path=tmp_path), store, CountingRules())
+        follower = Follower(chain_client(node.url), store, CountingRules(), BADGE_RULES)
         with pytest.raises(ChainDataError, match=f"block {FIRST + 11}: previous is"):
             follower.step()
         checkpoint = store.load_checkpoint()
@@ -184,7 +189,7 @@ def test_a_batch_that_fails_midway_commits_nothing_and_is_redone_whole(
         node.api.methods["database_api.find_comments"] = crash_when_armed
         with Store.open(store_path) as store:
             follower = Follower(
-                chain_client(node.url, tmp_path=tmp_path), store, CountingRules(), start_block=FIRST
+                chain_client(node.url), store, CountingRules(), BADGE_RULES, start_block=FIRST
             )
             follower.step(LAST)
             armed.set()

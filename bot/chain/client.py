@@ -1,41 +1,27 @@
-"""The chain adapter: the one module that talks to Hive nodes, and the only one that imports beem.
-
-It calls JSON-RPC methods through beem's RPC client (``beemapi.noderpc.NodeRPC``), one client per
-configured node, with beem's own retries and sleeps switched off: this module decides failover and
-back-off itself, so that a failing node costs one attempt and one log line, never a hidden sleep.
-
-- A call goes to the first node that is not backing off (in config order); on a failure it logs one
-  line and moves on to the next node. A failed node backs off exponentially (2, 4, 8 … s, capped by
-  ``max_backoff``).
-- When every node failed or is backing off, the call raises :class:`~bot.errors.TransientChainError`;
-  if every node refused the call itself (unknown method, invalid parameters), it raises
-  :class:`~bot.errors.PermanentChainError`. Retrying is the caller's decision.
-- Every request has a timeout (``timeout`` seconds).
-
-beem keeps a SQLite wallet/config file under ``$XDG_DATA_HOME/beem``; the only beem object that opens it,
-``beem.Hive``, is given ``data_dir`` (inside the bot's state directory) when signing is needed.
-The RPC client used for reading never opens it.
-"""
+"""Talking to Hive nodes: reads, and broadcasts of signed transactions, with failover between nodes."""
 
 from __future__ import annotations
 
+import enum
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import structlog
 from beemapi import exceptions as beem_errors
 from beemapi.noderpc import NodeRPC
 
-from bot.errors import ChainError, PermanentChainError, TransientChainError
+from bot.chain.transactions import PostingKey, Reply, TaposBlock, sign_reply
+from bot.errors import NotEnoughRCError, PermanentChainError, PostingKeyError, TransientChainError
 from bot.operations import CommentKey, parse_timestamp
 
 MAX_BLOCK_RANGE = 1000
 """hived answers ``block_api.get_block_range`` with at most this many blocks."""
 MAX_FIND_COMMENTS = 1000
 """hived's limit of comments asked in one ``database_api.find_comments`` call."""
+RC_REGENERATION = 432_000
+"""Seconds in which resource credits regenerate from empty to full (5 days)."""
 
 _PERMANENT = (
     beem_errors.NoMethodWithName,
@@ -51,8 +37,24 @@ log = structlog.get_logger("bot.chain")
 @dataclass(frozen=True, slots=True)
 class ChainState:
     head_block: int
+    head_block_id: str
     irreversible_block: int
     time: int  # the head block's time, seconds since the epoch
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceCredits:
+    current: int  # regenerated up to the time asked for
+    maximum: int
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.current / self.maximum if self.maximum else 0.0
+
+
+class BroadcastResult(enum.Enum):
+    ACCEPTED = "accepted"
+    ALREADY_ACCEPTED = "already accepted"  # "Duplicate transaction": the chain took it before
 
 
 class _Node:
@@ -74,7 +76,6 @@ class ChainClient:
         *,
         timeout: float,
         max_backoff: float,
-        data_dir: Path,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not nodes:
@@ -82,8 +83,8 @@ class ChainClient:
         self._nodes = [_Node(url) for url in nodes]
         self._timeout = timeout
         self._max_backoff = max_backoff
-        self.data_dir = data_dir
         self._clock = clock
+        self._chain_id: str | None = None
 
     # -- what the bot asks ----------------------------------------------------------------------
 
@@ -92,6 +93,7 @@ class ChainClient:
         try:
             return ChainState(
                 head_block=int(props["head_block_number"]),
+                head_block_id=str(props["head_block_id"]),
                 irreversible_block=int(props["last_irreversible_block_num"]),
                 time=parse_timestamp(props["time"]),
             )
@@ -124,10 +126,102 @@ class ChainClient:
                 raise TransientChainError(f"find_comments: malformed answer ({exc!r})") from None
         return found
 
+    def fetch_contents(self, keys: Iterable[CommentKey]) -> dict[CommentKey, str | None]:
+        """The stored text (edits applied) of each comment; ``None`` for one the chain no longer has."""
+        found: dict[CommentKey, str | None] = {}
+        for author, permlink in sorted(set(keys)):
+            answer = self.call("condenser_api", "get_content", [author, permlink])
+            try:
+                found[(author, permlink)] = str(answer["body"]) if answer.get("author") == author else None
+            except (AttributeError, KeyError, TypeError) as exc:
+                raise TransientChainError(f"get_content: malformed answer ({exc!r})") from None
+        return found
+
+    def fetch_latest_root_post(self, account: str) -> tuple[str, int] | None:
+        """The permlink and creation time of ``account``'s newest root post, ``None`` if it has none."""
+        answer = self.call("bridge", "get_account_posts", {"account": account, "sort": "posts", "limit": 1})
+        try:
+            posts = [post for post in answer if post["author"] == account and post["depth"] == 0]
+            return None if not posts else (str(posts[0]["permlink"]), parse_timestamp(posts[0]["created"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise TransientChainError(f"get_account_posts: malformed answer ({exc!r})") from None
+
+    def fetch_resource_credits(self, account: str, now: int) -> ResourceCredits:
+        """``account``'s resource credits at chain time ``now`` (regenerated linearly since last used)."""
+        answer = self.call("rc_api", "find_rc_accounts", {"accounts": [account]})
+        try:
+            rc = next(item for item in answer["rc_accounts"] if item["account"] == account)
+            maximum = int(rc["max_rc"])
+            mana, since = int(rc["rc_manabar"]["current_mana"]), int(rc["rc_manabar"]["last_update_time"])
+        except StopIteration:
+            raise PermanentChainError(f"find_rc_accounts: the chain has no account {account!r}") from None
+        except (KeyError, TypeError, ValueError) as exc:
+            raise TransientChainError(f"find_rc_accounts: malformed answer ({exc!r})") from None
+        regenerated = mana + max(0, now - since) * maximum // RC_REGENERATION
+        return ResourceCredits(min(maximum, regenerated), maximum)
+
+    def check_posting_key(self, account: str, key: PostingKey) -> None:
+        """Raise :class:`PostingKeyError` unless ``key`` is one of ``account``'s posting keys. An active or
+        owner key is refused: it is more than the bot needs, and since HF28 posting operations signed
+        with it are rejected."""
+        answer = self.call("database_api", "find_accounts", {"accounts": [account]})
+        try:
+            found = [item for item in answer["accounts"] if item["name"] == account]
+            roles = {
+                role: {k for k, _ in found[0][role]["key_auths"]} for role in ("owner", "active", "posting")
+            }
+        except IndexError:
+            raise PostingKeyError(f"the account @{account} (account in the config) does not exist") from None
+        except (KeyError, TypeError, ValueError) as exc:
+            raise TransientChainError(f"find_accounts: malformed answer ({exc!r})") from None
+        if key.public in roles["posting"]:
+            return
+        for role in ("active", "owner"):
+            if key.public in roles[role]:
+                raise PostingKeyError(
+                    f"the key given is @{account}'s {role} key; the bot must have the POSTING key only "
+                    "(since HF28 posting operations signed with another key are rejected)"
+                )
+        raise PostingKeyError(f"the key given ({key.public}) is not a posting key of @{account}")
+
+    def broadcast_reply(
+        self, reply: Reply, key: PostingKey, head: ChainState, expiration: float
+    ) -> BroadcastResult:
+        """Sign ``reply`` referring to the ``head`` block, valid for ``expiration`` chain seconds, and
+        broadcast it. A node's error answer decides the outcome (see the package docstring)."""
+        transaction = sign_reply(
+            reply,
+            key,
+            TaposBlock(head.head_block, head.head_block_id, head.time),
+            expiration,
+            self.chain_id(),
+        )
+        try:
+            self.call("condenser_api", "broadcast_transaction", [transaction], answered=True)
+        except _Answered as answer:
+            return _broadcast_verdict(answer.message)
+        return BroadcastResult.ACCEPTED
+
+    def chain_id(self) -> str:
+        """The chain id, as the node reports it (``database_api.get_config``), read once."""
+        if self._chain_id is None:
+            config = self.call("database_api", "get_config", {})
+            try:
+                self._chain_id = str(config["HIVE_CHAIN_ID"])
+            except (KeyError, TypeError) as exc:
+                raise TransientChainError(f"get_config: malformed answer ({exc!r})") from None
+        return self._chain_id
+
     # -- failover -------------------------------------------------------------------------------
 
-    def call(self, api: str, method: str, params: Mapping[str, Any]) -> Any:
-        """Call ``api.method(params)`` on the first healthy node, failing over to the others."""
+    def call(
+        self, api: str, method: str, params: Mapping[str, Any] | list[Any], *, answered: bool = False
+    ) -> Any:
+        """Call ``api.method(params)`` on the first healthy node, failing over to the others.
+
+        ``params`` is a list for ``condenser_api``. With ``answered``, an error answer from a node is
+        raised as :class:`_Answered` at once (the node is healthy: it said no).
+        """
         now = self._clock()
         ready = [node for node in self._nodes if node.retry_at <= now]
         if not ready:
@@ -139,6 +233,12 @@ class ChainClient:
         for node in ready:
             try:
                 answer = self._call_node(node, api, method, params)
+            except beem_errors.UnhandledRPCError as exc:
+                if not answered:
+                    self._failed(node, _describe(exc), api, method)
+                    continue
+                node.failures = 0
+                raise _Answered(str(exc)) from None
             except _PERMANENT as exc:
                 refused.append(f"{node.url}: {_describe(exc)}")
                 self._failed(node, f"refused: {_describe(exc)}", api, method)
@@ -151,13 +251,15 @@ class ChainClient:
             raise PermanentChainError(f"{api}.{method} refused by every node: {'; '.join(refused)}")
         raise TransientChainError(f"{api}.{method}: no node answered ({len(ready)} tried)")
 
-    def _call_node(self, node: _Node, api: str, method: str, params: Mapping[str, Any]) -> Any:
+    def _call_node(self, node: _Node, api: str, method: str, params: Mapping[str, Any] | list[Any]) -> Any:
         if node.rpc is None:
             rpc = NodeRPC(
                 node.url, num_retries=0, num_retries_call=0, timeout=self._timeout, autoconnect=False
             )
             rpc.rpcconnect()  # one database_api.get_config: beem learns the node speaks appbase
             node.rpc = rpc
+        if isinstance(params, list):
+            return getattr(node.rpc, method)(*params, api=api)
         return getattr(node.rpc, method)(dict(params), api=api)
 
     def _failed(self, node: _Node, reason: str, api: str, method: str) -> None:
@@ -172,9 +274,29 @@ class ChainClient:
             node.rpc = None
 
 
+class _Answered(Exception):
+    """A node answered the call with an error message."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _broadcast_verdict(message: str) -> BroadcastResult:
+    """What a node's error answer to a broadcast means (raises unless the chain has the transaction)."""
+    text = message.strip().splitlines()[0][:300] if message.strip() else "no message"
+    if "Duplicate transaction" in message:
+        return BroadcastResult.ALREADY_ACCEPTED
+    if " RC, needs " in message or "not enough RC" in message.lower():
+        raise NotEnoughRCError(f"broadcast refused: {text}")
+    if "once every 3 seconds" in message or "once every 5 minutes" in message:
+        raise TransientChainError(f"broadcast refused for now: {text}")
+    raise PermanentChainError(f"broadcast refused: {text}")
+
+
 def _describe(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-__all__ = ["ChainClient", "ChainError", "ChainState"]
+__all__ = ["BroadcastResult", "ChainClient", "ChainState", "ResourceCredits"]

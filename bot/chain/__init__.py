@@ -1,0 +1,44 @@
+"""The chain adapter: the one module that talks to Hive nodes, and the only one that imports beem.
+
+It calls JSON-RPC methods through beem's RPC client (``beemapi.noderpc.NodeRPC``), one client per
+configured node, with beem's own retries and sleeps switched off: this module decides failover and
+back-off itself, so that a failing node costs one attempt and one log line, never a hidden sleep.
+
+- A call goes to the first node that is not backing off (in config order); on a failure it logs one
+  line and moves on to the next node. A failed node backs off exponentially (2, 4, 8 … s, capped by
+  ``max_backoff``).
+- When every node failed or is backing off, the call raises :class:`~bot.errors.TransientChainError`;
+  if every node refused the call itself (unknown method, invalid parameters), it raises
+  :class:`~bot.errors.PermanentChainError`. Retrying is the caller's decision.
+- Every request has a timeout (``timeout`` seconds).
+
+A node that answers a broadcast with an error has answered: that is the chain's verdict, not a node
+failure. "Duplicate transaction" means the chain took the transaction before (success); "… needs M RC"
+is :class:`~bot.errors.NotEnoughRCError`; the comment pacing rules are transient; anything else is
+permanent for that transaction.
+
+beem keeps a SQLite wallet/config file under ``$XDG_DATA_HOME/beem``; nothing here opens it: reads go
+through ``NodeRPC`` and transactions are signed by :mod:`bot.chain.transactions` without ``beem.Hive``.
+
+- :mod:`bot.chain.client` — :class:`ChainClient`: failover, reads, broadcasts
+- :mod:`bot.chain.transactions` — :class:`PostingKey` and signing the bot's replies
+"""
+
+from bot.chain.client import (
+    MAX_BLOCK_RANGE,
+    BroadcastResult,
+    ChainClient,
+    ChainState,
+    ResourceCredits,
+)
+from bot.chain.transactions import PostingKey, Reply
+
+__all__ = [
+    "MAX_BLOCK_RANGE",
+    "BroadcastResult",
+    "ChainClient",
+    "ChainState",
+    "PostingKey",
+    "Reply",
+    "ResourceCredits",
+]

@@ -1,0 +1,128 @@
+"""The bot's posting key, and the reply transactions it signs with it (beem's serializer and signer).
+
+The key is read from the environment variable the config names, kept in a :class:`PostingKey` whose
+``repr`` and ``str`` never show it, and used only to sign. Transactions are built here rather than by
+``beem.Hive``/``TransactionBuilder`` so that nothing opens beem's wallet file and the reference block,
+expiration and chain id are the bot's choice: the chain id read from the node (``database_api.get_config``),
+the reference block and the expiration from the node's head.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from beembase.objects import Operation
+from beembase.operations import Comment, Comment_options
+from beembase.signedtransactions import Signed_Transaction
+from beemgraphenebase.account import PrivateKey
+
+from bot.errors import PostingKeyError
+from bot.operations import CommentKey
+
+PREFIX = "STM"
+
+
+class PostingKey:
+    """A private posting key. It shows as ``PostingKey(STM…public…)``, never as the private key."""
+
+    __slots__ = ("_private", "public")
+
+    def __init__(self, wif: str) -> None:
+        try:
+            private = PrivateKey(wif.strip(), prefix=PREFIX)
+        except Exception as exc:  # noqa: BLE001 - beem raises AssertionError, ValueError, binascii.Error …
+            raise PostingKeyError(f"not a valid private key in WIF format ({type(exc).__name__})") from None
+        self._private = private
+        self.public: str = format(private.pubkey, PREFIX)
+
+    @classmethod
+    def from_env(cls, name: str) -> PostingKey:
+        wif = os.environ.get(name, "")
+        if not wif.strip():
+            raise PostingKeyError(
+                f"the environment variable {name} (posting_key_env in the config) is not set or empty; "
+                "it must hold the bot account's private posting key"
+            )
+        try:
+            return cls(wif)
+        except PostingKeyError as exc:
+            raise PostingKeyError(f"{name}: {exc}") from None
+
+    def wif(self) -> str:
+        return str(self._private)
+
+    def __repr__(self) -> str:
+        return f"PostingKey({self.public})"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A comment replying to ``parent``, with its payout options."""
+
+    author: str
+    permlink: str
+    parent: CommentKey
+    body: str
+    json_metadata: str
+    decline_payout: bool = False
+    beneficiaries: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TaposBlock:
+    """The head block a transaction refers to (TaPoS) and the chain time it is built at."""
+
+    num: int
+    block_id: str
+    time: int
+
+
+def sign_reply(
+    reply: Reply, key: PostingKey, head: TaposBlock, expiration: float, chain_id: str
+) -> dict[str, Any]:
+    """The signed transaction (legacy JSON, as ``condenser_api.broadcast_transaction`` takes it)."""
+    operations = [Operation(Comment(**_comment(reply)), appbase=False, prefix=PREFIX)]
+    if reply.decline_payout or reply.beneficiaries:
+        operations.append(Operation(Comment_options(**_options(reply)), appbase=False, prefix=PREFIX))
+    transaction = Signed_Transaction(
+        ref_block_num=head.num & 0xFFFF,
+        ref_block_prefix=int.from_bytes(bytes.fromhex(head.block_id)[4:8], "little"),
+        expiration=datetime.fromtimestamp(head.time + int(expiration), UTC).strftime("%Y-%m-%dT%H:%M:%S"),
+        operations=operations,
+        prefix=PREFIX,
+    )
+    transaction.sign([key.wif()], chain={"chain_id": chain_id, "prefix": PREFIX})
+    signed: dict[str, Any] = transaction.json()
+    return signed
+
+
+def _comment(reply: Reply) -> dict[str, Any]:
+    return {
+        "parent_author": reply.parent[0],
+        "parent_permlink": reply.parent[1],
+        "author": reply.author,
+        "permlink": reply.permlink,
+        "title": "",
+        "body": reply.body,
+        "json_metadata": reply.json_metadata,
+    }
+
+
+def _options(reply: Reply) -> dict[str, Any]:
+    options: dict[str, Any] = {
+        "author": reply.author,
+        "permlink": reply.permlink,
+        "max_accepted_payout": "0.000 HBD" if reply.decline_payout else "1000000.000 HBD",
+        "percent_hbd": 10000,
+        "allow_votes": True,
+        "allow_curation_rewards": True,
+        "prefix": PREFIX,
+    }
+    if reply.beneficiaries:
+        options["beneficiaries"] = [{"account": a, "weight": w} for a, w in reply.beneficiaries]
+    return options

@@ -1,0 +1,187 @@
+"""Drain the outbox: post the due notifications, one at a time, paced, and never twice.
+
+One :meth:`Poster.step` looks at the chain's head and does at most one thing:
+
+1. sent notifications whose transaction expired unseen go back to waiting (their comment never landed);
+2. nothing is sent sooner than ``min_interval`` chain seconds after the bot's previous comment;
+3. the due notification's account must still be opted in (checked again in the commit that marks it sent);
+4. it replies to the account's newest root post (known from the blocks followed, else asked once from a
+   node); with none, or one older than ``max_post_age``, it waits for the account's next post;
+5. below ``rc_reserve`` percent of its resource credits the bot pauses, with one warning per pause;
+6. the notification is marked *sent* in the store, then broadcast. "Delivered" is decided by the follower,
+   when the comment is seen in an irreversible block. A failure waits ``min_interval`` × 2^attempts
+   (capped at an hour) and, after ``max_attempts`` failures, parks the notification.
+
+The permlink comes from the notification, so every retry — after a crash between the broadcast and the
+next commit, or a lost answer — re-posts the same permlink: at worst an edit, never a second comment.
+With ``dry_run`` the text is logged and recorded as dry-run; nothing is broadcast and no key is needed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import structlog
+
+from bot.badges import Ladders, count_announcements
+from bot.chain import BroadcastResult, ChainClient, ChainState, PostingKey, Reply
+from bot.config import NotificationSettings
+from bot.errors import ChainError, NotEnoughRCError
+from bot.notifications import notification_metadata, render_notification
+from bot.outbox import Notification, State
+from bot.store import Store
+
+log = structlog.get_logger("bot.poster")
+
+MAX_RETRY_WAIT = 3600
+EXPIRY_MARGIN = 6  # chain seconds past a transaction's expiration before it is taken as lost
+
+
+@dataclass(frozen=True, slots=True)
+class PostReport:
+    notification: Notification
+    outcome: str  # sent | already_sent | dry_run | no_post | failed | parked | paused
+
+
+class Poster:
+    """Posts from the outbox. The constructor only assigns."""
+
+    def __init__(
+        self,
+        chain: ChainClient,
+        store: Store,
+        settings: NotificationSettings,
+        *,
+        bot: str,
+        ladders: Ladders,
+        key: PostingKey | None,
+    ) -> None:
+        """``key`` None means dry-run: nothing is signed or broadcast."""
+        self.chain = chain
+        self.store = store
+        self.settings = settings
+        self.bot = bot
+        self.ladders = ladders
+        self.key = key
+        self._paused_for_rc = False
+
+    def step(self) -> PostReport | None:
+        """Post (or log) the next due notification, if any is due; ``None`` when nothing was done."""
+        outbox = self.store.outbox
+        head = self.chain.fetch_state()
+        checkpoint = self.store.load_checkpoint()
+        if checkpoint is not None:
+            lost = outbox.requeue_expired(checkpoint.block_time, self.settings.expiration + EXPIRY_MARGIN)
+            if lost:
+                log.warning("notifications_lost", count=lost, action="sending them again")
+        last = outbox.load_last_sent_time()
+        if last is not None and head.time < last + self.settings.min_interval:
+            return None
+        notification = outbox.load_next_due(head.time)
+        if notification is None:
+            return None
+        parent = notification.parent or self._reply_target(notification.account, head.time)
+        if parent is None:
+            outbox.mark_no_post(notification.id)
+            log.info(
+                "notification_waits_for_a_post", account=notification.account, permlink=notification.permlink
+            )
+            return PostReport(notification, "no_post")
+        reply = self._reply(notification, parent)
+        if self.key is None:
+            outbox.mark_dry_run(notification.id, parent, head.time)
+            log.info(
+                "notification_dry_run",
+                account=notification.account,
+                parent=f"@{parent[0]}/{parent[1]}",
+                permlink=reply.permlink,
+                body=reply.body,
+            )
+            return PostReport(notification, "dry_run")
+        if not self._enough_resource_credits(head.time):
+            return PostReport(notification, "paused")
+        if not outbox.mark_sent(notification.id, parent, head.time):
+            return None  # opted out (or handled) since it was read
+        return self._broadcast(notification, reply, head, self.key)
+
+    def _reply_target(self, account: str, now: int) -> tuple[str, str] | None:
+        """The root post to reply to: the account's newest, if younger than ``max_post_age``."""
+        newest = self.store.outbox.load_root_post(account)
+        if newest is None:
+            newest = self.chain.fetch_latest_root_post(account)
+            if newest is not None:
+                self.store.outbox.remember_root_post(account, *newest)
+        if newest is None or now - newest[1] > self.settings.max_post_age:
+            return None
+        return (account, newest[0])
+
+    def _reply(self, notification: Notification, parent: tuple[str, str]) -> Reply:
+        announcements = count_announcements(notification.badges, self.ladders)
+        return Reply(
+            author=self.bot,
+            permlink=notification.permlink,
+            parent=parent,
+            body=render_notification(notification.account, self.bot, announcements, self.settings.templates),
+            json_metadata=notification_metadata(),
+            decline_payout=self.settings.decline_payout,
+            beneficiaries=self.settings.beneficiaries,
+        )
+
+    def _enough_resource_credits(self, now: int) -> bool:
+        credits = self.chain.fetch_resource_credits(self.bot, now)
+        low = credits.percent < self.settings.rc_reserve
+        if low and not self._paused_for_rc:
+            log.warning(
+                "posting_paused",
+                reason="resource credits below the reserve",
+                rc_percent=round(credits.percent, 2),
+                reserve_percent=self.settings.rc_reserve,
+            )
+        elif not low and self._paused_for_rc:
+            log.info("posting_resumed", rc_percent=round(credits.percent, 2))
+        self._paused_for_rc = low
+        return not low
+
+    def check_key(self) -> None:
+        """Raise :class:`~bot.errors.PostingKeyError` unless the key is the bot account's posting key."""
+        if self.key is not None:
+            self.chain.check_posting_key(self.bot, self.key)
+            log.info("posting_key_checked", account=self.bot, public_key=self.key.public)
+
+    def _broadcast(
+        self, notification: Notification, reply: Reply, head: ChainState, key: PostingKey
+    ) -> PostReport:
+        outbox = self.store.outbox
+        try:
+            result = self.chain.broadcast_reply(reply, key, head, self.settings.expiration)
+        except NotEnoughRCError as exc:
+            outbox.mark_not_sent(notification.id, str(exc), head.time + int(self.settings.min_interval))
+            self._paused_for_rc = True
+            log.warning("posting_paused", reason=str(exc))
+            return PostReport(notification, "paused")
+        except ChainError as exc:
+            wait = min(MAX_RETRY_WAIT, self.settings.min_interval * 2**notification.attempts)
+            state = outbox.mark_failed(
+                notification.id, str(exc), head.time + int(wait), self.settings.max_attempts
+            )
+            parked = state is State.PARKED
+            (log.error if parked else log.warning)(
+                "notification_parked" if parked else "notification_failed",
+                account=notification.account,
+                permlink=notification.permlink,
+                attempt=notification.attempts + 1,
+                error=str(exc),
+                retry_in=None if parked else wait,
+            )
+            return PostReport(notification, "parked" if parked else "failed")
+        log.info(
+            "notification_sent",
+            account=notification.account,
+            parent=f"@{reply.parent[0]}/{reply.parent[1]}",
+            permlink=reply.permlink,
+            badges=[f"{b.metric}:{b.threshold}" for b in notification.badges],
+            result=result.value,
+        )
+        return PostReport(
+            notification, "already_sent" if result is BroadcastResult.ALREADY_ACCEPTED else "sent"
+        )

@@ -1,6 +1,6 @@
 """The devnet node emulator is faithful to mainnet: every integration test of the bot trusts it.
 
-Generated blocks are checked against the real block JSON in ``shared/hive/fixtures`` (field sets, value shapes,
+Generated blocks are checked against the real block JSON in ``tests/fixtures`` (field sets, value shapes,
 chaining), against the rates measured on mainnet, and against the chain rules a badge bot depends on (unvotes
 follow a vote, vote edits change the weight, edits may send a diff-match-patch …). The node is read through real
 beem over HTTP and through raw JSON-RPC, as hived answers it. Prior votes and original bodies are looked up in the
@@ -40,7 +40,7 @@ Op = dict[str, Any]  # an operation's value
 Located = list[tuple[int, Op]]  # operation values with the number of the block carrying them
 
 REPO = Path(__file__).resolve().parents[1]
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "hive" / "fixtures"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 RANGE_2016 = FIXTURES / "mainnet-blocks-1000000-1000999.block_api.json"
 CALLS_2025 = FIXTURES / "mainnet-2025-get_block-calls.json"
 REAL_2025_BLOCKS = [97_477_292, 97_477_294, 97_477_296, 97_477_298]

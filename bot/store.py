@@ -159,18 +159,26 @@ class Store:
     # -- schema ---------------------------------------------------------------------------------
 
     def _upgrade(self) -> None:
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        """Bring the schema to :data:`SCHEMA_VERSION`. The version is read again under the write lock, so
+        two processes opening a new store at once (the daemon and ``status``) cannot both create it."""
+        if self._schema_version() == SCHEMA_VERSION:
+            return
+        with self._transaction():
+            version = self._schema_version()
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in _MIGRATIONS[target].split(";"):
+                    if statement.strip():
+                        self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version = {target}")
+
+    def _schema_version(self) -> int:
+        version: int = self._db.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
             raise StoreVersionError(
                 f"{self.path}: written by a newer bot (schema {version}, this bot knows up to "
                 f"{SCHEMA_VERSION}); upgrade the bot or use another store"
             )
-        for target in range(version + 1, SCHEMA_VERSION + 1):
-            with self._transaction():
-                for statement in _MIGRATIONS[target].split(";"):
-                    if statement.strip():
-                        self._db.execute(statement)
-                self._db.execute(f"PRAGMA user_version = {target}")
+        return version
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:

@@ -282,14 +282,27 @@ class _Answered(Exception):
         self.message = message
 
 
+_ALREADY_THERE = (
+    "Duplicate transaction",  # this very transaction was accepted before
+    # a re-post of a reply that is already on chain, refused only for its payout options:
+    "Comment already has beneficiaries specified",
+    "requires the comment to have no rshares allocated",
+)
+_NOT_NOW = (
+    "once every 3 seconds",
+    "once every 5 minutes",
+    "one comment edit per block",
+)
+
+
 def _broadcast_verdict(message: str) -> BroadcastResult:
     """What a node's error answer to a broadcast means (raises unless the chain has the transaction)."""
     text = message.strip().splitlines()[0][:300] if message.strip() else "no message"
-    if "Duplicate transaction" in message:
+    if any(sign in message for sign in _ALREADY_THERE):
         return BroadcastResult.ALREADY_ACCEPTED
     if " RC, needs " in message or "not enough RC" in message.lower():
         raise NotEnoughRCError(f"broadcast refused: {text}")
-    if "once every 3 seconds" in message or "once every 5 minutes" in message:
+    if any(sign in message for sign in _NOT_NOW):
         raise TransientChainError(f"broadcast refused for now: {text}")
     raise PermanentChainError(f"broadcast refused: {text}")
 

@@ -1,7 +1,10 @@
-"""Run a devnet node by hand: ``python -m bot.devnet [--seed N] [--speed X] [--port P] [--fixture FILE]``.
+"""Run a devnet node by hand:
+``python -m bot.devnet [--seed N] [--speed X] [--port P] [--account NAME …] [--fixture FILE]``.
 
 It prints its URL, serves until interrupted, and is what a config's ``nodes`` can point at to watch the bot
-work without a Hive node (``start_block: head`` follows the generated chain as it grows).
+work without a Hive node (``start_block: head`` follows the generated chain as it grows). ``--account``
+adds an account that exists but never acts in generated blocks (the bot's own): its keys derive from
+(name, role, ``devnet``), e.g. ``bot.devnet.keys.private_key("badgebot", "posting", "devnet")``.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import threading
 import time
 from pathlib import Path
 
-from bot.devnet.generator import ChainGenerator
+from bot.devnet.generator import ChainGenerator, GeneratorParams
 from bot.devnet.node import DevNode
 from bot.devnet.recorded import RecordedChain
 from bot.devnet.source import ChainSource
@@ -28,6 +31,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1, help="the generated chain (default 1)")
     parser.add_argument("--speed", type=float, default=1.0, help="chain seconds per second (default 1)")
     parser.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (default: any free one)")
+    parser.add_argument(
+        "--account", action="append", default=[], metavar="NAME",
+        help="an extra account that exists but never acts, e.g. the bot's (repeatable)",
+    )  # fmt: skip
     parser.add_argument("--fixture", type=Path, help="serve recorded block JSON instead of a generated chain")
     args = parser.parse_args(argv)
 
@@ -37,7 +44,8 @@ def main(argv: list[str] | None = None) -> int:
         source = RecordedChain.from_file(args.fixture)
     else:
         genesis = int(time.time()) - HISTORY_DAYS * 86_400
-        source = ChainGenerator(args.seed, FIRST_BLOCK, genesis)
+        params = GeneratorParams(extra_accounts=tuple(args.account))
+        source = ChainGenerator(args.seed, FIRST_BLOCK, genesis, params)
         head = FIRST_BLOCK + HISTORY_DAYS * 28_800
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -1,5 +1,9 @@
 """The JSON-RPC methods of the devnet node, answered as hived answers them. No HTTP here: bytes in, bytes out.
 
+Reads (``block_api``, ``database_api``, ``condenser_api``, hivemind's ``bridge``) are answered from any chain
+source. Over a :class:`~bot.devnet.ledger.Ledger` the node also takes broadcasts and answers ``rc_api`` and
+``transaction_status_api`` (see :mod:`bot.devnet.broadcast`).
+
 Requests come in both forms beem sends: appbase (``{"method": "block_api.get_block", "params": {...}}``)
 and ``call`` (``{"method": "call", "params": ["condenser_api", "get_block", [n]]}``), alone or in a batch.
 A method the node does not know is an error (``Could not find method …``), as on hived, so a test fails
@@ -10,21 +14,29 @@ loudly instead of reading a silent empty answer. Limits are hived's: at most 100
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from typing import Any
 
+from bot.devnet.bridge import BridgeApi
+from bot.devnet.broadcast import BroadcastApi
+from bot.devnet.checks import Rejected
+from bot.devnet.faults import BroadcastFaults
 from bot.devnet.head import HeadClock
+from bot.devnet.ledger import Ledger
 from bot.devnet.legacy import legacy, legacy_block
+from bot.devnet.signing import MAINNET_CHAIN_ID
 from bot.devnet.source import AccountState, ChainSource, CommentState
 from bot.devnet.world import format_time
 
-MAINNET_CHAIN_ID = "beeab0de00000000000000000000000000000000000000000000000000000000"
+__all__ = ["MAINNET_CHAIN_ID", "NodeApi", "RawJson", "RpcError"]
 QUERY_LIMIT = 1000  # BLOCK_API_SINGLE_QUERY_LIMIT, DATABASE_API_SINGLE_QUERY_LIMIT
 _BLOCK_CACHE = 4096  # serialized blocks kept (a few MB per thousand blocks)
 
 Handler = Callable[[Any], Any]
+_log = logging.getLogger(__name__)
 
 
 class RpcError(Exception):
@@ -95,7 +107,14 @@ CONFIG: dict[str, Any] = {
 class NodeApi:
     """Answers JSON-RPC requests about ``source`` as of the head that ``head`` gives."""
 
-    def __init__(self, source: ChainSource, head: HeadClock, *, chain_id: str = MAINNET_CHAIN_ID) -> None:
+    def __init__(
+        self,
+        source: ChainSource,
+        head: HeadClock,
+        *,
+        chain_id: str = MAINNET_CHAIN_ID,
+        faults: BroadcastFaults | None = None,
+    ) -> None:
         self.source = source
         self.head = head
         self.config = {**CONFIG, "HIVE_CHAIN_ID": chain_id}
@@ -124,6 +143,12 @@ class NodeApi:
             "condenser_api.get_content": self._get_content,
             "condenser_api.get_accounts": self._get_accounts,
         }
+        self.methods.update(BridgeApi(source, head, self._lock).methods())
+        self.faults = faults if faults is not None else BroadcastFaults()
+        """What the next broadcasts suffer (see :mod:`bot.devnet.faults`)."""
+        if isinstance(source, Ledger):
+            writes = BroadcastApi(source, head, self._lock, self._forget_block, self.faults)
+            self.methods.update(writes.methods())
 
     # -- JSON-RPC -------------------------------------------------------------------------------------------
     def handle(self, body: bytes) -> bytes:
@@ -144,6 +169,10 @@ class NodeApi:
             return _encode_one(request_id, self.dispatch(request))
         except RpcError as exc:
             return _encode_one(request_id, exc)
+        except Exception as exc:  # noqa: BLE001 - a bug of the node: answer it, rather than drop the connection
+            _log.exception("devnet: the node failed to answer %r", request)
+            error = RpcError(-32000, f"devnet internal error: {type(exc).__name__}: {exc}")
+            return _encode_one(request_id, error)
 
     def dispatch(self, request: Any) -> Any:
         """The result of one request, or :class:`RpcError`."""
@@ -173,6 +202,8 @@ class NodeApi:
             raise RpcError(-32602, f"Invalid parameters: {method} takes {expected.__name__} params")
         try:
             return handler(params)
+        except Rejected as exc:
+            raise RpcError(exc.code, exc.message) from None
         except (KeyError, IndexError, TypeError, ValueError) as exc:
             raise RpcError(-32602, f"Invalid parameters: {type(exc).__name__}: {exc}") from None
 
@@ -194,6 +225,12 @@ class NodeApi:
             if len(self._serialized) > _BLOCK_CACHE:
                 self._serialized.popitem(last=False)
             return text
+
+    def _forget_block(self, num: int) -> None:
+        """Drop block ``num``'s cached JSON (the caller holds the lock): a transaction went into it. Only
+        blocks at or below the head are ever cached, and transactions only go into blocks above it, so this
+        matters only after a test moved the head back below a block it had served."""
+        self._serialized.pop(num, None)
 
     def _block(self, num: int) -> dict[str, Any] | None:
         text = self._block_json(num)

@@ -10,12 +10,14 @@ so the first blocks served already vote on comments created before ``first_block
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
 from bot.devnet import keys, ops
 from bot.devnet.lanes import DEFAULT_LANES, VoteLane, check_lanes
+from bot.devnet.posts import RootPostIndex
 from bot.devnet.rand import affine_permutation, mix, rng
 from bot.devnet.source import AccountState, CommentState
 from bot.devnet.votes import VoteScheduler
@@ -26,7 +28,7 @@ _BLOCK, _ID, _WITNESS, _ACCOUNT = 0xB0, 0xB1, 0xB2, 0xB7
 
 @dataclass(frozen=True)
 class GeneratorParams:
-    """Rates of the generated chain. Defaults follow mainnet 2020–2025 (see shared/hive/fixtures/README.md):
+    """Rates of the generated chain. Defaults follow mainnet 2020–2025 (rates measured on real blocks):
     ~12 transactions a block, ~10 of them votes, ~1 comment (25 % root posts)."""
 
     accounts: int = 3000
@@ -71,6 +73,7 @@ class ChainGenerator:
         self.params = params if params is not None else GeneratorParams()
         self.world = World(seed, first_block, genesis_time, self.params)
         self.votes = VoteScheduler(self.world, self.params, first_block)
+        self.posts = RootPostIndex(self.world)
         self._first_block = first_block
         self._last_block = first_block + blocks - 1
 
@@ -196,9 +199,20 @@ class ChainGenerator:
         owner, active, posting, memo = (keys.public_key(name, role, password) for role in keys.ROLES)
         return AccountState(name, created, owner, active, posting, memo)
 
+    def root_posts(self, author: str, head: int, oldest: int) -> Iterator[tuple[int, str]]:
+        index = self._author_index.get(author)  # extra_accounts never act: None
+        if index is None:
+            return
+        for ref in self.posts.newest_first(index, head, oldest):
+            yield ref.block, self.world.head(ref).permlink
+
     @cached_property
     def _account_set(self) -> frozenset[str]:
         return frozenset(self.world.accounts) | frozenset(self.params.extra_accounts)
+
+    @cached_property
+    def _author_index(self) -> dict[str, int]:
+        return {name: index for index, name in enumerate(self.world.accounts)}
 
 
 def _count(r: random.Random, rate: float) -> int:

@@ -3,19 +3,26 @@
     with DevNode(ChainGenerator(seed=1, first_block=..., genesis_time=...), head=...) as node:
         ...  # node.url is "http://127.0.0.1:<port>"; node.clock.set_head(n) moves the chain
 
+The source is served through a :class:`~bot.devnet.ledger.Ledger` (``node.ledger``), so the node accepts
+broadcast transactions into its next block; ``node.faults`` makes broadcasts fail or get lost.
+
 HTTP/1.1 with keep-alive, one thread per connection; POST bodies are JSON-RPC. The constructor only assigns:
 the socket is opened by :meth:`start` (or entering the ``with`` block).
 """
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import threading
 from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from bot.devnet.api import NodeApi
+from bot.devnet.faults import BroadcastFaults
 from bot.devnet.head import HeadClock
+from bot.devnet.ledger import Ledger
 from bot.devnet.source import ChainSource
 
 
@@ -29,17 +36,20 @@ class DevNode:
         irreversible_lag: int = 1,
         port: int = 0,
     ) -> None:
-        """Serve ``source`` with the head at ``head`` (default: its last block), advancing at ``speed``."""
+        """Serve ``source`` with the head at ``head`` (default: its last block), advancing at ``speed``.
+        ``source`` is wrapped in a :class:`~bot.devnet.ledger.Ledger` unless it is one already."""
         self.source = source
+        self.ledger = source if isinstance(source, Ledger) else Ledger(source)
         self.clock = HeadClock(
             source.last_block if head is None else head,
             source.last_block,
             speed=speed,
             irreversible_lag=irreversible_lag,
         )
-        self.api = NodeApi(source, self.clock)
+        self.faults = BroadcastFaults()
+        self.api = NodeApi(self.ledger, self.clock, faults=self.faults)
         self.port = port
-        self._server: ThreadingHTTPServer | None = None
+        self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
     @property
@@ -59,16 +69,22 @@ class DevNode:
         class Handler(_Handler):
             devnode = node
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._server = _Server(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="devnode", daemon=True)
+        server = self._server  # polls for shutdown every 50 ms (the default 0.5 s made every stop slow)
+        self._thread = threading.Thread(
+            target=lambda: server.serve_forever(poll_interval=0.05), name="devnode", daemon=True
+        )
         self._thread.start()
         return self
 
     def stop(self) -> None:
+        """Stop serving and close every open connection (a keep-alive client must not go on talking to a
+        stopped node, e.g. through a new node that got the same port)."""
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+            self._server.close_connections()
             self._server = None
         if self._thread is not None:
             self._thread.join()
@@ -79,6 +95,32 @@ class DevNode:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+class _Server(ThreadingHTTPServer):
+    """Remembers its open connections, so that stopping the node closes them."""
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(address, handler)
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._connections_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        with self._connections_lock:
+            open_now, self._connections = list(self._connections), set()
+        for connection in open_now:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -10,6 +10,7 @@ as the creation.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -107,6 +108,14 @@ class RecordedChain:
 
     def account(self, name: str, head: int) -> AccountState | None:
         return None  # a recording holds no account state
+
+    def root_posts(self, author: str, head: int, oldest: int) -> Iterator[tuple[int, str]]:
+        found = [
+            (comment.block, permlink)
+            for (name, permlink), comment in self._comments.items()
+            if name == author and not comment.parent_author and oldest <= comment.block <= head
+        ]
+        return iter(sorted(found, reverse=True))
 
     def _index(self, num: int, block: dict[str, Any]) -> None:
         time = parse_time(block["timestamp"])

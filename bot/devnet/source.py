@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -76,3 +77,8 @@ class ChainSource(Protocol):
         ...
 
     def account(self, name: str, head: int) -> AccountState | None: ...
+
+    def root_posts(self, author: str, head: int, oldest: int) -> Iterator[tuple[int, str]]:
+        """``(block, permlink)`` of the root posts ``author`` created in blocks ``oldest`` … ``head``, newest
+        first (lazily: a caller that needs a few stops early)."""
+        ...

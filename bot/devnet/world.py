@@ -31,6 +31,7 @@ _EXISTS, _AUTHOR, _ROOT, _PARENT, _TITLE, _BODY, _META, _EDIT = 0xC0, 0xC1, 0xC2
 _HEAD_CACHE = 100_000  # comments whose author/permlink/parent are kept (~30 MB)
 _EDIT_LANE = VoteLane(1200, 1, 1.0, 1.0)  # edits land 1–2399 blocks (up to 2 hours) after creation
 
+_MAX_BLOCK = 0xFFFF_FFFF  # block numbers are uint32
 _REPLY_PERMLINK = re.compile(r"^re-[a-z0-9.-]+-(\d{8})t(\d{6})(\d{3})z$")
 _ROOT_PERMLINK = re.compile(r"^[a-z0-9-]+-([0-9a-z]+)$")
 
@@ -175,6 +176,13 @@ class World:
         return ref if head.author == author and head.permlink == permlink else None
 
     def _ref_from_permlink(self, permlink: str) -> CommentRef | None:
+        """Where the comment named ``permlink`` would be created, if the name is one this world makes; None
+        for a name that decodes to no block (block numbers are 32-bit: any permlink ending in ``-<word>``
+        parses as base 36, e.g. beem's ``re-…-20250101t120000z``)."""
+        ref = self._parse_permlink(permlink)
+        return ref if ref is not None and 1 <= ref.block <= _MAX_BLOCK else None
+
+    def _parse_permlink(self, permlink: str) -> CommentRef | None:
         reply = _REPLY_PERMLINK.match(permlink)
         if reply:
             day, clock, slot = reply.groups()

@@ -1,0 +1,117 @@
+"""The hivemind ``bridge`` calls the node answers, in hivemind's post format (``json_metadata`` parsed,
+replies titled ``RE: <root title>``, no payouts or reputations worth reading).
+
+- ``bridge.get_post {"author", "permlink"}`` — one post or comment (beem's ``Comment(...)`` reads it).
+- ``bridge.get_account_posts {"sort": "posts", "account", "limit"?, "start_author"?, "start_permlink"?}`` —
+  the account's root posts, newest first, at most ``limit`` (default 20, at most 100); paging starts after
+  the post named by ``start_author``/``start_permlink``. Only the last :data:`POSTS_SPAN` blocks (30 days) are
+  looked at. Other sorts are an error (the devnet serves only ``posts``).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import zlib
+from collections.abc import Callable
+from typing import Any
+
+from bot.devnet.head import HeadClock
+from bot.devnet.source import PAYOUT_SECONDS, ChainSource, CommentState
+from bot.devnet.world import format_time
+
+POSTS_SPAN = 30 * 28_800  # blocks bridge.get_account_posts looks back
+POSTS_LIMIT = 100
+
+Handler = Callable[[Any], Any]
+
+
+class BridgeError(ValueError):
+    """hivemind's refusal of a call (answered as "Invalid parameters", code -32602)."""
+
+
+class BridgeApi:
+    def __init__(self, source: ChainSource, head: HeadClock, lock: threading.Lock) -> None:
+        self.source = source
+        self.head = head
+        self._lock = lock
+
+    def methods(self) -> dict[str, Handler]:
+        return {"bridge.get_post": self._get_post, "bridge.get_account_posts": self._get_account_posts}
+
+    def _get_post(self, params: dict[str, Any]) -> dict[str, Any]:
+        author, permlink = str(params["author"]), str(params["permlink"])
+        with self._lock:
+            head = self.head.head()
+            state = self.source.comment(author, permlink, head, votes=True)
+            if state is None:
+                raise BridgeError(f"Post {author}/{permlink} does not exist")
+            return bridge_post(state, self.source.block_time(head))
+
+    def _get_account_posts(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        sort, account = str(params["sort"]), str(params["account"])
+        limit = int(params.get("limit", 20))
+        start = (str(params.get("start_author") or ""), str(params.get("start_permlink") or ""))
+        if sort != "posts":
+            raise BridgeError(f"Unsupported sort {sort!r}: the devnet serves only sort=posts")
+        if not 1 <= limit <= POSTS_LIMIT:
+            raise BridgeError(f"limit = {limit} outside valid range [1:{POSTS_LIMIT}]")
+        with self._lock:
+            head = self.head.head()
+            if self.source.account(account, head) is None:
+                raise BridgeError(f"Account {account} does not exist")
+            skipping = bool(start[1])
+            posts = []
+            for _, permlink in self.source.root_posts(account, head, head - POSTS_SPAN):
+                if skipping:
+                    skipping = (account, permlink) != start
+                    continue
+                state = self.source.comment(account, permlink, head, votes=True)
+                if state is not None:
+                    posts.append(bridge_post(state, self.source.block_time(head)))
+                if len(posts) == limit:
+                    break
+            return posts
+
+
+def bridge_post(state: CommentState, now: int) -> dict[str, Any]:
+    """A comment as hivemind's bridge API shows it."""
+    try:
+        metadata = json.loads(state.json_metadata) if state.json_metadata else {}
+    except ValueError:
+        metadata = {}
+    post: dict[str, Any] = {
+        "post_id": zlib.crc32(f"{state.author}/{state.permlink}".encode()),
+        "author": state.author,
+        "permlink": state.permlink,
+        "category": state.category,
+        "title": state.title,
+        "body": state.body,
+        "json_metadata": metadata,
+        "created": format_time(state.created),
+        "updated": format_time(state.last_update),
+        "depth": state.depth,
+        "children": 0,
+        "net_rshares": 0,
+        "is_paidout": state.created + PAYOUT_SECONDS <= now,
+        "payout_at": format_time(state.created + PAYOUT_SECONDS),
+        "payout": 0.0,
+        "pending_payout_value": "0.000 HBD",
+        "author_payout_value": "0.000 HBD",
+        "curator_payout_value": "0.000 HBD",
+        "promoted": "0.000 HBD",
+        "replies": [],
+        "active_votes": [{"voter": vote.voter, "rshares": 0} for vote in state.votes],
+        "author_reputation": 25.0,
+        "stats": {"hide": False, "gray": False, "total_votes": len(state.votes), "flag_weight": 0.0},
+        "url": f"/{state.category}/@{state.root_author}/{state.root_permlink}",
+        "beneficiaries": [],
+        "max_accepted_payout": "1000000.000 HBD",
+        "percent_hbd": 10000,
+        "blacklists": [],
+    }
+    if state.depth > 0:
+        post["url"] += f"#@{state.author}/{state.permlink}"
+        post.update(parent_author=state.parent_author, parent_permlink=state.parent_permlink,
+                    title=f"RE: {state.root_title}")  # fmt: skip
+    return post

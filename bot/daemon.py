@@ -110,7 +110,7 @@ class Daemon:
         while not self._stop.is_set():
             report = poster.step()
             self._last_error["post"] = None
-            if report is None or report.outcome in ("paused", "failed", "parked"):
+            if report is None or report.outcome in ("paused", "failed", "parked", "unconfirmed"):
                 break
 
     def _reached_stop_at(self) -> bool:

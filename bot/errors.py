@@ -9,7 +9,8 @@ The tree::
     │   └── StoreVersionError     the store was written by a newer schema version
     ├── ChainError                talking to Hive nodes failed
     │   ├── TransientChainError   worth retrying (timeout, 5xx, bad JSON, node lagging)
-    │   │   └── NotEnoughRCError  a broadcast needs more resource credits than the account has now
+    │   │   ├── NotEnoughRCError  a broadcast needs more resource credits than the account has now
+    │   │   └── UnconfirmedBroadcastError  no node answered a broadcast: it may be on its way or lost
     │   └── PermanentChainError   retrying the same call will not help (unknown method, bad params,
     │                             a transaction the chain refuses)
     ├── ChainDataError            a block does not fit the chain (gap, wrong `previous`, malformed JSON)
@@ -51,6 +52,11 @@ class PermanentChainError(ChainError):
 
 class NotEnoughRCError(TransientChainError):
     """The account has too few resource credits for this transaction now; they regenerate with time."""
+
+
+class UnconfirmedBroadcastError(TransientChainError):
+    """A broadcast got no answer: the transaction may have reached the chain, or not. Only the chain can
+    tell: wait for the comment in a block, or for the transaction to expire."""
 
 
 class PostingKeyError(BotError):

@@ -9,8 +9,9 @@ One :meth:`Poster.step` looks at the chain's head and does at most one thing:
    node); with none, or one older than ``max_post_age``, it waits for the account's next post;
 5. below ``rc_reserve`` percent of its resource credits the bot pauses, with one warning per pause;
 6. the notification is marked *sent* in the store, then broadcast. "Delivered" is decided by the follower,
-   when the comment is seen in an irreversible block. A failure waits ``min_interval`` × 2^attempts
-   (capped at an hour) and, after ``max_attempts`` failures, parks the notification.
+   when the comment is seen in an irreversible block. A refusal waits ``min_interval`` × 2^attempts
+   (capped at an hour) and, after ``max_attempts`` failures, parks the notification. A broadcast no node
+   answered stays *sent*: the chain tells, by the comment or by the transaction's expiry (step 1).
 
 The permlink comes from the notification, so every retry — after a crash between the broadcast and the
 next commit, or a lost answer — re-posts the same permlink: at worst an edit, never a second comment.
@@ -26,7 +27,7 @@ import structlog
 from bot.badges import Ladders, count_announcements
 from bot.chain import BroadcastResult, ChainClient, ChainState, PostingKey, Reply
 from bot.config import NotificationSettings
-from bot.errors import ChainError, NotEnoughRCError
+from bot.errors import ChainError, NotEnoughRCError, UnconfirmedBroadcastError
 from bot.notifications import notification_metadata, render_notification
 from bot.outbox import Notification, State
 from bot.store import Store
@@ -40,7 +41,7 @@ EXPIRY_MARGIN = 6  # chain seconds past a transaction's expiration before it is 
 @dataclass(frozen=True, slots=True)
 class PostReport:
     notification: Notification
-    outcome: str  # sent | already_sent | dry_run | no_post | failed | parked | paused
+    outcome: str  # sent | already_sent | unconfirmed | dry_run | no_post | failed | parked | paused
 
 
 class Poster:
@@ -159,6 +160,17 @@ class Poster:
             self._paused_for_rc = True
             log.warning("posting_paused", reason=str(exc))
             return PostReport(notification, "paused")
+        except UnconfirmedBroadcastError as exc:
+            # it may be on chain already: sending again now would at best edit it. It stays sent; if its
+            # comment is not in a block by the time the transaction expires, it goes out again then.
+            log.warning(
+                "notification_unconfirmed",
+                account=notification.account,
+                permlink=notification.permlink,
+                error=str(exc),
+                known_within=self.settings.expiration,
+            )
+            return PostReport(notification, "unconfirmed")
         except ChainError as exc:
             wait = min(MAX_RETRY_WAIT, self.settings.min_interval * 2**notification.attempts)
             state = outbox.mark_failed(

@@ -21,7 +21,9 @@ import pytest
 
 from bot.devnet.generator import ChainGenerator
 from bot.devnet.node import DevNode
+from bot.outbox import State
 from bot.store import Store
+from tests import notifying
 from tests.configs import write_config
 from tests.devnet import FIRST, Counts, generated_chain, load_all_counts
 from tests.recount import recount
@@ -40,8 +42,10 @@ def truth_until(chain: ChainGenerator, last: int) -> Counts:
     return recount((chain.block(n) or {} for n in range(FIRST, last + 1)), chain.comment_created)
 
 
-def start_bot(config: Path, *args: str, home: Path | None = None) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+def start_bot(
+    config: Path, *args: str, home: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
     if home is not None:
         env["HOME"] = str(home)
         env.pop("XDG_DATA_HOME", None)
@@ -205,3 +209,55 @@ def no_stray_processes() -> Iterator[None]:
 def _children() -> list[int]:
     path = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children")
     return [int(pid) for pid in path.read_text().split()] if path.exists() else []
+
+
+def test_kill_9_right_after_a_broadcast_then_restart_creates_no_second_comment(
+    tmp_path: Path, store_path: Path
+) -> None:
+    """The node takes the bot's comment; the bot dies before it hears back or sees it in a block."""
+    chain = notifying.generated_chain()
+    with DevNode(chain, head=notifying.START, speed=30) as node:  # a block every 0.1 s
+        config = write_config(
+            tmp_path,
+            [node.url],
+            account=notifying.BOT,
+            dry_run=False,
+            start_block=notifying.START,
+            badges={metric.value: {"thresholds": list(t)} for metric, t in notifying.LADDERS.items()},
+            notifications={"per_account_interval": 300, "expiration": 60},
+        )
+        real = node.api.methods["condenser_api.broadcast_transaction"]
+        taken: list[str] = []
+        held, released = threading.Event(), threading.Event()
+
+        def take_then_hold(params: Any) -> Any:
+            answer = real(params)
+            if not taken:
+                taken.append(params[0]["operations"][0][1]["permlink"])
+                held.set()
+                released.wait(BOUND)
+            return answer
+
+        node.api.methods["condenser_api.broadcast_transaction"] = take_then_hold
+        key = {"TEST_POSTING_KEY": notifying.posting_key().wif()}
+        process = start_bot(config, env=key)
+        assert held.wait(BOUND), "the bot never broadcast"
+        process.kill()
+        process.wait(BOUND)
+        released.set()
+        process = start_bot(config, env=key)
+        poll(lambda: _state_of(store_path, taken[0]) == "delivered", "the comment to be seen in a block")
+        process.send_signal(signal.SIGTERM)
+        code, logs = finish(process)
+        last = node.clock.head()
+    assert code == 0, logs
+    comments = [v["permlink"] for _, v in notifying.bot_comments(node, notifying.START, last)]
+    assert comments.count(taken[0]) == 1
+
+
+def _state_of(store_path: Path, permlink: str) -> str | None:
+    with Store.open(store_path, create=False) as store:
+        found = [
+            n for state in State for n in store.outbox.load_notifications(state) if n.permlink == permlink
+        ]
+    return found[0].state.value if found else None

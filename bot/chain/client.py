@@ -13,7 +13,13 @@ from beemapi import exceptions as beem_errors
 from beemapi.noderpc import NodeRPC
 
 from bot.chain.transactions import PostingKey, Reply, TaposBlock, sign_reply
-from bot.errors import NotEnoughRCError, PermanentChainError, PostingKeyError, TransientChainError
+from bot.errors import (
+    NotEnoughRCError,
+    PermanentChainError,
+    PostingKeyError,
+    TransientChainError,
+    UnconfirmedBroadcastError,
+)
 from bot.operations import CommentKey, parse_timestamp
 
 MAX_BLOCK_RANGE = 1000
@@ -200,6 +206,8 @@ class ChainClient:
             self.call("condenser_api", "broadcast_transaction", [transaction], answered=True)
         except _Answered as answer:
             return _broadcast_verdict(answer.message)
+        except _NoAnswer as exc:
+            raise UnconfirmedBroadcastError(f"broadcast unconfirmed: {exc}") from None
         return BroadcastResult.ACCEPTED
 
     def chain_id(self) -> str:
@@ -249,7 +257,7 @@ class ChainClient:
                 return answer
         if len(refused) == len(ready):
             raise PermanentChainError(f"{api}.{method} refused by every node: {'; '.join(refused)}")
-        raise TransientChainError(f"{api}.{method}: no node answered ({len(ready)} tried)")
+        raise _NoAnswer(f"{api}.{method}: no node answered ({len(ready)} tried)")
 
     def _call_node(self, node: _Node, api: str, method: str, params: Mapping[str, Any] | list[Any]) -> Any:
         if node.rpc is None:
@@ -272,6 +280,10 @@ class ChainClient:
     def close(self) -> None:
         for node in self._nodes:
             node.rpc = None
+
+
+class _NoAnswer(TransientChainError):
+    """Nodes were asked and none answered: the request may or may not have done its work."""
 
 
 class _Answered(Exception):

@@ -23,7 +23,7 @@ from typing import Any
 from bot.devnet.bridge import BridgeApi
 from bot.devnet.broadcast import BroadcastApi
 from bot.devnet.checks import Rejected
-from bot.devnet.faults import BroadcastFaults
+from bot.devnet.faults import AnswerLost, BroadcastFaults
 from bot.devnet.head import HeadClock
 from bot.devnet.ledger import Ledger
 from bot.devnet.legacy import legacy, legacy_block
@@ -169,6 +169,8 @@ class NodeApi:
             return _encode_one(request_id, self.dispatch(request))
         except RpcError as exc:
             return _encode_one(request_id, exc)
+        except AnswerLost:
+            raise
         except Exception as exc:  # noqa: BLE001 - a bug of the node: answer it, rather than drop the connection
             _log.exception("devnet: the node failed to answer %r", request)
             error = RpcError(-32000, f"devnet internal error: {type(exc).__name__}: {exc}")

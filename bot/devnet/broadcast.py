@@ -26,7 +26,7 @@ from typing import Any
 
 from bot.devnet import checks, rc
 from bot.devnet.checks import Rejected
-from bot.devnet.faults import BroadcastFaults, rc_message
+from bot.devnet.faults import AnswerLost, BroadcastFaults, rc_message
 from bot.devnet.head import BLOCK_INTERVAL, HeadClock
 from bot.devnet.ledger import Accepted, Ledger
 from bot.devnet.legacy import canonical_transaction, legacy
@@ -81,7 +81,9 @@ class BroadcastApi:
             # Invariant: a transaction goes into a block above the head, and the node caches only blocks at or
             # below the head. A test may have moved the head back below a block served before: forget it.
             self._forget_block(accepted.block)
-            return accepted, False
+        if self.faults.take_lost_answer():
+            raise AnswerLost(accepted.id)
+        return accepted, False
 
     def _condenser_broadcast(self, params: list[Any]) -> dict[str, Any]:
         self.broadcast(params[0])

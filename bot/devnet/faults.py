@@ -5,9 +5,12 @@
     node.faults.reject("Internal Error", code=-32000)
     node.faults.drop()                 # the next transaction that passes every check is answered as
                                        # accepted, then lost: it never reaches a block
+    node.faults.lose_answer()          # the next one that passes is accepted (it gets into a block),
+                                       # but the connection is closed before the answer is sent
 
-A rejection is used up by the next broadcast, whatever it carries (nothing is checked). A drop is used up by
-the next broadcast that would have been accepted; a broadcast the node refuses on its own leaves it queued.
+A rejection is used up by the next broadcast, whatever it carries (nothing is checked). A drop or a lost answer
+is used up by the next broadcast that would have been accepted; one the node refuses on its own leaves it
+queued.
 ``condenser_api.broadcast_transaction_synchronous`` answers a dropped transaction with ``"expired": true``.
 """
 
@@ -34,7 +37,7 @@ def rc_message(account: str, has: int, needs: int) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Fault:
-    kind: Literal["reject", "rc", "drop"]
+    kind: Literal["reject", "rc", "drop", "lose_answer"]
     message: str = ""
     code: int = -32003
 
@@ -63,6 +66,10 @@ class BroadcastFaults:
         """Answer the next ``count`` acceptable transactions as accepted, then lose them."""
         self._add(Fault("drop"), count)
 
+    def lose_answer(self, count: int = 1) -> None:
+        """Accept the next ``count`` acceptable transactions, then close the connection without answering."""
+        self._add(Fault("lose_answer"), count)
+
     def clear(self) -> None:
         with self._lock:
             self._queue.clear()
@@ -75,7 +82,7 @@ class BroadcastFaults:
     def take_rejection(self) -> Fault | None:
         """The rejection the next broadcast suffers, if one is first in the queue (used up)."""
         with self._lock:
-            if self._queue and self._queue[0].kind != "drop":
+            if self._queue and self._queue[0].kind not in ("drop", "lose_answer"):
                 return self._queue.popleft()
             return None
 
@@ -91,8 +98,20 @@ class BroadcastFaults:
                 return True
             return False
 
+    def take_lost_answer(self) -> bool:
+        """Whether the answer to the transaction just accepted is to be lost (used up)."""
+        with self._lock:
+            if self._queue and self._queue[0].kind == "lose_answer":
+                self._queue.popleft()
+                return True
+            return False
+
     def _add(self, fault: Fault, count: int) -> None:
         if count < 1:
             raise ValueError("count must be at least 1")
         with self._lock:
             self._queue.extend([fault] * count)
+
+
+class AnswerLost(Exception):
+    """Raised through the node's JSON-RPC layer: the HTTP handler closes the connection without answering."""

@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from bot.devnet.api import NodeApi
-from bot.devnet.faults import BroadcastFaults
+from bot.devnet.faults import AnswerLost, BroadcastFaults
 from bot.devnet.head import HeadClock
 from bot.devnet.ledger import Ledger
 from bot.devnet.source import ChainSource
@@ -131,7 +131,13 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", 0))
         body = self.rfile.read(length)
-        answer = self.devnode.api.handle(body)
+        try:
+            answer = self.devnode.api.handle(body)
+        except AnswerLost:  # a fault: the work is done, the client never hears of it
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(answer)))

@@ -1,4 +1,4 @@
-"""The command line: ``hive-badge-bot run | status | account | ranking | optout | check-config``.
+"""The command line: ``hive-badge-bot run | status | account | ranking | optout | demo | check-config``.
 
 Exit codes: 0 success, 1 the bot could not do its job (store unusable, nodes unreachable …),
 2 the config or the command line is wrong.
@@ -10,7 +10,8 @@ import argparse
 import json
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,8 @@ DEFAULT_CONFIG = Path("config/bot.yaml")
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command is demo_command:  # needs no config file
+        return int(demo_command(args))
     try:
         config = load_config(args.config)
         configure_logging(config.log)
@@ -88,12 +91,26 @@ def _parser() -> argparse.ArgumentParser:
     remove.add_argument("name", type=_account_name)
     remove.set_defaults(command=optout_remove_command)
 
+    demo = commands.add_parser(
+        "demo", help="watch the bot work against a local chain: no Hive account, key or network needed"
+    )
+    demo.add_argument("--seconds", type=_positive, default=60, help="how long it runs (default 60)")
+    demo.add_argument("--speed", type=float, default=10.0, help="chain seconds per second (default 10)")
+    demo.set_defaults(command=demo_command)
+
     check = commands.add_parser("check-config", parents=[common], help="validate the config and exit")
     check.set_defaults(command=check_config_command)
     return parser
 
 
 def run_command(config: Config, args: argparse.Namespace) -> int:
+    with open_daemon(config, stop_at=args.stop_at_block) as daemon:
+        return daemon.run()
+
+
+@contextmanager
+def open_daemon(config: Config, *, stop_at: int | None = None) -> Iterator[Daemon]:
+    """The daemon ``config`` describes, holding the store's lock and its two connections while open."""
     key = None if config.dry_run else PostingKey.from_env(config.posting_key_env)
     settings = config.notifications
     with (
@@ -118,10 +135,7 @@ def run_command(config: Config, args: argparse.Namespace) -> int:
         poster = Poster(
             _chain(config), poster_store, settings, bot=config.account, ladders=config.badges, key=key
         )
-        daemon = Daemon(
-            follower, poster, poll_interval=config.chain.poll_interval, stop_at=args.stop_at_block
-        )
-        return daemon.run()
+        yield Daemon(follower, poster, poll_interval=config.chain.poll_interval, stop_at=stop_at)
 
 
 def status_command(config: Config, args: argparse.Namespace) -> int:
@@ -195,6 +209,12 @@ def optout_remove_command(config: Config, args: argparse.Namespace) -> int:
         removed = store.outbox.remove_optout(args.name)
     print(f"@{args.name} is opted in again" if removed else f"@{args.name} was not opted out")
     return EXIT_OK
+
+
+def demo_command(args: argparse.Namespace) -> int:
+    from bot.devnet.demo import run_demo  # the devnet is a tool of its own: the bot never imports it
+
+    return run_demo(seconds=args.seconds, speed=args.speed)
 
 
 def check_config_command(config: Config, args: argparse.Namespace) -> int:

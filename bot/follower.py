@@ -195,6 +195,8 @@ class Follower:
     def _log(self, report: BatchReport) -> None:
         for permlink, block in report.changes.delivered.items():
             log.info("notification_included", permlink=permlink, block=block)
+        for account, command in report.changes.opt_commands.items():
+            log.info("opted_out" if command is OptCommand.STOP else "opted_in", account=account, by="reply")
         tally = report.tally
         log.info(
             "batch_committed",

@@ -261,3 +261,24 @@ def _state_of(store_path: Path, permlink: str) -> str | None:
             n for state in State for n in store.outbox.load_notifications(state) if n.permlink == permlink
         ]
     return found[0].state.value if found else None
+
+
+def test_the_demo_runs_offline_posts_notifications_and_honors_every_stop(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    process = subprocess.run(
+        [sys.executable, "-m", "bot", "demo", "--seconds", "12", "--speed", "30"],
+        cwd=tmp_path,  # no config file there: the demo needs none
+        env={**os.environ, "PYTHONPATH": str(ROOT), "HOME": str(home)},
+        capture_output=True,
+        text=True,
+        timeout=BOUND,
+    )
+    assert process.returncode == 0, process.stderr[-3000:]
+    summary = process.stdout[process.stdout.index("demo summary") :]
+    posted = int(summary.split("notifications posted:")[1].split()[0])
+    stops = int(summary.split("STOP replies:")[1].split()[0])
+    assert posted >= 5 and stops >= 1, summary
+    assert "every STOP was honored" in summary
+    assert "notification_sent" in process.stderr and "opted_out" in process.stderr
+    assert list(home.rglob("*")) == []

@@ -15,15 +15,10 @@ import threading
 import time
 from pathlib import Path
 
-from bot.devnet.generator import ChainGenerator, GeneratorParams
+from bot.devnet.generator import live_chain
 from bot.devnet.node import DevNode
 from bot.devnet.recorded import RecordedChain
 from bot.devnet.source import ChainSource
-
-FIRST_BLOCK = 90_000_000
-"""Where generated chains start: a mainnet-like height (mainnet passed block 90 M in October 2024)."""
-HISTORY_DAYS = 10
-"""Blocks the generated chain already has when the node starts: enough for every vote lane to reach back."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,10 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.fixture is not None:
         source = RecordedChain.from_file(args.fixture)
     else:
-        genesis = int(time.time()) - HISTORY_DAYS * 86_400
-        params = GeneratorParams(extra_accounts=tuple(args.account))
-        source = ChainGenerator(args.seed, FIRST_BLOCK, genesis, params)
-        head = FIRST_BLOCK + HISTORY_DAYS * 28_800
+        source, head = live_chain(args.seed, time.time(), tuple(args.account))
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

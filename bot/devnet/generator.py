@@ -218,3 +218,17 @@ class ChainGenerator:
 def _count(r: random.Random, rate: float) -> int:
     whole = int(rate)
     return whole + (1 if r.random() < rate - whole else 0)
+
+
+LIVE_FIRST_BLOCK = 90_000_000
+"""Where a live generated chain starts: a mainnet-like height (mainnet passed block 90 M in October 2024)."""
+LIVE_HISTORY_DAYS = 10
+"""The history a live chain already has: enough for every vote lane to reach back."""
+
+
+def live_chain(seed: int, now: float, extra_accounts: tuple[str, ...] = ()) -> tuple[ChainGenerator, int]:
+    """A generated chain whose head block is ``now`` (epoch seconds), with ten days of history behind it, and
+    that head block's number."""
+    genesis = int(now) - LIVE_HISTORY_DAYS * 86_400
+    chain = ChainGenerator(seed, LIVE_FIRST_BLOCK, genesis, GeneratorParams(extra_accounts=extra_accounts))
+    return chain, LIVE_FIRST_BLOCK + LIVE_HISTORY_DAYS * 28_800

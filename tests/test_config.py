@@ -315,6 +315,13 @@ def test_each_missing_metric_is_named(tmp_path: Path, metric: Metric) -> None:
 def test_invalid_value_is_rejected_naming_the_key(
     tmp_path: Path, dotted_key: str, value: object, error_key: str, fragment: str
 ) -> None:
+    assert_rejected_naming_the_key(tmp_path, dotted_key, value, error_key, fragment)
+
+
+def assert_rejected_naming_the_key(
+    tmp_path: Path, dotted_key: str, value: object, error_key: str, fragment: str
+) -> None:
+    """MINIMAL with ``dotted_key`` set to ``value`` is refused, the error naming the file and ``error_key``."""
     path = write(tmp_path, changed(dotted_key, value))
 
     error = load_error(path)

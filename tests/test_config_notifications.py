@@ -10,7 +10,7 @@ import yaml
 from bot.config import NotificationSettings, load_config
 from bot.metrics import Metric
 from bot.notifications import DEFAULT_BADGE, DEFAULT_NEXT_TARGET, Templates
-from tests.test_config import MINIMAL, changed, load_error, write
+from tests.test_config import MINIMAL, assert_rejected_naming_the_key, changed, load_error, write
 
 
 def test_without_the_section_the_defaults_apply(tmp_path: Path) -> None:
@@ -259,13 +259,7 @@ def test_valid_values_are_read_back(
 def test_invalid_value_is_rejected_naming_the_key(
     tmp_path: Path, dotted_key: str, value: object, error_key: str, fragment: str
 ) -> None:
-    path = write(tmp_path, changed(dotted_key, value))
-
-    error = load_error(path)
-
-    assert error.key == error_key
-    assert str(error).startswith(f"{path}: {error_key}: ")
-    assert fragment in str(error)
+    assert_rejected_naming_the_key(tmp_path, dotted_key, value, error_key, fragment)
 
 
 def test_a_refused_min_interval_message_says_what_is_allowed(tmp_path: Path) -> None:

@@ -86,6 +86,7 @@ class Silence(enum.StrEnum):
     IGNORED = "ignored"  # the bot's own account, or on the ignore list
     OPTED_OUT = "opted_out"  # the account replied STOP
     STALE = "stale"  # found too long after it was earned (catching up, replaying history)
+    BASELINE = "baseline"  # reached by the account's history before the bot followed it
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""The command line: ``hive-badge-bot run | status | account | ranking | optout | demo | check-config``.
+"""The command line: ``hive-badge-bot run | status | account | ranking | optout | bootstrap | demo |
+check-config``.
 
 Exit codes: 0 success, 1 the bot could not do its job (store unusable, nodes unreachable …),
 2 the config or the command line is wrong.
@@ -10,16 +11,18 @@ import argparse
 import json
 import re
 import sys
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from bot.badges import BadgeRules
+from bot.bootstrap import Bootstrapper
 from bot.chain import ChainClient, PostingKey
 from bot.config import Config, ConfigError, load_config
 from bot.daemon import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, Daemon
-from bot.errors import BotError, ChainError, PostingKeyError
+from bot.errors import BotError, ChainError, PostingKeyError, StoreLockedError
 from bot.follower import Follower
 from bot.logs import configure_logging
 from bot.metrics import Metric
@@ -91,6 +94,12 @@ def _parser() -> argparse.ArgumentParser:
     remove.add_argument("name", type=_account_name)
     remove.set_defaults(command=optout_remove_command)
 
+    bootstrap = commands.add_parser(
+        "bootstrap", parents=[common], help="(re)compute accounts' lifetime counts from their history"
+    )
+    bootstrap.add_argument("names", nargs="+", type=_account_name, metavar="NAME")
+    bootstrap.set_defaults(command=bootstrap_command)
+
     demo = commands.add_parser(
         "demo", help="watch the bot work against a local chain: no Hive account, key or network needed"
     )
@@ -117,25 +126,36 @@ def open_daemon(config: Config, *, stop_at: int | None = None) -> Iterator[Daemo
         lock_store(config.store),
         Store.open(config.store) as follower_store,
         Store.open(config.store) as poster_store,
+        Store.open(config.store) as history_store,
     ):
+        lifetime = config.bootstrap == "history"
         follower = Follower(
             _chain(config),
             follower_store,
             CountingRules(count_self_votes=config.count_self_votes),
-            BadgeRules(
-                ladders=config.badges,
-                bot=config.account,
-                ignore=settings.ignore,
-                max_crossing_age=settings.max_crossing_age,
-                per_account_interval=settings.per_account_interval,
-            ),
+            _badge_rules(config),
             batch_size=config.chain.batch_size,
             start_block=config.start_block,
+            lifetime=lifetime,
         )
         poster = Poster(
             _chain(config), poster_store, settings, bot=config.account, ladders=config.badges, key=key
         )
-        yield Daemon(follower, poster, poll_interval=config.chain.poll_interval, stop_at=stop_at)
+        bootstrapper = Bootstrapper(
+            _chain(config),
+            history_store,
+            follower.rules,
+            follower.badges,
+            page_size=config.history.page_size,
+        )
+        yield Daemon(
+            follower,
+            poster,
+            poll_interval=config.chain.poll_interval,
+            stop_at=stop_at,
+            bootstrapper=bootstrapper if lifetime else None,
+            history_interval=1.0 / config.history.calls_per_second,
+        )
 
 
 def status_command(config: Config, args: argparse.Namespace) -> int:
@@ -147,6 +167,8 @@ def status_command(config: Config, args: argparse.Namespace) -> int:
             "dry_run": config.dry_run,
             **store.load_summary(),
             **store.outbox.load_summary(),
+            "bootstrap": config.bootstrap,
+            **store.baselines.load_summary(),
         }
     try:
         state = _chain(config, quick=True).fetch_state()
@@ -165,12 +187,21 @@ def account_command(config: Config, args: argparse.Namespace) -> int:
         checkpoint = store.load_checkpoint()
         badges = store.outbox.load_badges(args.name)
         opted_out = bool(store.outbox.load_opted_out([args.name]))
+        baseline = store.baselines.load(args.name)
     report = {
         "account": args.name,
         "counts": {metric.value: (counts or {}).get(metric, 0) for metric in Metric},
         "known": counts is not None,
         "checkpoint": None if checkpoint is None else checkpoint.block_num,
         "opted_out": opted_out,
+        "baseline": None
+        if baseline is None
+        else {
+            "state": baseline.state.value,
+            "counts": {metric.value: n for metric, n in baseline.counts.items()},
+            "pages": baseline.pages,
+            "error": baseline.error,
+        },
         "badges": badges,
     }
     _print(report, args.json, _format_account)
@@ -211,6 +242,48 @@ def optout_remove_command(config: Config, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def bootstrap_command(config: Config, args: argparse.Namespace) -> int:
+    """Queue the accounts' baselines afresh; with no daemon running, compute them here and now."""
+    if config.bootstrap != "history":
+        raise ConfigError(
+            config.path, "lifetime counts are off: set it to 'history' to use this", "bootstrap"
+        )
+    with Store.open(config.store) as store:
+        checkpoint = store.load_checkpoint()
+        store.baselines.requeue(args.names, 0 if checkpoint is None else checkpoint.block_num)
+        try:
+            with lock_store(config.store):
+                return _bootstrap_here(config, store, args.names)
+        except StoreLockedError:
+            print(f"queued {len(args.names)} account(s): the running bot computes them (see `status`)")
+            return EXIT_OK
+
+
+def _bootstrap_here(config: Config, store: Store, names: Sequence[str]) -> int:
+    if store.baselines.load_live_start() is None:
+        print("queued: the baselines are computed once the bot has followed its first block")
+        return EXIT_OK
+    bootstrapper = Bootstrapper(
+        _chain(config),
+        store,
+        CountingRules(count_self_votes=config.count_self_votes),
+        _badge_rules(config),
+        page_size=config.history.page_size,
+    )
+    pending = set(names)
+    while pending:
+        report = bootstrapper.step()
+        if report is None:
+            break
+        baseline = report.baseline
+        if baseline.state.value != "waiting":
+            pending.discard(baseline.account)
+            counts = ", ".join(f"{m.value} {n}" for m, n in baseline.counts.items())
+            print(f"@{baseline.account}: {baseline.state.value} after {baseline.pages} page(s): {counts}")
+        time.sleep(1.0 / config.history.calls_per_second)
+    return EXIT_OK
+
+
 def demo_command(args: argparse.Namespace) -> int:
     from bot.devnet.demo import run_demo  # the devnet is a tool of its own: the bot never imports it
 
@@ -223,6 +296,17 @@ def check_config_command(config: Config, args: argparse.Namespace) -> int:
         f"{config.path}: OK — account @{config.account}, {len(config.nodes)} node(s), {mode}, store {config.store}"
     )
     return EXIT_OK
+
+
+def _badge_rules(config: Config) -> BadgeRules:
+    settings = config.notifications
+    return BadgeRules(
+        ladders=config.badges,
+        bot=config.account,
+        ignore=settings.ignore,
+        max_crossing_age=settings.max_crossing_age,
+        per_account_interval=settings.per_account_interval,
+    )
 
 
 def _chain(config: Config, *, quick: bool = False) -> ChainClient:
@@ -251,7 +335,14 @@ def _format_status(report: dict[str, Any]) -> str:
         f"badges earned:      {report['badges']}",
         f"notifications:      {notifications or 'none'}" + (" (dry-run)" if report["dry_run"] else ""),
         f"opted out:          {report['opted_out']} accounts",
+        "baselines:          "
+        + (
+            ", ".join(f"{n} {state}" for state, n in report["baselines"].items() if n) or "none yet"
+            if report["bootstrap"] == "history"
+            else "off (bootstrap: none)"
+        ),
     ]
+    lines += [f"  failed: @{b['account']}: {b['error']}" for b in report["baselines_failed"]]
     lines += [
         f"  parked: @{p['account']} {p['permlink']} after {p['attempts']} attempts: {p['error']}"
         for p in report["parked"]
@@ -263,6 +354,11 @@ def _format_account(report: dict[str, Any]) -> str:
     lines = [f"@{report['account']}" + ("" if report["known"] else " (not seen yet)")]
     if report["opted_out"]:
         lines[0] += " — opted out of notifications"
+    baseline = report["baseline"]
+    if baseline is not None and baseline["state"] != "done":
+        lines[0] += (
+            f" — lifetime counts {baseline['state']} ({baseline['pages']} page(s) read); counts below are partial"
+        )
     lines += [f"  {metric:<17} {value}" for metric, value in report["counts"].items()]
     lines += [
         f"  badge {b['metric']} {b['threshold']} (block {b['block']}): {b['announced'] or 'waiting'}"

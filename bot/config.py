@@ -35,6 +35,7 @@ __all__ = [
     "ChainSettings",
     "Config",
     "ConfigError",
+    "HistorySettings",
     "LogFormat",
     "LogLevel",
     "LogSettings",
@@ -87,6 +88,16 @@ class LogSettings:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class HistorySettings:
+    """How lifetime counts are read from account history (``bootstrap: history``)."""
+
+    calls_per_second: float = 2.0
+    """Pace of the history job: one page per call, this many calls a second at most."""
+    page_size: int = 1000
+    """Entries asked per call (hived answers at most 1000)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class NotificationSettings:
     """When and how badge notifications are posted. Durations are in seconds (the YAML may say "30d")."""
 
@@ -125,6 +136,9 @@ class Config:
     dry_run: bool
     badges: Mapping[Metric, tuple[int, ...]]
     count_self_votes: bool = True
+    bootstrap: Literal["history", "none"] = "history"
+    """``history``: each account's counts start from its lifetime history; ``none``: from start_block."""
+    history: HistorySettings = field(default_factory=HistorySettings)
     chain: ChainSettings = field(default_factory=ChainSettings)
     log: LogSettings = field(default_factory=LogSettings)
     notifications: NotificationSettings = field(default_factory=NotificationSettings)
@@ -526,6 +540,11 @@ _TEMPLATES_SCHEMA: Final[_Schema] = {
     **{kind: _Key(_template(kind), required=False) for kind in ("board_url", "ranking_url", "image_url")},
 }
 
+_HISTORY_SCHEMA: Final[_Schema] = {
+    "calls_per_second": _Key(_number(0.01, 100.0), required=False),
+    "page_size": _Key(_integer(1, 1000), required=False),
+}
+
 _NOTIFICATIONS_SCHEMA: Final[_Schema] = {
     "max_post_age": _Key(_duration(60, 365 * 86_400), required=False),
     "min_interval": _Key(_duration(3, 86_400), required=False),
@@ -566,6 +585,8 @@ _CONFIG_SCHEMA: Final[_Schema] = {
     "start_block": _Key(_start_block),
     "dry_run": _Key(_boolean),
     "count_self_votes": _Key(_boolean, required=False),
+    "bootstrap": _Key(_choice("history", "none"), required=False),
+    "history": _Key(_section(_HISTORY_SCHEMA, HistorySettings, optional=True), required=False),
     "chain": _Key(_section(_CHAIN_SCHEMA, ChainSettings, optional=True), required=False),
     "log": _Key(_section(_LOG_SCHEMA, LogSettings, optional=True), required=False),
     "notifications": _Key(

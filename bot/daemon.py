@@ -1,10 +1,13 @@
 """The daemon: APScheduler runs the jobs; SIGTERM/SIGINT finish the current step, commit, and exit 0.
 
-Two jobs, each every ``poll_interval`` seconds, each with its own store connection:
+Up to three jobs, each with its own store connection:
 
-- ``follow``: batches of irreversible blocks until caught up (:class:`~bot.follower.Follower`);
-- ``post``: the outbox, one notification per run at most (:class:`~bot.poster.Poster`); its first run
-  checks the posting key against the account.
+- ``follow``, every ``poll_interval``: batches of irreversible blocks until caught up
+  (:class:`~bot.follower.Follower`);
+- ``post``, every ``poll_interval``: the outbox, one notification at a time (:class:`~bot.poster.Poster`);
+  its first run checks the posting key against the account;
+- ``history`` (``bootstrap: history``), ``calls_per_second`` times a second: one page of account history
+  into a baseline (:class:`~bot.bootstrap.Bootstrapper`).
 
 Lifecycle: :meth:`Daemon.run` starts the scheduler, waits until a stop is asked (a signal, or the
 ``--stop-at-block`` target reached, or a fatal error), then shuts the scheduler down and waits for the
@@ -29,6 +32,7 @@ from types import FrameType
 import structlog
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from bot.bootstrap import Bootstrapper
 from bot.errors import BotError, PostingKeyError, StoreError
 from bot.follower import Follower
 from bot.poster import Poster
@@ -48,9 +52,13 @@ class Daemon:
         *,
         poll_interval: float,
         stop_at: int | None = None,
+        bootstrapper: Bootstrapper | None = None,
+        history_interval: float = 0.5,
     ) -> None:
         self.follower = follower
         self.poster = poster
+        self.bootstrapper = bootstrapper
+        self.history_interval = history_interval
         self.poll_interval = poll_interval
         self.stop_at = stop_at
         self.exit_code = EXIT_OK
@@ -72,14 +80,16 @@ class Daemon:
         if install_signal_handlers:
             self._install_signal_handlers()
         scheduler = BackgroundScheduler(job_defaults={"coalesce": True, "max_instances": 1})
-        jobs: dict[str, Callable[[], None]] = {"follow": self.follow}
+        jobs: dict[str, tuple[Callable[[], object], float]] = {"follow": (self.follow, self.poll_interval)}
         if self.poster is not None:
-            jobs["post"] = functools.partial(self.post, self.poster)
-        for name, job in jobs.items():
+            jobs["post"] = (functools.partial(self.post, self.poster), self.poll_interval)
+        if self.bootstrapper is not None:
+            jobs["history"] = (self.bootstrapper.step, self.history_interval)
+        for name, (job, interval) in jobs.items():
             scheduler.add_job(
                 self._guarded(name, job),
                 "interval",
-                seconds=self.poll_interval,
+                seconds=interval,
                 id=name,
                 next_run_time=datetime.now(scheduler.timezone),
             )
@@ -117,7 +127,7 @@ class Daemon:
         checkpoint = self.follower.store.load_checkpoint()
         return checkpoint is not None and self.stop_at is not None and checkpoint.block_num >= self.stop_at
 
-    def _guarded(self, name: str, job: Callable[[], None]) -> Callable[[], None]:
+    def _guarded(self, name: str, job: Callable[[], object]) -> Callable[[], None]:
         def run_job() -> None:
             try:
                 job()

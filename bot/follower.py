@@ -11,11 +11,11 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import structlog
 
-from bot.badges import BadgeRules, EarnedBadge, count_crossings, plan_badges
+from bot.badges import BadgeRules
 from bot.chain import MAX_BLOCK_RANGE, ChainClient
 from bot.errors import ChainDataError, TransientChainError
 from bot.operations import Block, CommentKey, comments_by, parse_blocks
@@ -79,14 +79,18 @@ class Follower:
         *,
         batch_size: int = MAX_BLOCK_RANGE,
         start_block: int | None = None,
+        lifetime: bool = False,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
+        """``lifetime``: accounts earn badges on lifetime counts, baselines from history (see
+        :mod:`bot.baselines`)."""
         self.chain = chain
         self.store = store
         self.rules = rules
         self.badges = badges
         self.batch_size = batch_size
         self.start_block = start_block
+        self.lifetime = lifetime
         self._clock = clock
         self._old_comments: OrderedDict[CommentKey, int | None] = OrderedDict()
 
@@ -119,12 +123,19 @@ class Follower:
         created_before, learned = self._comment_times(blocks)
         counted_before = self.store.load_counted_votes(upvote_pairs(blocks))
         timer.lap("lookup")
-        tally = count_blocks(blocks, created_before, counted_before, self.rules)
+        tally = count_blocks(blocks, created_before, counted_before, self._counting_rules(blocks[0]))
         timer.lap("count")
         last = blocks[-1]
         changes = self._outbox_changes(blocks, tally, age=state.time - last.timestamp)
         timer.lap("badges")
-        self.store.commit_batch(tally, learned, Checkpoint(last.num, last.block_id, last.timestamp), changes)
+        self.store.commit_batch(
+            tally,
+            learned,
+            Checkpoint(last.num, last.block_id, last.timestamp),
+            changes,
+            first=Checkpoint(blocks[0].num, blocks[0].block_id, blocks[0].timestamp),
+            lifetime=self.lifetime,
+        )
         timer.lap("commit")
         report = BatchReport(
             first=first,
@@ -138,31 +149,24 @@ class Follower:
         self._log(report)
         return report
 
+    def _counting_rules(self, first: Block) -> CountingRules:
+        """With lifetime counts, pairs on comments older than live counting are reported (the seam)."""
+        if not self.lifetime:
+            return self.rules
+        start = self.store.baselines.load_live_start()
+        return replace(self.rules, seam_time=first.timestamp if start is None else start[1])
+
     def _outbox_changes(self, blocks: list[Block], tally: Tally, age: float) -> OutboxChanges:
-        """Badges earned, STOP/START replies and the bot's own comments in ``blocks`` (``age`` chain
-        seconds old)."""
+        """STOP/START replies and the bot's own comments in ``blocks`` (``age`` chain seconds old); the
+        badges earned are found in the commit, from the counts as they are there."""
         bot = self.badges.bot
         replies = replies_to(blocks, bot)
         patched = patched_replies(replies)
-        commands = count_opt_commands(replies, self.chain.fetch_contents(patched) if patched else {})
-        before = self.store.load_counts_of({account for account, _ in tally.increments})
-        crossings = count_crossings(before, tally.increments, self.badges.ladders)
-        opted_out = self.store.outbox.load_opted_out({badge.account for badge in crossings})
-        opted_out |= {account for account, command in commands.items() if command is OptCommand.STOP}
-        opted_out -= {account for account, command in commands.items() if command is OptCommand.START}
-        earned: list[EarnedBadge] = plan_badges(
-            crossings,
-            bot=bot,
-            ignore=self.badges.ignore,
-            opted_out=opted_out,
-            age=age,
-            max_age=self.badges.max_crossing_age,
-        )
         return OutboxChanges(
-            earned=earned,
-            opt_commands=commands,
+            rules=self.badges,
+            age=age,
+            opt_commands=count_opt_commands(replies, self.chain.fetch_contents(patched) if patched else {}),
             delivered=comments_by(blocks, bot),
-            per_account_interval=self.badges.per_account_interval,
         )
 
     def _comment_times(

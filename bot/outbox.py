@@ -27,12 +27,12 @@ from __future__ import annotations
 import enum
 import math
 import sqlite3
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.badges import Badge, EarnedBadge
+from bot.badges import Badge, BadgeRules, EarnedBadge, Silence, count_crossings, plan_badges
 from bot.metrics import Metric
 from bot.notifications import notification_permlink
 from bot.operations import CommentKey
@@ -57,11 +57,18 @@ _OPEN = (State.WAITING, State.NO_POST)
 class OutboxChanges:
     """What one batch of blocks changes in the outbox (see :func:`record_batch`)."""
 
+    rules: BadgeRules | None = None
+    """Find the badges the batch's counts earn (in the commit, from the counts as they are there), by these
+    rules; None: find none."""
+    age: float = 0.0
+    """How long ago, in chain seconds, the batch's last block was made (stale badges are not announced)."""
     earned: Sequence[EarnedBadge] = ()
+    """Badges earned, decided by the caller (besides those ``rules`` find)."""
     opt_commands: Mapping[str, OptCommand] = field(default_factory=dict)
     delivered: Mapping[str, int] = field(default_factory=dict)
     """Permlinks of the bot's own comments in the batch, with the block each was seen in."""
     per_account_interval: float = 0.0
+    """Used with ``earned``; with ``rules``, theirs applies."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,10 +86,16 @@ class Notification:
 
 
 def record_batch(
-    db: sqlite3.Connection, changes: OutboxChanges, tally: Tally, block_num: int, block_time: int
+    db: sqlite3.Connection,
+    changes: OutboxChanges,
+    tally: Tally,
+    counted: Crossing,
+    block_num: int,
+    block_time: int,
 ) -> None:
     """Apply ``changes`` and the root posts ``tally`` saw created or deleted, found in blocks up to
-    ``block_num`` (at ``block_time``). Call inside the batch's transaction."""
+    ``block_num`` (at ``block_time``); ``counted`` is what the counts were and what was added to them, in
+    this transaction. Call inside the batch's transaction."""
     for account, command in changes.opt_commands.items():
         if command is OptCommand.STOP:
             _opt_out(db, account, block_num, "reply")
@@ -96,12 +109,53 @@ def record_batch(
             "UPDATE notifications SET state = ? WHERE account = ? AND state = ?",
             (State.WAITING, account, State.NO_POST),
         )
-    for earned in changes.earned:
-        _record_badge(db, earned, block_num, block_time, changes.per_account_interval)
+    interval = changes.per_account_interval if changes.rules is None else changes.rules.per_account_interval
+    for earned in [*changes.earned, *_find_earned(db, changes, counted)]:
+        _record_badge(db, earned, block_num, block_time, interval)
     db.executemany(
         "UPDATE notifications SET state = ?, delivered_block = ? WHERE permlink = ? AND state != ?",
         [(State.DELIVERED, num, permlink, State.DELIVERED) for permlink, num in changes.delivered.items()],
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Crossing:
+    """Counts before a batch, what it added, and the accounts that may earn badges now (``None``: all)."""
+
+    before: Mapping[str, Mapping[Metric, int]] = field(default_factory=dict)
+    added: Mapping[tuple[str, Metric], int] = field(default_factory=dict)
+    eligible: Set[str] | None = None
+
+
+def _find_earned(db: sqlite3.Connection, changes: OutboxChanges, counted: Crossing) -> list[EarnedBadge]:
+    rules = changes.rules
+    if rules is None:
+        return []
+    added = {
+        key: n for key, n in counted.added.items() if counted.eligible is None or key[0] in counted.eligible
+    }
+    crossings = count_crossings(counted.before, added, rules.ladders)
+    opted_out = (
+        {account for (account,) in db.execute("SELECT account FROM optouts").fetchall()}
+        if crossings
+        else set()
+    )
+    return plan_badges(
+        crossings,
+        bot=rules.bot,
+        ignore=rules.ignore,
+        opted_out=opted_out,
+        age=changes.age,
+        max_age=rules.max_crossing_age,
+    )
+
+
+def record_silent_badges(
+    db: sqlite3.Connection, badges: Iterable[Badge], block_num: int, block_time: int
+) -> None:
+    """Record ``badges`` as reached by an account's baseline: earned, never announced."""
+    for badge in badges:
+        _record_badge(db, EarnedBadge(badge, Silence.BASELINE), block_num, block_time, 0.0)
 
 
 def _opt_out(db: sqlite3.Connection, account: str, block_num: int | None, source: str) -> None:

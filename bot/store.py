@@ -20,13 +20,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from bot import baselines
+from bot.baselines import Baselines
 from bot.errors import StoreError, StoreLockedError, StoreVersionError
 from bot.metrics import Metric
 from bot.operations import CommentKey
-from bot.outbox import Outbox, OutboxChanges, record_batch
+from bot.outbox import Crossing, Outbox, OutboxChanges, record_batch
 from bot.tallies import PAYOUT_WINDOW, CountedVote, Tally
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -97,6 +99,7 @@ _MIGRATIONS: dict[int, str] = {
             created INTEGER NOT NULL
         ) WITHOUT ROWID;
     """,
+    3: baselines.SCHEMA,
 }
 
 _METRIC_COLUMNS = {metric: metric.value for metric in Metric}
@@ -229,6 +232,10 @@ class Store:
     def outbox(self) -> Outbox:
         return Outbox(self._db, self._transaction)
 
+    @property
+    def baselines(self) -> Baselines:
+        return Baselines(self._db, self._transaction)
+
     def load_counts_of(self, accounts: Iterable[str]) -> dict[str, dict[Metric, int]]:
         """The counts of those of ``accounts`` the store has."""
         found: dict[str, dict[Metric, int]] = {}
@@ -277,12 +284,18 @@ class Store:
         learned: Mapping[CommentKey, int],
         checkpoint: Checkpoint,
         changes: OutboxChanges = _NO_CHANGES,
+        *,
+        first: Checkpoint | None = None,
+        lifetime: bool = False,
     ) -> None:
         """Apply ``tally``, remember ``learned`` creation times, record ``changes`` in the outbox (see
         :func:`bot.outbox.record_batch`), move the checkpoint: one transaction.
 
         ``checkpoint`` must follow the stored one (its block number is greater), so a batch cannot be
-        applied twice.
+        applied twice. The store's first batch records where live counting starts (``first``, its first
+        block). With ``lifetime`` (``bootstrap: history``) the accounts the batch counts get a baseline
+        to compute, only accounts whose baseline is done may earn badges, and pairs straddling the start
+        are settled with the baselines (:func:`bot.baselines.settle_seam`).
         """
         cutoff = checkpoint.block_time - PAYOUT_WINDOW
         with self._transaction():
@@ -292,12 +305,23 @@ class Store:
                     f"{self.path}: refusing to commit block {checkpoint.block_num}: "
                     f"the store is already at block {current.block_num}"
                 )
+            if current is None:
+                start = first or checkpoint
+                baselines.record_live_start(self._db, start.block_num, start.block_time)
+            increments = baselines.settle_seam(self._db, tally.seam_pairs, tally.increments)
+            accounts = {account for account, _ in increments}
+            before = self.load_counts_of(accounts)
             self._forget(tally.deleted)
             self._remember_comments({**learned, **tally.created}, cutoff)
             self._remember_votes(tally.counted_votes)
-            self._add_counts(tally)
+            self._add_counts(increments)
             self._prune(cutoff)
-            record_batch(self._db, changes, tally, checkpoint.block_num, checkpoint.block_time)
+            eligible = None
+            if lifetime:
+                baselines.queue_baselines(self._db, sorted(accounts), checkpoint.block_num)
+                eligible = baselines.load_done(self._db, accounts)
+            counted = Crossing(before, increments, eligible)
+            record_batch(self._db, changes, tally, counted, checkpoint.block_num, checkpoint.block_time)
             self._db.execute(
                 "INSERT INTO checkpoint (id, block_num, block_id, block_time) VALUES (1, ?, ?, ?) "
                 "ON CONFLICT (id) DO UPDATE SET block_num = excluded.block_num, "
@@ -328,12 +352,12 @@ class Store:
             [(voter, author, permlink) for (author, permlink), voter in pairs],
         )
 
-    def _add_counts(self, tally: Tally) -> None:
+    def _add_counts(self, increments: Mapping[tuple[str, Metric], int]) -> None:
         for metric, column in _METRIC_COLUMNS.items():
             self._db.executemany(
                 f"INSERT INTO counts (account, {column}) VALUES (?, ?) "
                 f"ON CONFLICT (account) DO UPDATE SET {column} = {column} + excluded.{column}",
-                [(account, n) for (account, m), n in tally.increments.items() if m == metric],
+                [(account, n) for (account, m), n in increments.items() if m == metric],
             )
 
     def _prune(self, cutoff: int) -> None:

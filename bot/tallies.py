@@ -35,6 +35,9 @@ CountedVote = tuple[CommentKey, str]
 @dataclass(frozen=True, slots=True)
 class CountingRules:
     count_self_votes: bool = True
+    seam_time: int | None = None
+    """When live counting started, with lifetime baselines on: pairs counted on comments created before it
+    are reported in :attr:`Tally.seam_pairs` (a baseline may hold them already)."""
 
 
 @dataclass(slots=True)
@@ -48,6 +51,8 @@ class Tally:
     """Pairs counted in the batch, to be remembered while their comment can still take votes."""
     deleted: set[CommentKey] = field(default_factory=set)
     """Comments deleted in the batch: forget them, and their counted pairs, before remembering the rest."""
+    seam_pairs: set[CountedVote] = field(default_factory=set)
+    """Counted pairs whose comment was created before :attr:`CountingRules.seam_time`."""
     root_posts: dict[str, tuple[str, int]] = field(default_factory=dict)
     """Each author's newest root post created in the batch (and still there at its end): (permlink, time)."""
     unresolved_votes: int = 0
@@ -161,5 +166,7 @@ class _Counter:
         if pair in self.counted_before and vote.comment not in self.tally.deleted:
             return
         self.tally.counted_votes.add(pair)
+        if self.rules.seam_time is not None and created < self.rules.seam_time:
+            self.tally.seam_pairs.add(pair)
         self.tally.increments[(vote.author, Metric.UPVOTES_RECEIVED)] += 1
         self.tally.increments[(vote.voter, Metric.UPVOTES_GIVEN)] += 1

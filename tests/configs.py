@@ -23,6 +23,7 @@ def write_config(directory: Path, nodes: list[str], **overrides: object) -> Path
         "store": "state/bot.sqlite",
         "start_block": "head",
         "dry_run": True,
+        "bootstrap": "none",
         "chain": {"poll_interval": 0.1, "request_timeout": 5, "max_backoff": 1},
         "log": {"format": "json", "level": "info"},
         "badges": LADDERS,

@@ -143,6 +143,28 @@ class ChainClient:
                 raise TransientChainError(f"get_content: malformed answer ({exc!r})") from None
         return found
 
+    def fetch_account_history(
+        self, account: str, start: int, limit: int, *, filter_low: int, filter_high: int
+    ) -> list[Any]:
+        """One page of ``account``'s irreversible history: ``[[index, entry], …]``, ascending, the entries
+        with index ≤ ``start`` (-1: the newest) that pass the operation filter, ``limit`` at most."""
+        answer = self.call(
+            "account_history_api",
+            "get_account_history",
+            {
+                "account": account,
+                "start": start,
+                "limit": limit,
+                "include_reversible": False,
+                "operation_filter_low": filter_low,
+                "operation_filter_high": filter_high,
+            },
+        )
+        history = answer.get("history") if isinstance(answer, Mapping) else None
+        if not isinstance(history, list):
+            raise TransientChainError(f"get_account_history(@{account}): the answer has no 'history' list")
+        return history
+
     def fetch_latest_root_post(self, account: str) -> tuple[str, int] | None:
         """The permlink and creation time of ``account``'s newest root post, ``None`` if it has none."""
         answer = self.call("bridge", "get_account_posts", {"account": account, "sort": "posts", "limit": 1})

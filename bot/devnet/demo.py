@@ -79,6 +79,7 @@ def _write_config(directory: Path, url: str, head: int) -> Path:
         "store": "state/bot.sqlite",
         "start_block": head,
         "dry_run": False,
+        "bootstrap": "none",  # counts from the demo's first block: badges come within seconds
         "chain": {"poll_interval": 0.5, "request_timeout": 10, "max_backoff": 5},
         "log": {"format": "console", "level": "info"},
         "notifications": {"per_account_interval": "10m", "max_crossing_age": "1h", "expiration": "5m"},

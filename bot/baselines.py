@@ -1,0 +1,334 @@
+"""Baselines: each account's counts from before the bot's first block, read from its account history.
+
+The bot counts live from its first block S (``live_start``). With ``bootstrap: history`` every account it
+meets gets a baseline row, *waiting*; the history job (:mod:`bot.bootstrap`) reads the account's history
+newest page first, each page committed with its progress (:meth:`Baselines.commit_page`), and when the
+oldest page is in, adds the baseline to the account's counts and records the badges it reaches, silently.
+Until then the account earns no badge (:func:`load_done` tells the follower's commit who may).
+
+A pair that counts once ever may straddle S: voted before S (the baseline's) and changed after it (live
+counting's). Only comments created before S and less than 7 days before the vote can do that, so only
+votes in the 7 days around S matter. Live counting marks the pairs it counts on comments created before S
+(``seam_votes`` with origin ``live``, side by side); a baseline skips a pair live counted for its side, and
+marks those it counts in the 7 days before S (origin ``baseline``); live counting, in its commit
+(:func:`settle_seam`), does not count again a side a baseline has. Both run in write transactions, so
+whichever commits second sees the other's marks.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import sqlite3
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any
+
+from bot.badges import BadgeRules, count_crossings
+from bot.history import CommentDeleted, CommentSighting, PageReading, PairSighting, Side, VoteKey
+from bot.metrics import Metric
+from bot.outbox import record_silent_badges
+from bot.tallies import PAYOUT_WINDOW, CountedVote
+
+
+class BaselineState(enum.StrEnum):
+    WAITING = "waiting"
+    DONE = "done"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    """An account's baseline, done or in progress."""
+
+    account: str
+    state: BaselineState
+    next_start: int | None  # the history index to read from next (None: the newest page)
+    carry: frozenset[VoteKey]
+    counts: Mapping[Metric, int]
+    pages: int
+    entries: int
+    error: str | None
+
+
+_METRICS = {Side.AUTHOR: Metric.UPVOTES_RECEIVED, Side.VOTER: Metric.UPVOTES_GIVEN}
+
+
+def record_live_start(db: sqlite3.Connection, block_num: int, block_time: int) -> None:
+    db.execute(
+        "INSERT OR IGNORE INTO live_start (id, block_num, block_time) VALUES (1, ?, ?)",
+        (block_num, block_time),
+    )
+
+
+def load_live_start(db: sqlite3.Connection) -> tuple[int, int] | None:
+    row = db.execute("SELECT block_num, block_time FROM live_start").fetchone()
+    return None if row is None else (row[0], row[1])
+
+
+def queue_baselines(db: sqlite3.Connection, accounts: Iterable[str], block_num: int) -> None:
+    """Give each of ``accounts`` without a baseline one, waiting."""
+    db.executemany(
+        "INSERT OR IGNORE INTO baselines (account, state, queued_block) VALUES (?, ?, ?)",
+        [(account, BaselineState.WAITING, block_num) for account in accounts],
+    )
+
+
+def load_done(db: sqlite3.Connection, accounts: Iterable[str]) -> set[str]:
+    wanted = sorted(set(accounts))
+    done: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        rows = db.execute(
+            f"SELECT account FROM baselines WHERE state = ? AND account IN ({','.join('?' * len(chunk))})",
+            (BaselineState.DONE, *chunk),
+        )
+        done.update(account for (account,) in rows)
+    return done
+
+
+def settle_seam(
+    db: sqlite3.Connection, pairs: Iterable[CountedVote], increments: Mapping[tuple[str, Metric], int]
+) -> Counter[tuple[str, Metric]]:
+    """``increments`` less the sides of ``pairs`` (counted live on comments created before S) that a
+    baseline already counted; the others are marked as counted live."""
+    settled = Counter(increments)
+    for (author, permlink), voter in pairs:
+        for side, account in ((Side.AUTHOR, author), (Side.VOTER, voter)):
+            if _seam_mark(db, author, permlink, voter, side) == "baseline":
+                settled[(account, _METRICS[side])] -= 1
+            else:
+                db.execute(
+                    "INSERT OR IGNORE INTO seam_votes (author, permlink, voter, side, origin) "
+                    "VALUES (?, ?, ?, ?, 'live')",
+                    (author, permlink, voter, side),
+                )
+    return +settled
+
+
+def _seam_mark(db: sqlite3.Connection, author: str, permlink: str, voter: str, side: Side) -> str | None:
+    row = db.execute(
+        "SELECT origin FROM seam_votes WHERE author = ? AND permlink = ? AND voter = ? AND side = ?",
+        (author, permlink, voter, side),
+    ).fetchone()
+    return None if row is None else str(row[0])
+
+
+class Baselines:
+    """Baselines as the history job and the commands see them. Writes run in ``transaction()``."""
+
+    def __init__(
+        self, db: sqlite3.Connection, transaction: Callable[[], AbstractContextManager[None]]
+    ) -> None:
+        self._db = db
+        self._transaction = transaction
+
+    def load_next(self) -> Baseline | None:
+        """The waiting baseline to work on: the one begun first, else the one queued first."""
+        row = self._db.execute(
+            f"SELECT {_COLUMNS} FROM baselines WHERE state = ? ORDER BY pages = 0, queued_block, account LIMIT 1",
+            (BaselineState.WAITING,),
+        ).fetchone()
+        return None if row is None else _baseline(row)
+
+    def load(self, account: str) -> Baseline | None:
+        row = self._db.execute(f"SELECT {_COLUMNS} FROM baselines WHERE account = ?", (account,)).fetchone()
+        return None if row is None else _baseline(row)
+
+    def load_live_start(self) -> tuple[int, int] | None:
+        return load_live_start(self._db)
+
+    def load_summary(self) -> dict[str, object]:
+        states = dict(self._db.execute("SELECT state, count(*) FROM baselines GROUP BY state").fetchall())
+        failed = self._db.execute(
+            "SELECT account, error FROM baselines WHERE state = ? ORDER BY account", (BaselineState.FAILED,)
+        ).fetchall()
+        return {
+            "baselines": {state.value: states.get(state.value, 0) for state in BaselineState},
+            "baselines_failed": [{"account": account, "error": error} for account, error in failed],
+        }
+
+    def commit_page(self, account: str, reading: PageReading, *, entries: int, rules: BadgeRules) -> Baseline:
+        """Add one page's reading to ``account``'s baseline; with the oldest page in, finish it: add it to
+        the counts and record the badges it reaches, silently. One transaction."""
+        with self._transaction():
+            current = self.load(account)
+            if current is None or current.state is not BaselineState.WAITING:
+                raise ValueError(f"@{account} has no baseline in progress")
+            live_start = load_live_start(self._db)
+            seam_from = None if live_start is None else live_start[1] - PAYOUT_WINDOW
+            added = Counter[Metric]()
+            for sighting in reading.sightings:
+                metric = self._apply(account, sighting, seam_from)
+                if metric is not None:
+                    added[metric] += 1
+            counts = {metric: current.counts[metric] + added[metric] for metric in Metric}
+            finished = reading.lowest is None or reading.lowest == 0
+            self._db.execute(
+                f"UPDATE baselines SET next_start = ?, carry = ?, pages = pages + 1, entries = entries + ?, "
+                f"{', '.join(f'{metric.value} = ?' for metric in Metric)} WHERE account = ?",
+                (
+                    None if reading.lowest is None else reading.lowest - 1,
+                    json.dumps(sorted(reading.carry)),
+                    entries,
+                    *counts.values(),
+                    account,
+                ),
+            )
+            if finished:
+                self._finish(account, counts, rules)
+        found = self.load(account)
+        assert found is not None
+        return found
+
+    def mark_failed(self, account: str, error: str) -> None:
+        with self._transaction():
+            self._db.execute(
+                "UPDATE baselines SET state = ?, error = ? WHERE account = ? AND state = ?",
+                (BaselineState.FAILED, error, account, BaselineState.WAITING),
+            )
+
+    def requeue(self, accounts: Iterable[str], block_num: int) -> None:
+        """Compute the baselines of ``accounts`` again, from scratch: a finished one's counts are taken
+        back out of the account's counts (its badges stay)."""
+        with self._transaction():
+            for account in accounts:
+                current = self.load(account)
+                if current is not None and current.state is BaselineState.DONE:
+                    self._db.execute(
+                        f"UPDATE counts SET {', '.join(f'{m.value} = {m.value} - ?' for m in Metric)} "
+                        "WHERE account = ?",
+                        (*(current.counts[m] for m in Metric), account),
+                    )
+                self._forget(account)
+                self._db.execute("DELETE FROM baselines WHERE account = ?", (account,))
+                queue_baselines(self._db, [account], block_num)
+
+    # -- helpers --------------------------------------------------------------------------------
+    def _apply(self, account: str, sighting: object, seam_from: int | None) -> Metric | None:
+        """Apply one sighting; the metric it adds one to, if any."""
+        if isinstance(sighting, CommentDeleted):
+            self._db.execute(
+                "DELETE FROM baseline_seen WHERE account = ? AND kind = 'comment' AND k1 = ?",
+                (account, sighting.permlink),
+            )
+            return None
+        if isinstance(sighting, CommentSighting):
+            if not self._first_sight(account, "comment", sighting.permlink, ""):
+                return None
+            return Metric.POSTS if sighting.is_root else Metric.COMMENTS
+        assert isinstance(sighting, PairSighting)
+        other = sighting.voter if sighting.side is Side.AUTHOR else sighting.author
+        if not self._first_sight(account, sighting.side, other, sighting.permlink):
+            return None
+        if seam_from is not None and sighting.time >= seam_from:
+            key = (sighting.author, sighting.permlink, sighting.voter, sighting.side)
+            if _seam_mark(self._db, *key) == "live":
+                return None  # live counting has it
+            self._db.execute(
+                "INSERT OR IGNORE INTO seam_votes (author, permlink, voter, side, origin) "
+                "VALUES (?, ?, ?, ?, 'baseline')",
+                key,
+            )
+        return _METRICS[sighting.side]
+
+    def _first_sight(self, account: str, kind: str, k1: str, k2: str) -> bool:
+        return (
+            self._db.execute(
+                "INSERT OR IGNORE INTO baseline_seen (account, kind, k1, k2) VALUES (?, ?, ?, ?)",
+                (account, kind, k1, k2),
+            ).rowcount
+            == 1
+        )
+
+    def _finish(self, account: str, baseline: Mapping[Metric, int], rules: BadgeRules) -> None:
+        before = self._db.execute(
+            f"SELECT {', '.join(m.value for m in Metric)} FROM counts WHERE account = ?", (account,)
+        ).fetchone()
+        live = dict(zip(Metric, before, strict=True)) if before else dict.fromkeys(Metric, 0)
+        self._db.execute(
+            f"INSERT INTO counts (account, {', '.join(m.value for m in Metric)}) VALUES (?, ?, ?, ?, ?) "
+            f"ON CONFLICT (account) DO UPDATE SET "
+            f"{', '.join(f'{m.value} = {m.value} + excluded.{m.value}' for m in Metric)}",
+            (account, *(baseline[m] for m in Metric)),
+        )
+        totals = {(account, metric): live[metric] + baseline[metric] for metric in Metric}
+        reached = count_crossings({}, totals, rules.ladders)  # every threshold the account has reached
+        checkpoint = self._db.execute("SELECT block_num, block_time FROM checkpoint").fetchone() or (0, 0)
+        record_silent_badges(self._db, reached, checkpoint[0], checkpoint[1])
+        self._forget_seen(account)
+        self._db.execute(
+            "UPDATE baselines SET state = ?, error = NULL WHERE account = ?", (BaselineState.DONE, account)
+        )
+
+    def _forget_seen(self, account: str) -> None:
+        self._db.execute("DELETE FROM baseline_seen WHERE account = ?", (account,))
+
+    def _forget(self, account: str) -> None:
+        self._forget_seen(account)
+        self._db.execute(
+            "DELETE FROM seam_votes WHERE origin = 'baseline' AND "
+            "((side = 'author' AND author = ?) OR (side = 'voter' AND voter = ?))",
+            (account, account),
+        )
+
+
+_COLUMNS = "account, state, next_start, carry, pages, entries, error, " + ", ".join(
+    metric.value for metric in Metric
+)
+
+
+def _baseline(row: tuple[Any, ...]) -> Baseline:
+    account, state, next_start, carry, pages, entries, error, *counts = row
+    return Baseline(
+        account=str(account),
+        state=BaselineState(state),
+        next_start=None if next_start is None else int(next_start),
+        carry=frozenset(tuple(key) for key in json.loads(carry or "[]")),
+        counts=dict(zip(Metric, (int(c) for c in counts), strict=True)),
+        pages=int(pages),
+        entries=int(entries),
+        error=None if error is None else str(error),
+    )
+
+
+SCHEMA = """
+    CREATE TABLE live_start (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        block_num INTEGER NOT NULL,
+        block_time INTEGER NOT NULL
+    );
+    CREATE TABLE baselines (
+        account TEXT PRIMARY KEY,
+        state TEXT NOT NULL,
+        queued_block INTEGER NOT NULL,
+        next_start INTEGER,
+        carry TEXT,
+        pages INTEGER NOT NULL DEFAULT 0,
+        entries INTEGER NOT NULL DEFAULT 0,
+        error TEXT,
+        upvotes_received INTEGER NOT NULL DEFAULT 0,
+        upvotes_given INTEGER NOT NULL DEFAULT 0,
+        posts INTEGER NOT NULL DEFAULT 0,
+        comments INTEGER NOT NULL DEFAULT 0
+    ) WITHOUT ROWID;
+    CREATE INDEX baselines_by_state ON baselines (state, queued_block);
+    CREATE TABLE baseline_seen (
+        account TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        k1 TEXT NOT NULL,
+        k2 TEXT NOT NULL,
+        PRIMARY KEY (account, kind, k1, k2)
+    ) WITHOUT ROWID;
+    CREATE TABLE seam_votes (
+        author TEXT NOT NULL,
+        permlink TEXT NOT NULL,
+        voter TEXT NOT NULL,
+        side TEXT NOT NULL,
+        origin TEXT NOT NULL,
+        PRIMARY KEY (author, permlink, voter, side)
+    ) WITHOUT ROWID;
+"""
+"""Schema 3 (applied by :mod:`bot.store`)."""

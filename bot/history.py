@@ -1,0 +1,186 @@
+"""Lifetime counts from an account's history: the live counting rules, read from one page at a time. Pure.
+
+The bot counts live from its first block S on. What an account did before S — its *baseline* — is read from
+``account_history_api.get_account_history``, newest page first, with a filter for the operations that
+count: ``vote``, ``comment``, ``delete_comment`` and the virtual ``effective_comment_vote``. Only entries
+in blocks before S are read; S onwards is live counting's.
+
+The same rules as live (:mod:`bot.tallies`):
+
+- an upvote pair (voter, author, permlink) counts once, ever, if a vote on it with weight > 0 took effect.
+  The chain says which votes took effect: since HF24 (2020-10-14) it emits ``effective_comment_vote``
+  right after each vote (first vote, change or unvote) cast while the comment could still take votes, and
+  not after a vote on a paid-out comment. A vote counts when its own weight is > 0 and its effective
+  operation follows it. **Before HF24 there is no such operation**: a vote there counts when its weight is
+  > 0, paid out or not (front ends of the time did not offer voting on paid-out posts, so the difference
+  is small, but it exists);
+- a comment counts once per incarnation: the account's comment operations name a permlink again for an
+  edit; a ``delete_comment`` ends an incarnation, and a later comment operation on the permlink is a new
+  comment. Newest first, that is: the first operation met for a permlink counts, and a delete makes the
+  next (older) one count again;
+- self-votes count unless the config says otherwise.
+
+Reading newest first, a vote's effective operation (one index higher) is met before the vote itself,
+possibly on the page before: those not yet matched are carried to the next page (:attr:`PageReading.carry`).
+Deduplication across pages needs memory proportional to the account's distinct pairs and comments: the
+caller keeps it in the store, so a page needs memory for one page only. This module only says what each
+page shows, in the order it must be applied.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.errors import ChainDataError
+from bot.operations import parse_timestamp
+
+HF24_TIME = parse_timestamp("2020-10-14T14:00:00")
+"""The first time the chain emitted ``effective_comment_vote`` (HF24)."""
+
+VOTE, COMMENT, DELETE_COMMENT, EFFECTIVE_COMMENT_VOTE = 0, 1, 17, 72
+"""hived's operation type ids (their order in ``hive::protocol::operation``, HF28)."""
+FILTER_LOW = 1 << VOTE | 1 << COMMENT | 1 << DELETE_COMMENT
+FILTER_HIGH = 1 << (EFFECTIVE_COMMENT_VOTE - 64)
+MAX_PAGE = 1000
+"""hived's limit of entries per ``get_account_history`` call."""
+
+VoteKey = tuple[str, str, str, int]
+"""(voter, author, permlink, block): one vote, and the effective operation that follows it in its block."""
+
+
+class Side(enum.StrEnum):
+    AUTHOR = "author"  # the pair counts in the author's upvotes_received
+    VOTER = "voter"  # … and in the voter's upvotes_given
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    index: int
+    block: int
+    time: int
+    kind: str  # "vote" | "comment" | "delete_comment" | "effective_comment_vote"
+    value: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class PairSighting:
+    """An upvote that took effect, seen from ``side`` (the account's own side of the pair)."""
+
+    side: Side
+    author: str
+    permlink: str
+    voter: str
+    time: int
+
+
+@dataclass(frozen=True, slots=True)
+class CommentSighting:
+    permlink: str
+    is_root: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CommentDeleted:
+    permlink: str
+
+
+Sighting = PairSighting | CommentSighting | CommentDeleted
+
+
+@dataclass(frozen=True, slots=True)
+class PageReading:
+    sightings: tuple[Sighting, ...]
+    """What the page shows, newest first: the order to apply it in."""
+    carry: frozenset[VoteKey]
+    """Effective operations met whose vote is on an older page."""
+    lowest: int | None
+    """The lowest index on the page (``None``: an empty page, the history has no entry at or below start)."""
+
+
+_KINDS = {
+    "vote_operation": "vote",
+    "comment_operation": "comment",
+    "delete_comment_operation": "delete_comment",
+    "effective_comment_vote_operation": "effective_comment_vote",
+}
+
+
+def parse_history(raw: Any, account: str) -> list[HistoryEntry]:
+    """``get_account_history``'s ``history`` list → entries, ascending; other operation types are dropped
+    (a node that ignores the filter costs bandwidth, not correctness)."""
+    if not isinstance(raw, list):
+        raise ChainDataError(
+            f"history of @{account}: expected a list of [index, entry], got {type(raw).__name__}"
+        )
+    entries = []
+    for position, item in enumerate(raw):
+        where = f"history of @{account}, item {position}"
+        try:
+            index, entry = item
+            op = entry["op"]
+            kind = _KINDS.get(op["type"])
+            if kind is None:
+                continue
+            entries.append(
+                HistoryEntry(
+                    int(index), int(entry["block"]), parse_timestamp(entry["timestamp"]), kind, op["value"]
+                )
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ChainDataError(f"{where}: malformed entry ({exc!r})") from None
+    return sorted(entries, key=lambda entry: entry.index)
+
+
+def read_page(
+    entries: Sequence[HistoryEntry],
+    account: str,
+    *,
+    before_block: int,
+    carry: Iterable[VoteKey] = (),
+    count_self_votes: bool = True,
+) -> PageReading:
+    """What one page of ``account``'s history adds to its baseline: entries in blocks before
+    ``before_block`` only, newest first, with ``carry`` from the newer page before it."""
+    effective = set(carry)
+    sightings: list[Sighting] = []
+    for entry in sorted(entries, key=lambda e: e.index, reverse=True):
+        if entry.block >= before_block:
+            continue
+        value = entry.value
+        if entry.kind == "effective_comment_vote":
+            effective.add((str(value["voter"]), str(value["author"]), str(value["permlink"]), entry.block))
+        elif entry.kind == "vote":
+            sightings.extend(_vote(entry, account, effective, count_self_votes))
+        elif entry.kind == "comment" and value["author"] == account:
+            sightings.append(CommentSighting(str(value["permlink"]), value["parent_author"] == ""))
+        elif entry.kind == "delete_comment" and value["author"] == account:
+            sightings.append(CommentDeleted(str(value["permlink"])))
+    oldest_block = min((entry.block for entry in entries), default=None)
+    if oldest_block is not None:  # a vote is in its effective operation's block: older pages cannot hold it
+        effective = {key for key in effective if key[3] <= oldest_block}
+    return PageReading(tuple(sightings), frozenset(effective), min((e.index for e in entries), default=None))
+
+
+def _vote(
+    entry: HistoryEntry, account: str, effective: set[VoteKey], count_self_votes: bool
+) -> list[Sighting]:
+    value = entry.value
+    voter, author, permlink = str(value["voter"]), str(value["author"]), str(value["permlink"])
+    key = (voter, author, permlink, entry.block)
+    took_effect = entry.time < HF24_TIME or key in effective
+    effective.discard(key)
+    if int(value["weight"]) <= 0 or not took_effect or (voter == author and not count_self_votes):
+        return []
+    sides = [side for side, name in ((Side.AUTHOR, author), (Side.VOTER, voter)) if name == account]
+    return [PairSighting(side, author, permlink, voter, entry.time) for side in sides]
+
+
+def next_request(next_start: int | None, page_size: int) -> tuple[int, int]:
+    """``(start, limit)`` of the next call: the newest page first (start -1), then below ``next_start``;
+    hived wants ``start >= limit - 1``."""
+    if next_start is None:
+        return -1, page_size
+    return next_start, min(page_size, next_start + 1)

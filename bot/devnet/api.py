@@ -17,7 +17,7 @@ import json
 import logging
 import threading
 from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from bot.devnet.bridge import BridgeApi
@@ -25,6 +25,7 @@ from bot.devnet.broadcast import BroadcastApi
 from bot.devnet.checks import Rejected
 from bot.devnet.faults import AnswerLost, BroadcastFaults
 from bot.devnet.head import HeadClock
+from bot.devnet.history import DeepHistory, HistoryApi
 from bot.devnet.ledger import Ledger
 from bot.devnet.legacy import legacy, legacy_block
 from bot.devnet.signing import MAINNET_CHAIN_ID
@@ -114,6 +115,7 @@ class NodeApi:
         *,
         chain_id: str = MAINNET_CHAIN_ID,
         faults: BroadcastFaults | None = None,
+        deep_histories: Mapping[str, DeepHistory] | None = None,
     ) -> None:
         self.source = source
         self.head = head
@@ -144,6 +146,9 @@ class NodeApi:
             "condenser_api.get_accounts": self._get_accounts,
         }
         self.methods.update(BridgeApi(source, head, self._lock).methods())
+        self.history = HistoryApi(source, head, self._lock, deep_histories)
+        """``get_account_history`` (see :mod:`bot.devnet.history`)."""
+        self.methods.update(self.history.methods())
         self.faults = faults if faults is not None else BroadcastFaults()
         """What the next broadcasts suffer (see :mod:`bot.devnet.faults`)."""
         if isinstance(source, Ledger):
@@ -233,6 +238,7 @@ class NodeApi:
         blocks at or below the head are ever cached, and transactions only go into blocks above it, so this
         matters only after a test moved the head back below a block it had served."""
         self._serialized.pop(num, None)
+        self.history.forget_block(num)
 
     def _block(self, num: int) -> dict[str, Any] | None:
         text = self._block_json(num)

@@ -16,12 +16,14 @@ import contextlib
 import socket
 import threading
 from collections import deque
+from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from bot.devnet.api import NodeApi
 from bot.devnet.faults import AnswerLost, BroadcastFaults
 from bot.devnet.head import HeadClock
+from bot.devnet.history import DeepHistory
 from bot.devnet.ledger import Ledger
 from bot.devnet.source import ChainSource
 
@@ -35,9 +37,11 @@ class DevNode:
         speed: float = 0.0,
         irreversible_lag: int = 1,
         port: int = 0,
+        deep_histories: Mapping[str, DeepHistory] | None = None,
     ) -> None:
         """Serve ``source`` with the head at ``head`` (default: its last block), advancing at ``speed``.
-        ``source`` is wrapped in a :class:`~bot.devnet.ledger.Ledger` unless it is one already."""
+        ``source`` is wrapped in a :class:`~bot.devnet.ledger.Ledger` unless it is one already.
+        ``deep_histories`` gives accounts a long history before the first block (:mod:`bot.devnet.deep`)."""
         self.source = source
         self.ledger = source if isinstance(source, Ledger) else Ledger(source)
         self.clock = HeadClock(
@@ -47,7 +51,7 @@ class DevNode:
             irreversible_lag=irreversible_lag,
         )
         self.faults = BroadcastFaults()
-        self.api = NodeApi(self.ledger, self.clock, faults=self.faults)
+        self.api = NodeApi(self.ledger, self.clock, faults=self.faults, deep_histories=deep_histories)
         self.port = port
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None

@@ -50,3 +50,40 @@ def recount(
     for (account, metric), value in counts.items():
         result.setdefault(account, dict.fromkeys(Metric, 0))[metric] = value
     return result
+
+
+def recount_history(entries: Iterable[dict[str, Any]], account: str) -> dict[Metric, int]:
+    """An account's counts from its whole history (account_history entries, any order), set-wise: a pair
+    counts if any upvote on it took effect (an effective_comment_vote in the same block; before HF24 the
+    vote alone), a comment once per incarnation (one more for each delete followed by a comment op)."""
+    hf24 = parse_timestamp("2020-10-14T14:00:00")
+    ordered = sorted(entries, key=lambda entry: (entry["block"], entry["trx_in_block"], entry["op_in_trx"]))
+    effective = {
+        (e["op"]["value"]["voter"], e["op"]["value"]["author"], e["op"]["value"]["permlink"], e["block"])
+        for e in ordered
+        if e["op"]["type"] == "effective_comment_vote_operation"
+    }
+    received: set[tuple[str, str]] = set()
+    given: set[tuple[str, str]] = set()
+    incarnations: Counter[tuple[str, bool]] = Counter()
+    alive: dict[str, bool] = {}
+    for e in ordered:
+        kind, value = e["op"]["type"], e["op"]["value"]
+        if kind == "vote_operation" and value["weight"] > 0:
+            key = (value["voter"], value["author"], value["permlink"], e["block"])
+            if key in effective or parse_timestamp(e["timestamp"]) < hf24:
+                if value["author"] == account:
+                    received.add((value["voter"], value["permlink"]))
+                if value["voter"] == account:
+                    given.add((value["author"], value["permlink"]))
+        elif kind == "comment_operation" and value["author"] == account and value["permlink"] not in alive:
+            alive[value["permlink"]] = True
+            incarnations[(value["permlink"], value["parent_author"] == "")] += 1
+        elif kind == "delete_comment_operation" and value["author"] == account:
+            alive.pop(value["permlink"], None)
+    return {
+        Metric.UPVOTES_RECEIVED: len(received),
+        Metric.UPVOTES_GIVEN: len(given),
+        Metric.POSTS: sum(n for (_, root), n in incarnations.items() if root),
+        Metric.COMMENTS: sum(n for (_, root), n in incarnations.items() if not root),
+    }

@@ -1,0 +1,171 @@
+"""Lifetime counts end to end: live counting from block S plus baselines read from account history through real
+beem over HTTP equal an independent recount of each account's whole history, at the seam too."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from bot.badges import BadgeRules
+from bot.baselines import BaselineState
+from bot.bootstrap import Bootstrapper
+from bot.devnet.deep import DeepHistory
+from bot.devnet.generator import ChainGenerator, GeneratorParams
+from bot.devnet.node import DevNode
+from bot.follower import Follower
+from bot.history import HF24_TIME
+from bot.metrics import Metric
+from bot.store import Store
+from bot.tallies import CountingRules
+from tests.devnet import chain_client, load_all_counts
+from tests.recount import recount_history
+
+SEED = 31
+FIRST = 50_000_000
+GENESIS = 1_750_000_000
+S = FIRST + 2_400  # live counting starts here; every comment edited after S was created after FIRST
+END = S + 600
+RULES = BadgeRules(
+    ladders={metric: (10, 100, 1000, 10_000) for metric in Metric}, bot="badge-bot", max_crossing_age=10**9
+)
+
+
+@dataclass
+class Bot:
+    """A follower with lifetime counts and a history job, as the daemon has them (own store connections)."""
+
+    node: DevNode
+    path: Path
+
+    def __post_init__(self) -> None:
+        self.follower_store = Store.open(self.path)
+        self.history_store = Store.open(self.path)
+        self.follower = Follower(
+            chain_client(self.node.url),
+            self.follower_store,
+            CountingRules(),
+            RULES,
+            batch_size=100,
+            start_block=S,
+            lifetime=True,
+        )
+        self.bootstrapper = Bootstrapper(
+            chain_client(self.node.url), self.history_store, CountingRules(), RULES, page_size=200
+        )
+
+    def close(self) -> None:
+        self.follower_store.close()
+        self.history_store.close()
+
+
+@pytest.fixture(scope="module")
+def chain() -> ChainGenerator:
+    return ChainGenerator(SEED, FIRST, GENESIS, GeneratorParams(accounts=400), blocks=END - FIRST + 10)
+
+
+@pytest.fixture(scope="module")
+def deep(chain: ChainGenerator) -> dict[str, DeepHistory]:
+    return {
+        chain.accounts[0]: DeepHistory(entries=3000, since=HF24_TIME - 20 * 86_400),  # reaches before HF24
+        chain.accounts[1]: DeepHistory(entries=1200, since=GENESIS - 400 * 86_400),
+    }
+
+
+@pytest.fixture(scope="module")
+def run(
+    chain: ChainGenerator, deep: dict[str, DeepHistory], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[DevNode, Store, list[str]]]:
+    """The bot from S to END, history pages between batches; killed once while a deep baseline is half read."""
+    path = tmp_path_factory.mktemp("lifetime") / "bot.sqlite"
+    killed: list[str] = []
+    with DevNode(chain, head=END + 1, irreversible_lag=1, deep_histories=deep) as node:
+        bot = Bot(node, path)
+        deepest = chain.accounts[0]
+
+        def read_history(pages: int) -> bool:
+            """Up to ``pages`` pages; the bot is killed once, when the deepest history is half read."""
+            nonlocal bot
+            for _ in range(pages):
+                report = bot.bootstrapper.step()
+                if report is None:
+                    return False
+                half_read = report.baseline.pages >= 3 and report.baseline.state is BaselineState.WAITING
+                if not killed and report.baseline.account == deepest and half_read:
+                    bot.close()  # the bot dies: nothing of its memory survives, the store does
+                    bot = Bot(node, path)
+                    killed.append(deepest)
+            return True
+
+        while bot.follower.step(END) is not None:
+            read_history(15)
+        while read_history(100):
+            pass
+        bot.close()
+        with Store.open(path) as store:
+            yield node, store, killed
+
+
+def truth(node: DevNode, account: str) -> dict[Metric, int]:
+    entries = [entry.json() for _, entry in node.api.history.full_history(account) if entry.block <= END]
+    return recount_history(entries, account)
+
+
+def test_lifetime_counts_equal_a_recount_of_each_accounts_whole_history(
+    run: tuple[DevNode, Store, list[str]],
+) -> None:
+    node, store, _ = run
+    counted = load_all_counts(store)
+    assert len(counted) > 300
+    for account, counts in counted.items():
+        baseline = store.baselines.load(account)
+        assert baseline is not None and baseline.state is BaselineState.DONE, account
+        assert counts == truth(node, account), account
+
+
+def test_deep_histories_killed_halfway_are_counted_exactly(
+    run: tuple[DevNode, Store, list[str]], chain: ChainGenerator
+) -> None:
+    node, store, killed = run
+    assert killed == [chain.accounts[0]]
+    for account in chain.accounts[:2]:
+        baseline = store.baselines.load(account)
+        assert baseline is not None and baseline.pages >= 5
+        assert store.load_counts(account) == truth(node, account)
+        assert sum(baseline.counts.values()) > 100  # most of it came from history
+
+
+def test_the_recount_covers_the_seam_edits_and_paid_out_votes(run: tuple[DevNode, Store, list[str]]) -> None:
+    """Without these the equality above would prove little."""
+    node, store, _ = run
+    seam_pairs = 0
+    paid_out = 0
+    at_seam = set()
+    for account in list(load_all_counts(store))[:150]:
+        votes: dict[tuple[str, str, str], list[int]] = {}
+        effective = set()
+        for _, entry in node.api.history.full_history(account):
+            op, value = entry.op["type"], entry.op["value"]
+            if entry.block in (S - 1, S):
+                at_seam.add(account)
+            if op == "vote_operation":
+                votes.setdefault((value["voter"], value["author"], value["permlink"]), []).append(entry.block)
+            elif op == "effective_comment_vote_operation":
+                effective.add((value["voter"], value["author"], value["permlink"], entry.block))
+        seam_pairs += sum(1 for blocks in votes.values() if min(blocks) < S <= max(blocks))
+        paid_out += sum(1 for key, blocks in votes.items() for b in blocks if (*key, b) not in effective)
+    assert seam_pairs >= 3  # voted before S, changed after it
+    assert paid_out >= 20
+    assert len(at_seam) >= 20
+
+
+def test_badges_the_history_reaches_are_recorded_not_announced(run: tuple[DevNode, Store, list[str]]) -> None:
+    """Every threshold an account had reached when its baseline came in is recorded silently; only those
+    crossed by live activity after that are announced."""
+    _, store, _ = run
+    rows = [row for account in load_all_counts(store) for row in store.outbox.load_badges(account)]
+    how = {str(row["announced"]) for row in rows}
+    assert how <= {"baseline", "waiting"}
+    assert sum(row["announced"] == "baseline" for row in rows) >= 50

@@ -120,7 +120,7 @@ def run_command(config: Config, args: argparse.Namespace) -> int:
 @contextmanager
 def open_daemon(config: Config, *, stop_at: int | None = None) -> Iterator[Daemon]:
     """The daemon ``config`` describes, holding the store's lock and its two connections while open."""
-    key = None if config.dry_run else PostingKey.from_env(config.posting_key_env)
+    key = None if config.dry_run else _posting_key(config)
     settings = config.notifications
     with (
         lock_store(config.store),
@@ -296,6 +296,12 @@ def check_config_command(config: Config, args: argparse.Namespace) -> int:
         f"{config.path}: OK — account @{config.account}, {len(config.nodes)} node(s), {mode}, store {config.store}"
     )
     return EXIT_OK
+
+
+def _posting_key(config: Config) -> PostingKey:
+    if config.posting_key_file is not None:
+        return PostingKey.from_file(config.posting_key_file)
+    return PostingKey.from_env(config.posting_key_env)
 
 
 def _badge_rules(config: Config) -> BadgeRules:

@@ -131,6 +131,9 @@ class Config:
     account: str
     nodes: tuple[str, ...]
     posting_key_env: str
+    posting_key_file: Path | None = None
+    """A file holding the posting key, readable by its owner only; when set, it is used instead of
+    ``posting_key_env``."""
     store: Path
     start_block: int | None
     dry_run: bool
@@ -157,6 +160,8 @@ def load_config(path: Path) -> Config:
         raise ConfigError(path, exc.message, exc.key) from None
     config_dir = path.absolute().parent
     values["store"] = (config_dir / values["store"]).resolve()
+    if "posting_key_file" in values:
+        values["posting_key_file"] = (config_dir / values["posting_key_file"]).resolve()
     return Config(path=path.absolute(), **values)
 
 
@@ -581,6 +586,7 @@ _CONFIG_SCHEMA: Final[_Schema] = {
     "account": _Key(_account),
     "nodes": _Key(_nodes),
     "posting_key_env": _Key(_posting_key_env),
+    "posting_key_file": _Key(_store, required=False),
     "store": _Key(_store),
     "start_block": _Key(_start_block),
     "dry_run": _Key(_boolean),

@@ -132,9 +132,12 @@ class Store:
                 f"{path}: no store there yet (run the bot first, or check 'store' in the config)"
             )
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        new = not path.exists()
         try:
             connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        except sqlite3.Error as exc:
+            if new:  # the bot's business only: not for other users (SQLite's -wal and -shm files follow it)
+                path.chmod(0o600)
+        except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"{path}: cannot open the bot's store: {exc}") from exc
         store = cls(connection, path)
         try:

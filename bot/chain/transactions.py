@@ -10,8 +10,10 @@ the reference block and the expiration from the node's head.
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from beembase.objects import Operation
@@ -50,6 +52,31 @@ class PostingKey:
             return cls(wif)
         except PostingKeyError as exc:
             raise PostingKeyError(f"{name}: {exc}") from None
+
+    @classmethod
+    def from_file(cls, path: Path) -> PostingKey:
+        """The key in ``path``, which must be a regular file that only its owner may read or write."""
+        try:
+            info = path.stat()
+        except OSError as exc:
+            raise PostingKeyError(f"{path} (posting_key_file in the config): {exc.strerror or exc}") from None
+        if not stat.S_ISREG(info.st_mode):
+            raise PostingKeyError(f"{path} (posting_key_file in the config): not a regular file")
+        if info.st_mode & 0o077:
+            raise PostingKeyError(
+                f"{path} (posting_key_file in the config) can be read or written by others "
+                f"(mode {stat.S_IMODE(info.st_mode):04o}): it holds a private key; run `chmod 600 {path}`"
+            )
+        if info.st_uid != os.getuid():
+            raise PostingKeyError(f"{path} (posting_key_file in the config) belongs to another user")
+        try:
+            return cls(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise PostingKeyError(
+                f"{path} (posting_key_file in the config): cannot be read ({type(exc).__name__})"
+            ) from None
+        except PostingKeyError as exc:
+            raise PostingKeyError(f"{path}: {exc}") from None
 
     def wif(self) -> str:
         return str(self._private)

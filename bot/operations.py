@@ -92,6 +92,8 @@ def parse_blocks(raw_blocks: Iterable[Mapping[str, Any]]) -> list[Block]:
 
 
 def parse_block(raw: Mapping[str, Any]) -> Block:
+    if not isinstance(raw, Mapping):
+        raise ChainDataError(f"block: expected an object, got {type(raw).__name__}")
     block_id = _field(raw, "block_id", str, "block")
     num = _block_num(block_id)
     where = f"block {num}"

@@ -1,4 +1,4 @@
-"""The command line: ``hive-badge-bot run | status | account | ranking | optout | bootstrap | demo |
+"""The command line: ``hive-badge-bot run | status | account | ranking | optout | backup | bootstrap | demo |
 check-config``.
 
 Exit codes: 0 success, 1 the bot could not do its job (store unusable, nodes unreachable …),
@@ -93,6 +93,10 @@ def _parser() -> argparse.ArgumentParser:
     remove = optout_commands.add_parser("remove", parents=[common], help="opt an account back in")
     remove.add_argument("name", type=_account_name)
     remove.set_defaults(command=optout_remove_command)
+
+    backup = commands.add_parser("backup", parents=[common], help="copy the store to a new file, safely")
+    backup.add_argument("target", type=Path, help="the new file")
+    backup.set_defaults(command=backup_command)
 
     bootstrap = commands.add_parser(
         "bootstrap", parents=[common], help="(re)compute accounts' lifetime counts from their history"
@@ -239,6 +243,14 @@ def optout_remove_command(config: Config, args: argparse.Namespace) -> int:
     with Store.open(config.store) as store:
         removed = store.outbox.remove_optout(args.name)
     print(f"@{args.name} is opted in again" if removed else f"@{args.name} was not opted out")
+    return EXIT_OK
+
+
+def backup_command(config: Config, args: argparse.Namespace) -> int:
+    with Store.open(config.store, create=False) as store:
+        store.backup(args.target)
+        checkpoint = store.load_checkpoint()
+    print(f"{args.target}: the store at block {checkpoint.block_num if checkpoint else 'none'}")
     return EXIT_OK
 
 

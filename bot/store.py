@@ -156,6 +156,18 @@ class Store:
     def close(self) -> None:
         self._db.close()
 
+    def backup(self, target: Path) -> None:
+        """Copy the store to ``target`` (a new file, private), consistent even while the bot writes."""
+        if target.exists():
+            raise StoreError(f"{target}: already exists; give a new file name")
+        try:
+            with sqlite3.connect(target) as copy:
+                target.chmod(0o600)
+                self._db.backup(copy)
+            copy.close()
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"{target}: cannot write the backup: {exc}") from exc
+
     def __enter__(self) -> Store:
         return self
 

@@ -155,3 +155,16 @@ def test_account_lists_its_badges_and_how_each_was_announced(
     status = run_json(capsys, "status", "--config", str(path))
     assert status["badges"] == 2
     assert status["notifications"]["waiting"] == 1  # type: ignore[index]
+
+
+def test_backup_copies_the_store_to_a_new_private_file(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "backup.sqlite"
+    assert main(["backup", str(target), "--config", str(config)]) == 0
+    assert "at block 1234" in capsys.readouterr().out
+    assert target.stat().st_mode & 0o077 == 0
+    with Store.open(target, create=False) as copy:
+        assert copy.load_counts("bob") == {m: (7 if m is Metric.POSTS else 0) for m in Metric}
+    assert main(["backup", str(target), "--config", str(config)]) == 1
+    assert "already exists" in capsys.readouterr().err

@@ -136,7 +136,7 @@ def open_daemon(config: Config, *, stop_at: int | None = None) -> Iterator[Daemo
         follower = Follower(
             _chain(config),
             follower_store,
-            CountingRules(count_self_votes=config.count_self_votes),
+            _counting_rules(config),
             _badge_rules(config),
             batch_size=config.chain.batch_size,
             start_block=config.start_block,
@@ -278,7 +278,7 @@ def _bootstrap_here(config: Config, store: Store, names: Sequence[str]) -> int:
     bootstrapper = Bootstrapper(
         _chain(config),
         store,
-        CountingRules(count_self_votes=config.count_self_votes),
+        _counting_rules(config),
         _badge_rules(config),
         page_size=config.history.page_size,
     )
@@ -314,6 +314,10 @@ def _posting_key(config: Config) -> PostingKey:
     if config.posting_key_file is not None:
         return PostingKey.from_file(config.posting_key_file)
     return PostingKey.from_env(config.posting_key_env)
+
+
+def _counting_rules(config: Config) -> CountingRules:
+    return CountingRules(count_self_votes=config.count_self_votes)
 
 
 def _badge_rules(config: Config) -> BadgeRules:

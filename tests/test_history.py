@@ -169,6 +169,17 @@ def page(store: Store, account: str, *entries: HistoryEntry, last: bool = False)
     store.baselines.commit_page(account, replace(reading, lowest=lowest), entries=len(entries), rules=RULES)
 
 
+def bob_upvoted_alice(store: Store, account: str, block: int) -> None:
+    """``account``'s whole history (one page): bob's upvote on alice/p in ``block``, which took effect."""
+    page(
+        store,
+        account,
+        vote(0, "bob", "alice", "p", block=block),
+        effective(1, "bob", "alice", "p", block=block),
+        last=True,
+    )
+
+
 def queue(store: Store, *accounts: str) -> None:
     store.baselines.requeue(accounts, S)
 
@@ -252,26 +263,14 @@ def test_a_pair_counted_live_is_not_counted_again_by_the_baseline(store: Store) 
     )
     store.commit_batch(live, {("alice", "p"): created}, Checkpoint(S + 1, "01", T + 3 * S + 3), lifetime=True)
     block = S - 100  # in the 7 days before S
-    page(
-        store,
-        "alice",
-        vote(5, "bob", "alice", "p", block=block),
-        effective(6, "bob", "alice", "p", block=block),
-        last=True,
-    )
+    bob_upvoted_alice(store, "alice", block)
     assert store.load_counts("alice") == {R: 1, G: 0, P: 0, C: 0}
 
 
 def test_a_pair_the_baseline_counted_is_not_counted_again_live_for_that_side(store: Store) -> None:
     queue(store, "alice")
     block = S - 100
-    page(
-        store,
-        "alice",
-        vote(5, "bob", "alice", "p", block=block),
-        effective(6, "bob", "alice", "p", block=block),
-        last=True,
-    )
+    bob_upvoted_alice(store, "alice", block)
     assert store.load_counts("alice") == {R: 1, G: 0, P: 0, C: 0}
     live = Tally(
         increments=Counter({("alice", R): 1, ("bob", G): 1}),
@@ -284,26 +283,14 @@ def test_a_pair_the_baseline_counted_is_not_counted_again_live_for_that_side(sto
     assert store.load_counts("alice") == {R: 1, G: 0, P: 0, C: 0}  # alice's side was the baseline's
     assert store.load_counts("bob") == {R: 0, G: 1, P: 0, C: 0}  # bob's side is live's
     queue(store, "bob")
-    page(
-        store,
-        "bob",
-        vote(5, "bob", "alice", "p", block=block),
-        effective(6, "bob", "alice", "p", block=block),
-        last=True,
-    )
+    bob_upvoted_alice(store, "bob", block)
     assert store.load_counts("bob") == {R: 0, G: 1, P: 0, C: 0}  # and bob's baseline leaves it to live
 
 
 def test_votes_older_than_the_seam_window_need_no_mark(store: Store) -> None:
     queue(store, "alice")
     old_block = S - PAYOUT_WINDOW // 3 - 10
-    page(
-        store,
-        "alice",
-        vote(5, "bob", "alice", "p", block=old_block),
-        effective(6, "bob", "alice", "p", block=old_block),
-        last=True,
-    )
+    bob_upvoted_alice(store, "alice", old_block)
     assert store.load_counts("alice") == {R: 1, G: 0, P: 0, C: 0}
     assert store._db.execute("SELECT count(*) FROM seam_votes").fetchone()[0] == 0
 

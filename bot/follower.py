@@ -4,6 +4,10 @@ One :meth:`Follower.step` is one batch: fetch → parse → look up what the cou
 count → find earned badges, STOP/START replies and the bot's own comments → one store commit that also
 moves the checkpoint. Nothing is written until the commit, so a crash anywhere in a step loses nothing
 and a restart does the batch again from the checkpoint.
+
+A node whose blocks do not fit — none although they are irreversible, malformed, or not linked to the
+checkpoint — is set aside (:meth:`~bot.chain.ChainClient.set_aside`) and the next node is asked, in the
+same step. A node that sent far fewer blocks than asked for is set aside too, once its blocks are taken.
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ import structlog
 
 from bot.badges import BadgeRules
 from bot.chain import MAX_BLOCK_RANGE, ChainClient
-from bot.errors import ChainDataError, TransientChainError
+from bot.chain.client import MAX_NODE_LAG
+from bot.errors import ChainDataError
 from bot.operations import Block, CommentKey, comments_by, parse_blocks
 from bot.optouts import OptCommand, count_opt_commands, patched_replies, replies_to
 from bot.outbox import OutboxChanges
@@ -111,15 +116,7 @@ class Follower:
         if target is None:
             return None
         first, count = target
-        raw = self.chain.fetch_blocks(first, count)
-        timer.lap("fetch")
-        if not raw:
-            raise TransientChainError(
-                f"the node has no block {first} although block {first + count - 1} is irreversible"
-            )
-        blocks = parse_blocks(raw)
-        check_continuity(blocks, first, checkpoint.block_id or None)
-        timer.lap("parse")
+        blocks = self._fetch_blocks(first, count, checkpoint.block_id or None, timer)
         created_before, learned = self._comment_times(blocks)
         counted_before = self.store.load_counted_votes(upvote_pairs(blocks))
         timer.lap("lookup")
@@ -148,6 +145,32 @@ class Follower:
         )
         self._log(report)
         return report
+
+    def _fetch_blocks(self, first: int, count: int, previous_id: str | None, timer: _Timer) -> list[Block]:
+        """Blocks ``first`` … ``first + count - 1`` (or fewer), parsed and checked, from the first node whose
+        blocks fit; raises the last node's :class:`ChainDataError` when no node is left to ask."""
+        for _ in self.chain.nodes:  # each node at most once
+            raw = self.chain.fetch_blocks(first, count)
+            timer.lap("fetch")
+            try:
+                if not raw:
+                    raise ChainDataError(
+                        f"no block {first} although block {first + count - 1} is irreversible"
+                    )
+                blocks = parse_blocks(raw)
+                check_continuity(blocks, first, previous_id)
+            except ChainDataError as exc:
+                if not self.chain.set_aside(str(exc)):
+                    raise
+                continue
+            finally:
+                timer.lap("parse")
+            if count - len(blocks) > MAX_NODE_LAG:  # good blocks, but too few: ask another node next time
+                self.chain.set_aside(
+                    f"sent {len(blocks)} of blocks {first} … {first + count - 1}, all irreversible"
+                )
+            return blocks
+        raise ChainDataError(f"no node sent blocks {first} … {first + count - 1} that fit the chain")
 
     def _counting_rules(self, first: Block) -> CountingRules:
         """With lifetime counts, pairs on comments older than live counting are reported (the seam)."""

@@ -1,12 +1,38 @@
-"""Talking to Hive nodes: reads, and broadcasts of signed transactions, with failover between nodes."""
+"""Talking to Hive nodes: reads, and broadcasts of signed transactions, with failover between nodes.
+
+Which node is asked, and what a failure costs:
+
+- A call goes to the first node, in config order, that is not backing off; a node that fails (no answer in
+  time, HTTP error, an answer that is not JSON, a JSON-RPC error) is set aside and the next one is asked.
+- A node whose answer arrived but is wrong is set aside the same way: a malformed answer to any read (the
+  next node is asked within the same call), and whatever the caller finds wrong in it (:meth:`set_aside`:
+  the follower's blocks that are missing, do not link to its checkpoint, or cannot be parsed).
+- A set-aside node backs off exponentially (2, 4, 8 … s, capped by ``max_backoff``) while its failures
+  are one incident: a failure within :data:`INCIDENT_GAP` seconds after its back-off ended continues the
+  incident, a later one starts a new incident at 2 s. Only the first failure of an incident is logged as a
+  warning (``node_failed``); the others, at debug level. An answer does not end an incident: a node that
+  answers and is then found wrong keeps backing off longer, instead of being asked every 2 s forever.
+- When no node is left to ask, reads raise :class:`~bot.errors.TransientChainError` with one message
+  (:data:`NO_NODE_LEFT`) whether the nodes were just asked or were all backing off already, so that the
+  daemon, which logs a repeated job error at debug level, logs one warning per outage.
+
+A stale node: :meth:`ChainClient.fetch_state` asks the first two nodes that are not backing off. The first
+one's state is used — the blocks, lookups and broadcasts that follow go to that same node, which has the
+blocks it says are irreversible and knows the head block a transaction refers to — unless its irreversible
+block is more than :data:`MAX_NODE_LAG` blocks behind the second's: then it is set aside (one line) and the
+second's state is used, so a node that fell behind cannot hold the bot back. A second node that far behind
+the first is set aside too. With a single node, one call, as before. The price is one more
+``get_dynamic_global_properties`` per batch, the cheapest call there is.
+"""
 
 from __future__ import annotations
 
 import enum
+import json
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 from beemapi import exceptions as beem_errors
@@ -14,6 +40,7 @@ from beemapi.noderpc import NodeRPC
 
 from bot.chain.transactions import PostingKey, Reply, TaposBlock, sign_reply
 from bot.errors import (
+    ChainError,
     NotEnoughRCError,
     PermanentChainError,
     PostingKeyError,
@@ -28,6 +55,12 @@ MAX_FIND_COMMENTS = 1000
 """hived's limit of comments asked in one ``database_api.find_comments`` call."""
 RC_REGENERATION = 432_000
 """Seconds in which resource credits regenerate from empty to full (5 days)."""
+MAX_NODE_LAG = 20
+"""Blocks (one minute) a node's irreversible block may trail another node's before it is set aside."""
+NO_NODE_LEFT = "no node answered; each is set aside for a while"
+"""What a read says, after its ``api.method``, when no node is left to ask."""
+INCIDENT_GAP = 60.0
+"""Seconds after a node's back-off ends within which a new failure belongs to the same incident."""
 
 _PERMANENT = (
     beem_errors.NoMethodWithName,
@@ -36,6 +69,13 @@ _PERMANENT = (
     beem_errors.InvalidParameters,
     beem_errors.UnauthorizedError,
 )
+
+_MALFORMED = (KeyError, TypeError, ValueError, AttributeError)
+"""What reading a node's answer raises when the answer is not shaped as hived's."""
+_NOT_AN_ANSWER = ("Client returned invalid format", "Server error", "check_max_block_age")
+"""beem raises these as an error answer, but they are the node's (or its proxy's) trouble, not a verdict."""
+
+T = TypeVar("T")
 
 log = structlog.get_logger("bot.chain")
 
@@ -69,7 +109,7 @@ class _Node:
     def __init__(self, url: str) -> None:
         self.url = url
         self.rpc: NodeRPC | None = None
-        self.failures = 0
+        self.failures = 0  # in its current (or last) incident
         self.retry_at = 0.0
 
 
@@ -91,30 +131,45 @@ class ChainClient:
         self._max_backoff = max_backoff
         self._clock = clock
         self._chain_id: str | None = None
+        self._last: _Node | None = None  # the node that answered the last call
+        self._last_call = ""  # its "api.method"
+
+    @property
+    def nodes(self) -> tuple[str, ...]:
+        return tuple(node.url for node in self._nodes)
 
     # -- what the bot asks ----------------------------------------------------------------------
 
     def fetch_state(self) -> ChainState:
-        props = self.call("database_api", "get_dynamic_global_properties", {})
+        """The chain's state as the first node not backing off sees it, unless that node is stale (see the
+        module docstring)."""
+        state = self._read("database_api", "get_dynamic_global_properties", {}, _chain_state)
+        first = self._last
+        second = next((node for node in self._ready() if node is not first), None)
+        if first is None or second is None:
+            return state
+        call = "database_api.get_dynamic_global_properties"
         try:
-            return ChainState(
-                head_block=int(props["head_block_number"]),
-                head_block_id=str(props["head_block_id"]),
-                irreversible_block=int(props["last_irreversible_block_num"]),
-                time=parse_timestamp(props["time"]),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise TransientChainError(f"get_dynamic_global_properties: malformed answer ({exc!r})") from None
+            other = _chain_state(self._call([second], "database_api", "get_dynamic_global_properties", {}))
+        except ChainError:
+            return self._answered_by(first, state)  # the second node failed (set aside, logged)
+        except _MALFORMED as exc:
+            self._failed(second, f"malformed answer ({exc!r})", call)
+            return self._answered_by(first, state)
+        if other.irreversible_block - state.irreversible_block > MAX_NODE_LAG:
+            self._failed(first, _behind(state, other), call)
+            return self._answered_by(second, other)
+        if state.irreversible_block - other.irreversible_block > MAX_NODE_LAG:
+            self._failed(second, _behind(other, state), call)
+        return self._answered_by(first, state)
 
     def fetch_blocks(self, start: int, count: int) -> list[dict[str, Any]]:
         """Blocks ``start`` … ``start + count - 1`` as ``block_api`` JSON (fewer if the node has fewer)."""
         if not 1 <= count <= MAX_BLOCK_RANGE:
             raise ValueError(f"count must be 1..{MAX_BLOCK_RANGE}, got {count}")
-        answer = self.call("block_api", "get_block_range", {"starting_block_num": start, "count": count})
-        blocks = answer.get("blocks") if isinstance(answer, Mapping) else None
-        if not isinstance(blocks, list):
-            raise TransientChainError(f"get_block_range({start}, {count}): the answer has no 'blocks' list")
-        return blocks
+        return self._read(
+            "block_api", "get_block_range", {"starting_block_num": start, "count": count}, _blocks
+        )
 
     def fetch_comment_times(self, keys: Iterable[CommentKey]) -> dict[CommentKey, int | None]:
         """The creation time of each comment as the chain has it now; ``None`` for one it does not have."""
@@ -122,25 +177,19 @@ class ChainClient:
         found: dict[CommentKey, int | None] = dict.fromkeys(wanted)
         for start in range(0, len(wanted), MAX_FIND_COMMENTS):
             chunk = [list(key) for key in wanted[start : start + MAX_FIND_COMMENTS]]
-            answer = self.call("database_api", "find_comments", {"comments": chunk})
-            try:
-                for comment in answer["comments"]:
-                    key = (comment["author"], comment["permlink"])
-                    if key in found:
-                        found[key] = parse_timestamp(comment["created"])
-            except (KeyError, TypeError, ValueError) as exc:
-                raise TransientChainError(f"find_comments: malformed answer ({exc!r})") from None
+            comments = self._read("database_api", "find_comments", {"comments": chunk}, _comment_times)
+            found.update((key, created) for key, created in comments if key in found)
         return found
 
     def fetch_contents(self, keys: Iterable[CommentKey]) -> dict[CommentKey, str | None]:
         """The stored text (edits applied) of each comment; ``None`` for one the chain no longer has."""
         found: dict[CommentKey, str | None] = {}
         for author, permlink in sorted(set(keys)):
-            answer = self.call("condenser_api", "get_content", [author, permlink])
-            try:
-                found[(author, permlink)] = str(answer["body"]) if answer.get("author") == author else None
-            except (AttributeError, KeyError, TypeError) as exc:
-                raise TransientChainError(f"get_content: malformed answer ({exc!r})") from None
+
+            def body(answer: Any, author: str = author) -> str | None:
+                return str(answer["body"]) if answer.get("author") == author else None
+
+            found[(author, permlink)] = self._read("condenser_api", "get_content", [author, permlink], body)
         return found
 
     def fetch_account_history(
@@ -148,43 +197,37 @@ class ChainClient:
     ) -> list[Any]:
         """One page of ``account``'s irreversible history: ``[[index, entry], …]``, ascending, the entries
         with index ≤ ``start`` (-1: the newest) that pass the operation filter, ``limit`` at most."""
-        answer = self.call(
-            "account_history_api",
-            "get_account_history",
-            {
-                "account": account,
-                "start": start,
-                "limit": limit,
-                "include_reversible": False,
-                "operation_filter_low": filter_low,
-                "operation_filter_high": filter_high,
-            },
-        )
-        history = answer.get("history") if isinstance(answer, Mapping) else None
-        if not isinstance(history, list):
-            raise TransientChainError(f"get_account_history(@{account}): the answer has no 'history' list")
-        return history
+        params = {
+            "account": account,
+            "start": start,
+            "limit": limit,
+            "include_reversible": False,
+            "operation_filter_low": filter_low,
+            "operation_filter_high": filter_high,
+        }
+        return self._read("account_history_api", "get_account_history", params, _history)
 
     def fetch_latest_root_post(self, account: str) -> tuple[str, int] | None:
         """The permlink and creation time of ``account``'s newest root post, ``None`` if it has none."""
-        answer = self.call("bridge", "get_account_posts", {"account": account, "sort": "posts", "limit": 1})
-        try:
+
+        def newest(answer: Any) -> tuple[str, int] | None:
             posts = [post for post in answer if post["author"] == account and post["depth"] == 0]
             return None if not posts else (str(posts[0]["permlink"]), parse_timestamp(posts[0]["created"]))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise TransientChainError(f"get_account_posts: malformed answer ({exc!r})") from None
+
+        params = {"account": account, "sort": "posts", "limit": 1}
+        return self._read("bridge", "get_account_posts", params, newest)
 
     def fetch_resource_credits(self, account: str, now: int) -> ResourceCredits:
         """``account``'s resource credits at chain time ``now`` (regenerated linearly since last used)."""
-        answer = self.call("rc_api", "find_rc_accounts", {"accounts": [account]})
-        try:
-            rc = next(item for item in answer["rc_accounts"] if item["account"] == account)
-            maximum = int(rc["max_rc"])
-            mana, since = int(rc["rc_manabar"]["current_mana"]), int(rc["rc_manabar"]["last_update_time"])
-        except StopIteration:
-            raise PermanentChainError(f"find_rc_accounts: the chain has no account {account!r}") from None
-        except (KeyError, TypeError, ValueError) as exc:
-            raise TransientChainError(f"find_rc_accounts: malformed answer ({exc!r})") from None
+
+        def manabar(answer: Any) -> tuple[int, int, int]:
+            found = [item for item in answer["rc_accounts"] if item["account"] == account]
+            if not found:
+                raise PermanentChainError(f"find_rc_accounts: the chain has no account {account!r}")
+            bar = found[0]["rc_manabar"]
+            return int(found[0]["max_rc"]), int(bar["current_mana"]), int(bar["last_update_time"])
+
+        maximum, mana, since = self._read("rc_api", "find_rc_accounts", {"accounts": [account]}, manabar)
         regenerated = mana + max(0, now - since) * maximum // RC_REGENERATION
         return ResourceCredits(min(maximum, regenerated), maximum)
 
@@ -192,16 +235,16 @@ class ChainClient:
         """Raise :class:`PostingKeyError` unless ``key`` is one of ``account``'s posting keys. An active or
         owner key is refused: it is more than the bot needs, and since HF28 posting operations signed
         with it are rejected."""
-        answer = self.call("database_api", "find_accounts", {"accounts": [account]})
-        try:
+
+        def key_roles(answer: Any) -> dict[str, set[str]]:
             found = [item for item in answer["accounts"] if item["name"] == account]
-            roles = {
+            if not found:
+                raise PostingKeyError(f"the account @{account} (account in the config) does not exist")
+            return {
                 role: {k for k, _ in found[0][role]["key_auths"]} for role in ("owner", "active", "posting")
             }
-        except IndexError:
-            raise PostingKeyError(f"the account @{account} (account in the config) does not exist") from None
-        except (KeyError, TypeError, ValueError) as exc:
-            raise TransientChainError(f"find_accounts: malformed answer ({exc!r})") from None
+
+        roles = self._read("database_api", "find_accounts", {"accounts": [account]}, key_roles)
         if key.public in roles["posting"]:
             return
         for role in ("active", "owner"):
@@ -235,11 +278,9 @@ class ChainClient:
     def chain_id(self) -> str:
         """The chain id, as the node reports it (``database_api.get_config``), read once."""
         if self._chain_id is None:
-            config = self.call("database_api", "get_config", {})
-            try:
-                self._chain_id = str(config["HIVE_CHAIN_ID"])
-            except (KeyError, TypeError) as exc:
-                raise TransientChainError(f"get_config: malformed answer ({exc!r})") from None
+            self._chain_id = self._read(
+                "database_api", "get_config", {}, lambda config: str(config["HIVE_CHAIN_ID"])
+            )
         return self._chain_id
 
     # -- failover -------------------------------------------------------------------------------
@@ -252,52 +293,108 @@ class ChainClient:
         ``params`` is a list for ``condenser_api``. With ``answered``, an error answer from a node is
         raised as :class:`_Answered` at once (the node is healthy: it said no).
         """
+        return self._call(self._ready(), api, method, params, answered=answered)
+
+    def set_aside(self, reason: str) -> bool:
+        """Set aside the node that answered the last call: its answer was wrong although it came (a block
+        range that is empty or short, blocks that do not link, malformed JSON). It backs off as a failed
+        node does, logged as a failure is. Returns whether another node can be asked now."""
+        if self._last is not None:
+            self._failed(self._last, reason, self._last_call)
+            self._last = None
+        return bool(self._ready())
+
+    def _answered_by(self, node: _Node, state: ChainState) -> ChainState:
+        self._last = node
+        return state
+
+    def _ready(self) -> list[_Node]:
         now = self._clock()
-        ready = [node for node in self._nodes if node.retry_at <= now]
-        if not ready:
-            wait = min(node.retry_at for node in self._nodes) - now
-            raise TransientChainError(
-                f"{api}.{method}: every node is backing off, the first is back in {wait:.1f} s"
-            )
+        return [node for node in self._nodes if node.retry_at <= now]
+
+    def _read(
+        self, api: str, method: str, params: Mapping[str, Any] | list[Any], parse: Callable[[Any], T]
+    ) -> T:
+        """``parse`` of the answer to a read. A node whose answer ``parse`` finds malformed (it raises
+        KeyError, TypeError, ValueError or AttributeError) is set aside and the next node is asked."""
+        reason = ""
+        for _ in self._nodes:  # each node at most once
+            answer = self.call(api, method, params)
+            try:
+                return parse(answer)
+            except _MALFORMED as exc:
+                reason = f"{api}.{method}: malformed answer ({exc!r})"
+                if not self.set_aside(reason):
+                    break
+        raise TransientChainError(reason)
+
+    def _call(
+        self,
+        nodes: list[_Node],
+        api: str,
+        method: str,
+        params: Mapping[str, Any] | list[Any],
+        *,
+        answered: bool = False,
+    ) -> Any:
+        """Ask ``nodes`` in turn until one answers (see :meth:`call`)."""
+        if not nodes:
+            raise TransientChainError(f"{api}.{method}: {NO_NODE_LEFT}")
+        self._last_call = f"{api}.{method}"
         refused: list[str] = []
-        for node in ready:
+        for node in nodes:
             try:
                 answer = self._call_node(node, api, method, params)
             except beem_errors.UnhandledRPCError as exc:
-                if not answered:
-                    self._failed(node, _describe(exc), api, method)
+                if not answered or any(sign in str(exc) for sign in _NOT_AN_ANSWER):
+                    self._failed(node, _describe(exc), f"{api}.{method}")
                     continue
-                node.failures = 0
+                self._last = node
                 raise _Answered(str(exc)) from None
             except _PERMANENT as exc:
                 refused.append(f"{node.url}: {_describe(exc)}")
-                self._failed(node, f"refused: {_describe(exc)}", api, method)
+                self._failed(node, f"refused: {_describe(exc)}", f"{api}.{method}")
             except Exception as exc:  # noqa: BLE001 - beem raises anything from requests and json alike
-                self._failed(node, _describe(exc), api, method)
+                self._failed(node, _describe(exc), f"{api}.{method}")
             else:
-                node.failures = 0
+                self._last = node
                 return answer
-        if len(refused) == len(ready):
+        if len(refused) == len(nodes):
             raise PermanentChainError(f"{api}.{method} refused by every node: {'; '.join(refused)}")
-        raise _NoAnswer(f"{api}.{method}: no node answered ({len(ready)} tried)")
+        if answered:
+            raise _NoAnswer(f"{api}.{method}: no node answered ({len(nodes)} tried)")
+        raise TransientChainError(f"{api}.{method}: {NO_NODE_LEFT}")
 
     def _call_node(self, node: _Node, api: str, method: str, params: Mapping[str, Any] | list[Any]) -> Any:
         if node.rpc is None:
+            # no database_api.get_config at connection (beem's way to learn that the node speaks appbase:
+            # every Hive node does), so that a call costs one request, and its failure is its own
             rpc = NodeRPC(
-                node.url, num_retries=0, num_retries_call=0, timeout=self._timeout, autoconnect=False
+                node.url,
+                num_retries=0,
+                num_retries_call=0,
+                timeout=self._timeout,
+                autoconnect=False,
+                disable_chain_detection=True,
             )
-            rpc.rpcconnect()  # one database_api.get_config: beem learns the node speaks appbase
+            rpc.rpcconnect()
             node.rpc = rpc
         if isinstance(params, list):
             return getattr(node.rpc, method)(*params, api=api)
         return getattr(node.rpc, method)(dict(params), api=api)
 
-    def _failed(self, node: _Node, reason: str, api: str, method: str) -> None:
+    def _failed(self, node: _Node, reason: str, call: str) -> None:
+        """Set ``node`` aside: it backs off, and the failure is logged (a warning only if it starts an
+        incident)."""
+        now = self._clock()
+        ongoing = node.failures > 0 and now - node.retry_at <= INCIDENT_GAP
+        node.failures = node.failures + 1 if ongoing else 1
         node.rpc = None
-        node.failures += 1
         backoff = min(self._max_backoff, 2.0**node.failures)
-        node.retry_at = self._clock() + backoff
-        log.warning("node_failed", node=node.url, call=f"{api}.{method}", reason=reason, retry_in=backoff)
+        node.retry_at = now + backoff
+        (log.debug if ongoing else log.warning)(
+            "node_failed", node=node.url, call=call, reason=reason, retry_in=backoff, failures=node.failures
+        )
 
     def close(self) -> None:
         for node in self._nodes:
@@ -341,9 +438,65 @@ def _broadcast_verdict(message: str) -> BroadcastResult:
     raise PermanentChainError(f"broadcast refused: {text}")
 
 
+def _chain_state(props: Any) -> ChainState:
+    return ChainState(
+        head_block=int(props["head_block_number"]),
+        head_block_id=str(props["head_block_id"]),
+        irreversible_block=int(props["last_irreversible_block_num"]),
+        time=parse_timestamp(props["time"]),
+    )
+
+
+def _behind(stale: ChainState, best: ChainState) -> str:
+    return (
+        f"stale: its irreversible block is {stale.irreversible_block}, another node's is "
+        f"{best.irreversible_block} ({best.irreversible_block - stale.irreversible_block} blocks ahead)"
+    )
+
+
+def _blocks(answer: Any) -> list[dict[str, Any]]:
+    blocks = answer["blocks"]
+    if not isinstance(blocks, list):
+        raise TypeError("'blocks' is not a list")
+    return blocks
+
+
+def _comment_times(answer: Any) -> list[tuple[CommentKey, int]]:
+    return [
+        ((comment["author"], comment["permlink"]), parse_timestamp(comment["created"]))
+        for comment in answer["comments"]
+    ]
+
+
+def _history(answer: Any) -> list[Any]:
+    history = answer["history"]
+    if not isinstance(history, list):
+        raise TypeError("'history' is not a list")
+    return history
+
+
 def _describe(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    """The exception, as one short line. beem wraps the cause in exceptions without a message
+    (``CallRetriesReached``, ``NumRetriesReached``) and turns a body that is not JSON into a guess from its
+    text ("Internal Server Error" for any body with "500" in it): name the first exception that says
+    something, and add that the body was not JSON when it was not."""
+    chain: list[BaseException] = []
+    cause: BaseException | None = exc
+    while cause is not None and cause not in chain:
+        chain.append(cause)
+        cause = cause.__cause__ or cause.__context__
+    telling = next((item for item in chain if str(item).strip()), exc)
+    text = _first_line(telling)
+    described = f"{type(telling).__name__}: {text}" if text else type(telling).__name__
+    not_json = next((item for item in chain if isinstance(item, json.JSONDecodeError)), None)
+    if not_json is not None and not_json is not telling:
+        described += f" (the answer is not JSON: {_first_line(not_json)})"
+    return described
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else ""
 
 
 __all__ = ["BroadcastResult", "ChainClient", "ChainState", "ResourceCredits"]

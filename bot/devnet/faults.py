@@ -1,4 +1,7 @@
-"""Faults a test can make the devnet node's broadcasts suffer, in the order they are queued.
+"""Faults a test (or a benchmark) can make the devnet node suffer: its broadcasts refused or lost, and any
+request slowed down or failing on the way.
+
+Broadcasts (``node.faults``, a :class:`BroadcastFaults`), in the order they are queued::
 
     node.faults.reject_rc()            # the next broadcast fails: not enough RC (code -32003)
     node.faults.reject_duplicate(2)    # the next two fail: "Duplicate transaction check failed"
@@ -12,13 +15,38 @@ A rejection is used up by the next broadcast, whatever it carries (nothing is ch
 is used up by the next broadcast that would have been accepted; one the node refuses on its own leaves it
 queued.
 ``condenser_api.broadcast_transaction_synchronous`` answers a dropped transaction with ``"expired": true``.
+
+Faults of the node's HTTP layer, for any request (``node.transport``, a :class:`TransportFaults`)::
+
+    node.transport.latency = 0.05       # every answer 50 ms late (a remote node); 0 (default): none
+    node.transport.http_error(503)      # the next request: HTTP 503 with a text body (500/502/503/504 …)
+    node.transport.rpc_error()          # the next: a JSON-RPC error, "Internal Error" (code -32000)
+    node.transport.truncate()           # the next is done, and answered with half of its JSON
+    node.transport.invalid()            # the next: an HTML page with status 200, as a broken proxy sends
+    node.transport.hang(5)              # the next is held 5 s unanswered, then its connection is closed
+    node.transport.disconnect()         # the next: the connection is closed at once, unanswered
+    node.transport.http_error(502, 3, method="block_api.*")   # the next three block_api requests
+    node.transport.down()               # every connection is closed unanswered as soon as it is
+    node.transport.up()                 # accepted, until up() (hung requests are let go at once)
+    node.transport.clear()              # no latency, no queued fault, up
+
+Each queued fault is used up by the next request it matches: ``method`` (default: any) is a glob matched
+against the request's ``api.method`` (``condenser_api.get_block``; a request in ``call`` form counts as
+its api and method; a batch matches when one of its requests does). A request takes the first queued fault
+that matches it; the others stay queued, in order. Only a truncated answer is the node's work done: every
+other fault stands for a node, or a proxy in front of it, that never passed the request on
+(``node.transport.turned_away`` counts those, and the connections refused while down). Latency comes before
+the work, as a request's trip to a remote node would. The faults of both kinds are independent.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import threading
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Literal
 
 DUPLICATE_MESSAGE = (
@@ -107,6 +135,147 @@ class BroadcastFaults:
             return False
 
     def _add(self, fault: Fault, count: int) -> None:
+        if count < 1:
+            raise ValueError("count must be at least 1")
+        with self._lock:
+            self._queue.extend([fault] * count)
+
+
+_STATUSES = frozenset(status.value for status in HTTPStatus)
+
+TransportKind = Literal["http_error", "rpc_error", "truncate", "invalid", "hang", "disconnect"]
+
+
+@dataclass(frozen=True, slots=True)
+class TransportFault:
+    kind: TransportKind
+    method: str | None = None  # a glob over "api.method"; None: any request
+    status: int = 200  # http_error: the HTTP status
+    message: str = ""  # rpc_error: the JSON-RPC error message
+    code: int = -32000  # rpc_error: its code
+    seconds: float = 0.0  # hang: how long the request is held
+
+    def matches(self, methods: Iterable[str]) -> bool:
+        return self.method is None or any(fnmatch.fnmatchcase(name, self.method) for name in methods)
+
+
+class TransportFaults:
+    """What the node's HTTP layer does to the next requests: a queue of faults, a latency, and an on/off
+    switch; shared by the node's threads (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self.latency = 0.0
+        """Seconds every request waits before it is handled."""
+        self._queue: deque[TransportFault] = deque()
+        self._lock = threading.Lock()
+        self._down = False
+        self._turned_away = 0
+        self._let_go = threading.Event()  # set when the requests held now are to end early
+
+    # -- what tests set -----------------------------------------------------------------------------------------
+    def http_error(self, status: int = 503, count: int = 1, *, method: str | None = None) -> None:
+        """Answer the next ``count`` requests with HTTP ``status`` (a 5xx) and a text body."""
+        if not 500 <= status <= 599 or status not in _STATUSES:
+            raise ValueError(f"status must be a known 5xx, got {status}")
+        self._add(TransportFault("http_error", method, status=status), count)
+
+    def rpc_error(
+        self,
+        message: str = "Internal Error",
+        count: int = 1,
+        *,
+        code: int = -32000,
+        method: str | None = None,
+    ) -> None:
+        """Answer the next ``count`` requests with this JSON-RPC error, without handling them."""
+        self._add(TransportFault("rpc_error", method, message=message, code=code), count)
+
+    def truncate(self, count: int = 1, *, method: str | None = None) -> None:
+        """Handle the next ``count`` requests, and send the first half of each answer (a whole HTTP response
+        whose JSON body is cut short)."""
+        self._add(TransportFault("truncate", method), count)
+
+    def invalid(self, count: int = 1, *, method: str | None = None) -> None:
+        """Answer the next ``count`` requests with an HTML error page and status 200 (not JSON)."""
+        self._add(TransportFault("invalid", method), count)
+
+    def hang(self, seconds: float, count: int = 1, *, method: str | None = None) -> None:
+        """Hold the next ``count`` requests ``seconds`` each without answering, then close their connection."""
+        if seconds < 0:
+            raise ValueError("seconds must not be negative")
+        self._add(TransportFault("hang", method, seconds=seconds), count)
+
+    def disconnect(self, count: int = 1, *, method: str | None = None) -> None:
+        """Close the connection of the next ``count`` requests at once, unanswered and unhandled."""
+        self._add(TransportFault("disconnect", method), count)
+
+    def down(self) -> None:
+        """Take no request until :meth:`up`: every connection is closed unanswered once accepted."""
+        with self._lock:
+            self._down = True
+
+    def up(self) -> None:
+        """Take requests again; requests held by :meth:`hang` are let go now."""
+        with self._lock:
+            self._down = False
+        self.let_go()
+
+    def clear(self) -> None:
+        """Forget the queued faults and the latency, come up, and let go the held requests."""
+        with self._lock:
+            self._queue.clear()
+            self.latency = 0.0
+        self.up()
+
+    # -- what the node asks -------------------------------------------------------------------------------------
+    @property
+    def is_down(self) -> bool:
+        with self._lock:
+            return self._down
+
+    @property
+    def pending(self) -> tuple[TransportFault, ...]:
+        with self._lock:
+            return tuple(self._queue)
+
+    @property
+    def turned_away(self) -> int:
+        """How many requests (or connections, while down) never reached the node's work, so far."""
+        with self._lock:
+            return self._turned_away
+
+    def count_turned_away(self) -> None:
+        with self._lock:
+            self._turned_away += 1
+
+    def take(self, methods: Iterable[str]) -> TransportFault | None:
+        """The first queued fault that a request for ``methods`` matches (used up), if any."""
+        names = list(methods)
+        with self._lock:
+            for index, fault in enumerate(self._queue):
+                if fault.matches(names):
+                    del self._queue[index]
+                    return fault
+            return None
+
+    def has_faults(self) -> bool:
+        """Whether any fault is queued (the node reads a request's methods only then)."""
+        with self._lock:
+            return bool(self._queue)
+
+    def hold(self, seconds: float) -> None:
+        """Wait ``seconds``, or less if :meth:`let_go` is called meanwhile."""
+        with self._lock:
+            let_go = self._let_go
+        let_go.wait(seconds)
+
+    def let_go(self) -> None:
+        """End every wait in :meth:`hold` now (the node calls it when it stops)."""
+        with self._lock:
+            let_go, self._let_go = self._let_go, threading.Event()
+        let_go.set()
+
+    def _add(self, fault: TransportFault, count: int) -> None:
         if count < 1:
             raise ValueError("count must be at least 1")
         with self._lock:

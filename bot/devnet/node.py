@@ -4,7 +4,9 @@
         ...  # node.url is "http://127.0.0.1:<port>"; node.clock.set_head(n) moves the chain
 
 The source is served through a :class:`~bot.devnet.ledger.Ledger` (``node.ledger``), so the node accepts
-broadcast transactions into its next block; ``node.faults`` makes broadcasts fail or get lost.
+broadcast transactions into its next block; ``node.faults`` makes broadcasts fail or get lost, and
+``node.transport`` makes any request slow or fail in the HTTP layer: 5xx, JSON-RPC errors, truncated or
+HTML answers, hangs, dropped connections, the node down (see :mod:`bot.devnet.faults`).
 
 HTTP/1.1 with keep-alive, one thread per connection; POST bodies are JSON-RPC. The constructor only assigns:
 the socket is opened by :meth:`start` (or entering the ``with`` block).
@@ -13,15 +15,18 @@ the socket is opened by :meth:`start` (or entering the ``with`` block).
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
 import threading
+import time
 from collections import deque
 from collections.abc import Mapping
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from bot.devnet.api import NodeApi
-from bot.devnet.faults import AnswerLost, BroadcastFaults
+from bot.devnet.faults import AnswerLost, BroadcastFaults, TransportFault, TransportFaults
 from bot.devnet.head import HeadClock
 from bot.devnet.history import DeepHistory
 from bot.devnet.ledger import Ledger
@@ -51,6 +56,7 @@ class DevNode:
             irreversible_lag=irreversible_lag,
         )
         self.faults = BroadcastFaults()
+        self.transport = TransportFaults()
         self.api = NodeApi(self.ledger, self.clock, faults=self.faults, deep_histories=deep_histories)
         self.port = port
         self._server: _Server | None = None
@@ -73,7 +79,7 @@ class DevNode:
         class Handler(_Handler):
             devnode = node
 
-        self._server = _Server(("127.0.0.1", self.port), Handler)
+        self._server = _Server(("127.0.0.1", self.port), Handler, self.transport)
         self._server.daemon_threads = True
         server = self._server  # polls for shutdown every 50 ms (the default 0.5 s made every stop slow)
         self._thread = threading.Thread(
@@ -85,6 +91,7 @@ class DevNode:
     def stop(self) -> None:
         """Stop serving and close every open connection (a keep-alive client must not go on talking to a
         stopped node, e.g. through a new node that got the same port)."""
+        self.transport.let_go()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -102,12 +109,22 @@ class DevNode:
 
 
 class _Server(ThreadingHTTPServer):
-    """Remembers its open connections, so that stopping the node closes them."""
+    """Remembers its open connections, so that stopping the node closes them; while the node is down, closes
+    each connection as soon as it is accepted."""
 
-    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+    def __init__(
+        self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], transport: TransportFaults
+    ) -> None:
         super().__init__(address, handler)
+        self.transport = transport
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
+
+    def verify_request(self, request: Any, client_address: Any) -> bool:
+        if self.transport.is_down:
+            self.transport.count_turned_away()
+            return False
+        return True
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._connections_lock:
@@ -133,20 +150,96 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True  # headers and body go out in two writes: without this, +40 ms a call
 
     def do_POST(self) -> None:
+        transport = self.devnode.transport
+        if transport.is_down:
+            transport.count_turned_away()
+            self._close_unanswered()
+            return
         length = int(self.headers.get("Content-Length", 0))
         body = self.rfile.read(length)
+        if transport.latency > 0:
+            time.sleep(transport.latency)
+        fault = transport.take(_methods(body)) if transport.has_faults() else None
+        if fault is None or fault.kind == "truncate":
+            try:
+                answer = self.devnode.api.handle(body)
+            except AnswerLost:  # a fault: the work is done, the client never hears of it
+                self._close_unanswered()
+                return
+            self._send(HTTPStatus.OK, answer[: len(answer) // 2] if fault else answer)
+        else:
+            self._fail(fault, body)
+
+    def _fail(self, fault: TransportFault, body: bytes) -> None:
+        """Answer (or not) as ``fault`` says, without handling the request."""
+        self.devnode.transport.count_turned_away()
+        if fault.kind == "http_error":
+            status = HTTPStatus(fault.status)
+            self._send(status, f"{status.value} {status.phrase}\n".encode(), "text/plain")
+        elif fault.kind == "rpc_error":
+            self._send(HTTPStatus.OK, _rpc_error(body, fault.code, fault.message))
+        elif fault.kind == "invalid":
+            self._send(HTTPStatus.OK, _MAINTENANCE_PAGE, "text/html")
+        else:  # "hang": held, then closed; "disconnect": closed at once
+            if fault.kind == "hang":
+                self.devnode.transport.hold(fault.seconds)
+            self._close_unanswered()
+
+    def _send(self, status: HTTPStatus, body: bytes, content_type: str = "application/json") -> None:
         try:
-            answer = self.devnode.api.handle(body)
-        except AnswerLost:  # a fault: the work is done, the client never hears of it
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up waiting (a slow node)
             self.close_connection = True
-            with contextlib.suppress(OSError):
-                self.connection.shutdown(socket.SHUT_RDWR)
-            return
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(answer)))
-        self.end_headers()
-        self.wfile.write(answer)
+
+    def _close_unanswered(self) -> None:
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: tests read :attr:`DevNode.requests` instead of an access log."""
+
+
+_MAINTENANCE_PAGE = (
+    b"<!DOCTYPE html><html><head><title>Down for maintenance</title></head>"
+    b"<body><h1>Down for maintenance</h1><p>We will be back soon.</p></body></html>\n"
+)
+
+
+def _methods(body: bytes) -> list[str]:
+    """The ``api.method`` of each request in ``body`` (a request in ``call`` form names its api and method)."""
+    try:
+        request = json.loads(body)
+    except ValueError:
+        return []
+    names = []
+    for item in request if isinstance(request, list) else [request]:
+        if not isinstance(item, dict):
+            continue
+        method, params = item.get("method"), item.get("params")
+        if method == "call" and isinstance(params, list) and len(params) >= 2:
+            method = f"{params[0]}.{params[1]}"
+        names.append(str(method))
+    return names
+
+
+def _rpc_error(body: bytes, code: int, message: str) -> bytes:
+    """A JSON-RPC error answer to each request in ``body``."""
+    try:
+        request = json.loads(body)
+    except ValueError:
+        request = None
+    items = request if isinstance(request, list) and request else [request]
+    errors = [
+        {
+            "jsonrpc": "2.0",
+            "error": {"code": code, "message": message},
+            "id": item.get("id") if isinstance(item, dict) else None,
+        }
+        for item in items
+    ]
+    return json.dumps(errors if isinstance(request, list) else errors[0]).encode()

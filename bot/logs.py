@@ -6,8 +6,9 @@ lines):
 - the bot's own logs (`get_logger(__name__)`): structlog, filtered at the configured level;
 - the standard `logging` module, used by beem, urllib3 and APScheduler: one handler on the root logger
   that passes WARNING and above through the same processors (structlog's `ProcessorFormatter`). beem and
-  urllib3 warn about every failed node request, which the bot's chain adapter reports itself, so they are
-  held to ERROR.
+  urllib3 warn about every failed node request, which the bot's chain adapter reports itself, and
+  APScheduler about every tick it skips while a long batch is still running (by design: the next tick
+  takes over), so they are held to ERROR.
 
 Every event, from either path, goes through `redact_secrets` after exceptions are formatted, before rendering.
 
@@ -35,7 +36,7 @@ REDACTED: Final = "[redacted]"
 
 _SECRET_NAME: Final = re.compile(r"key|password|secret|^wif$", re.IGNORECASE)
 _STRUCTLOG_META_KEYS: Final = frozenset({"_record", "_from_structlog"})
-_NOISY_LIBRARIES: Final = ("beem", "beemapi", "beembase", "beemgraphenebase", "urllib3")
+_NOISY_LIBRARIES: Final = ("beem", "beemapi", "beembase", "beemgraphenebase", "urllib3", "apscheduler")
 _LEVELS: Final[Mapping[str, int]] = {
     "debug": logging.DEBUG,
     "info": logging.INFO,

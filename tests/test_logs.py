@@ -20,7 +20,7 @@ from bot.logs import REDACTED, configure_logging, get_logger, redact_secrets
 # A well-known example WIF from the Bitcoin wiki: looks exactly like a private key, guards nothing.
 WIF = "5HueCGU8rMjxEXxiPuD5BDku4MkFqeZyd4dZ1jvhTVqvbTLvyTJ"
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
-NOISY = ["beem", "beemapi", "beembase", "beemgraphenebase", "urllib3"]
+NOISY = ["beem", "beemapi", "beembase", "beemgraphenebase", "urllib3", "apscheduler"]
 
 
 class FakeTerminal(io.StringIO):

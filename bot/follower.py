@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 import structlog
@@ -22,8 +23,8 @@ import structlog
 from bot.badges import BadgeRules
 from bot.chain import MAX_BLOCK_RANGE, ChainClient
 from bot.chain.client import MAX_NODE_LAG
-from bot.errors import ChainDataError
-from bot.operations import Block, CommentKey, comments_by, parse_blocks
+from bot.errors import ChainDataError, ChainError
+from bot.operations import Block, CommentKey, comments_by, parse_block_range
 from bot.optouts import OptCommand, count_opt_commands, patched_replies, replies_to
 from bot.outbox import OutboxChanges
 from bot.store import Checkpoint, Store
@@ -31,8 +32,9 @@ from bot.tallies import PAYOUT_WINDOW, CountingRules, Tally, count_blocks, refer
 
 log = structlog.get_logger("bot.follower")
 
-OLD_COMMENT_CACHE = 100_000
-"""How many creation times of comments already paid out are kept in memory, to look each up once."""
+OLD_COMMENT_CACHE = 5_000
+"""How many creation times of comments already paid out are kept in memory (~2 MB), so that the votes that
+keep coming on the most voted ones are not each a lookup."""
 
 
 def next_range(
@@ -98,6 +100,16 @@ class Follower:
         self.lifetime = lifetime
         self._clock = clock
         self._old_comments: OrderedDict[CommentKey, int | None] = OrderedDict()
+        self._range_chain = chain.clone()  # reads block ranges, in the background: its own connections
+        self._ahead: tuple[int, int, Future[bytes]] | None = None  # (first, count, the range on its way)
+        self._executor: ThreadPoolExecutor | None = None
+
+    def close(self) -> None:
+        """Stop reading ahead (a range on its way is dropped)."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
+        self._ahead = None
 
     def checkpoint(self, irreversible: int) -> Checkpoint:
         """The stored checkpoint, or where to start: just before ``start_block`` (``None``: the irreversible head)."""
@@ -117,6 +129,7 @@ class Follower:
             return None
         first, count = target
         blocks = self._fetch_blocks(first, count, checkpoint.block_id or None, timer)
+        self._read_ahead(blocks[-1].num, state.irreversible_block, stop_at)
         created_before, learned = self._comment_times(blocks)
         counted_before = self.store.load_counted_votes(upvote_pairs(blocks))
         timer.lap("lookup")
@@ -148,29 +161,52 @@ class Follower:
 
     def _fetch_blocks(self, first: int, count: int, previous_id: str | None, timer: _Timer) -> list[Block]:
         """Blocks ``first`` … ``first + count - 1`` (or fewer), parsed and checked, from the first node whose
-        blocks fit; raises the last node's :class:`ChainDataError` when no node is left to ask."""
-        for _ in self.chain.nodes:  # each node at most once
-            raw = self.chain.fetch_blocks(first, count)
+        blocks fit; raises the last node's :class:`ChainDataError` when no node is left to ask. The range
+        read ahead, if it is the one wanted, is the first tried."""
+        chain = self._range_chain
+        for _ in chain.nodes:  # each node at most once
+            raw, count = self._take_ahead(first, count)
             timer.lap("fetch")
             try:
-                if not raw:
+                blocks = parse_block_range(raw, first)
+                if not blocks:
                     raise ChainDataError(
                         f"no block {first} although block {first + count - 1} is irreversible"
                     )
-                blocks = parse_blocks(raw)
                 check_continuity(blocks, first, previous_id)
             except ChainDataError as exc:
-                if not self.chain.set_aside(str(exc)):
+                if not chain.set_aside(str(exc)):
                     raise
                 continue
             finally:
                 timer.lap("parse")
             if count - len(blocks) > MAX_NODE_LAG:  # good blocks, but too few: ask another node next time
-                self.chain.set_aside(
+                chain.set_aside(
                     f"sent {len(blocks)} of blocks {first} … {first + count - 1}, all irreversible"
                 )
             return blocks
         raise ChainDataError(f"no node sent blocks {first} … {first + count - 1} that fit the chain")
+
+    def _read_ahead(self, last: int, irreversible: int, stop_at: int | None) -> None:
+        """Start reading the range after ``last``, while this batch is looked up, counted and committed
+        (the wait for the node overlaps the work; one range's bytes are held at most)."""
+        target = next_range(last, irreversible, self.batch_size, stop_at)
+        if target is None:
+            return
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-ahead")
+        self._ahead = (*target, self._executor.submit(self._range_chain.fetch_blocks, *target))
+
+    def _take_ahead(self, first: int, count: int) -> tuple[bytes, int]:
+        """The range read ahead if it starts at ``first`` (it may be shorter than ``count``: a batch is what
+        it holds), else ``first`` … read now; with the count asked for."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and ahead[0] == first and ahead[1] <= count:
+            try:
+                return ahead[2].result(), ahead[1]
+            except ChainError:
+                pass  # it failed in the background (logged there): ask again now
+        return self._range_chain.fetch_blocks(first, count), count
 
     def _counting_rules(self, first: Block) -> CountingRules:
         """With lifetime counts, pairs on comments older than live counting are reported (the seam)."""

@@ -104,7 +104,7 @@ _MIGRATIONS: dict[int, str] = {
 
 _METRIC_COLUMNS = {metric: metric.value for metric in Metric}
 _T = TypeVar("_T")
-_LOOKUP_CHUNK = 500  # keys per SELECT: well under SQLite's limit of bound parameters
+_LOOKUP_CHUNK = 5000  # keys per SELECT: up to 15,000 bound parameters, under SQLite's 32,766 (3.32+)
 _NO_CHANGES = OutboxChanges()
 
 
@@ -361,11 +361,28 @@ class Store:
         )
 
     def _remember_votes(self, pairs: Iterable[CountedVote]) -> None:
+        by_comment: dict[CommentKey, list[str]] = {}
+        for comment, voter in pairs:
+            by_comment.setdefault(comment, []).append(voter)
+        ids = self._comment_ids(by_comment)
         self._db.executemany(
-            "INSERT OR IGNORE INTO counted_votes (comment_id, voter) "
-            "SELECT id, ? FROM comments WHERE author = ? AND permlink = ?",
-            [(voter, author, permlink) for (author, permlink), voter in pairs],
+            "INSERT OR IGNORE INTO counted_votes (comment_id, voter) VALUES (?, ?)",
+            [(ids[key], voter) for key, voters in by_comment.items() if key in ids for voter in voters],
         )
+
+    def _comment_ids(self, keys: Iterable[CommentKey]) -> dict[CommentKey, int]:
+        """The row ids of those of ``keys`` the store remembers (one query per chunk)."""
+        found: dict[CommentKey, int] = {}
+        for chunk in _chunks(list(keys)):
+            values = ",".join("(?, ?)" for _ in chunk)
+            rows = self._db.execute(
+                f"WITH wanted(author, permlink) AS (VALUES {values}) "
+                "SELECT c.author, c.permlink, c.id FROM comments c JOIN wanted w "
+                "ON c.author = w.author AND c.permlink = w.permlink",
+                [part for key in chunk for part in key],
+            )
+            found.update({(author, permlink): id_ for author, permlink, id_ in rows})
+        return found
 
     def _add_counts(self, increments: Mapping[tuple[str, Metric], int]) -> None:
         for metric, column in _METRIC_COLUMNS.items():

@@ -128,15 +128,15 @@ def assert_each_block_once(logs: LogEntries, first: int = FIRST, last: int = LAS
 
 # -- transport faults: the next node answers, in the same step --------------------------------------------------
 TRANSPORT_FAULTS: dict[str, tuple[Callable[[DevNode], None], str]] = {
-    "http-500": (lambda n: n.transport.http_error(500, method="block_api.*"), "Internal Server Error"),
-    "http-502": (lambda n: n.transport.http_error(502, method="block_api.*"), "Bad Gateway"),
-    "http-503": (
-        lambda n: n.transport.http_error(503, method="block_api.*"),
-        "Service Temporarily Unavailable",
+    "http-500": (
+        lambda n: n.transport.http_error(500, method="block_api.*"),
+        "HTTP 500 Internal Server Error",
     ),
-    "json-rpc-error": (lambda n: n.transport.rpc_error(method="block_api.*"), "RPCError: Internal Error"),
-    "truncated-json": (lambda n: n.transport.truncate(method="block_api.*"), "the answer is not JSON"),
-    "html": (lambda n: n.transport.invalid(method="block_api.*"), "Client returned invalid format"),
+    "http-502": (lambda n: n.transport.http_error(502, method="block_api.*"), "HTTP 502 Bad Gateway"),
+    "http-503": (lambda n: n.transport.http_error(503, method="block_api.*"), "HTTP 503 Service Unavailable"),
+    "json-rpc-error": (lambda n: n.transport.rpc_error(method="block_api.*"), "error answer: Internal Error"),
+    "truncated-json": (lambda n: n.transport.truncate(method="block_api.*"), "the answer is not JSON-RPC"),
+    "html": (lambda n: n.transport.invalid(method="block_api.*"), "the answer is not JSON-RPC"),
     "hang": (lambda n: n.transport.hang(30, method="block_api.*"), "Read timed out"),
     "dropped-connection": (lambda n: n.transport.disconnect(method="block_api.*"), "RemoteDisconnected"),
     "slower-than-the-timeout": (lambda n: setattr(n.transport, "latency", TIMEOUT + 0.2), "Read timed out"),
@@ -261,10 +261,11 @@ def _broken_timestamp(blocks: Blocks) -> Blocks:
 
 
 WRONG_ANSWERS: dict[str, tuple[Callable[[Blocks], Blocks], str]] = {
-    "empty-range": (lambda blocks: [], f"no block {FIRST + BATCH}"),
+    # (the range the follower had already read ahead when the node turned bad is the good one it read)
+    "empty-range": (lambda blocks: [], "no block "),
     "malformed-block": (_broken_timestamp, "timestamp"),
-    "a-block-missing": (lambda blocks: blocks[:2] + blocks[3:], f"expected block {FIRST + BATCH + 2}"),
-    "short-range": (lambda blocks: blocks[:5], f"sent 5 of blocks {FIRST + BATCH}"),
+    "a-block-missing": (lambda blocks: blocks[:2] + blocks[3:], "expected block "),
+    "short-range": (lambda blocks: blocks[:5], "sent 5 of blocks "),
 }
 
 

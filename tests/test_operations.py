@@ -34,17 +34,29 @@ def test_timestamp_is_read_as_utc() -> None:
 @pytest.mark.parametrize(
     ("mutate", "message"),
     [
-        (lambda b: b.pop("timestamp"), "block 9: field 'timestamp' is missing"),
+        (lambda b: b.pop("timestamp"), "block 9: Object missing required field 'timestamp'"),
         (lambda b: b.update(block_id="zz"), "is not hexadecimal"),
         (lambda b: b.update(timestamp="yesterday"), "block 9: timestamp"),
-        (lambda b: b["transactions"][0]["operations"][0]["value"].update(weight="full"), "field 'weight'"),
+        (
+            lambda b: b["transactions"][0]["operations"][0]["value"].update(weight="full"),
+            r"block 9 transaction 0 operation 0 \(vote_operation\): Expected 'int', got 'str' - at '\$.weight'",
+        ),
         (
             lambda b: b["transactions"][0]["operations"][0]["value"].update(weight=10001),
-            "outside -10000..10000",
+            r"Expected 'int' <= 10000 - at '\$.weight'",
         ),
-        (lambda b: b["transactions"][0]["operations"][0]["value"].pop("voter"), "field 'voter' is missing"),
-        (lambda b: b["transactions"][0].update(operations=None), "field 'operations' should be a list"),
-        (lambda b: b["transactions"].append("junk"), "transaction 1: expected an object"),
+        (
+            lambda b: b["transactions"][0]["operations"][0]["value"].pop("voter"),
+            "block 9 transaction 0 operation 0 .*missing required field 'voter'",
+        ),
+        (
+            lambda b: b["transactions"][0].update(operations=None),
+            r"block 9: Expected 'array', got 'null' - at '\$.blocks\[0\].transactions\[0\].operations'",
+        ),
+        (
+            lambda b: b["transactions"].append("junk"),
+            r"block 9: Expected 'object', got 'str' - at '\$.blocks\[0\].transactions\[1\]'",
+        ),
     ],
 )
 def test_malformed_block_names_the_block_and_the_field(mutate, message) -> None:  # type: ignore[no-untyped-def]

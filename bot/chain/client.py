@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import msgspec
 import structlog
 from beemapi import exceptions as beem_errors
 from beemapi.noderpc import NodeRPC
@@ -103,14 +104,30 @@ class BroadcastResult(enum.Enum):
     ALREADY_ACCEPTED = "already accepted"  # "Duplicate transaction": the chain took it before
 
 
-class _Node:
-    """One node's client and health. A failed node's client is dropped and built afresh later."""
+class _Health:
+    """What is known of a node's health; shared by the clones of a client."""
 
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.rpc: NodeRPC | None = None
+    def __init__(self) -> None:
         self.failures = 0  # in its current (or last) incident
         self.retry_at = 0.0
+
+
+class _Node:
+    """One node: its connection (this client's own) and its health (shared with the client's clones). A failed
+    node's connection is dropped and built afresh later."""
+
+    def __init__(self, url: str, health: _Health | None = None) -> None:
+        self.url = url
+        self.rpc: NodeRPC | None = None
+        self.health = health or _Health()
+
+    @property
+    def failures(self) -> int:
+        return self.health.failures
+
+    @property
+    def retry_at(self) -> float:
+        return self.health.retry_at
 
 
 class ChainClient:
@@ -138,6 +155,16 @@ class ChainClient:
     def nodes(self) -> tuple[str, ...]:
         return tuple(node.url for node in self._nodes)
 
+    def clone(self) -> ChainClient:
+        """Another client for the same nodes, with its own connections (for another thread: a client is
+        used by one thread at a time) and the same knowledge of their health: a node one sets aside, the
+        other does not ask, and an incident is one warning between them."""
+        twin = ChainClient(
+            self.nodes, timeout=self._timeout, max_backoff=self._max_backoff, clock=self._clock
+        )
+        twin._nodes = [_Node(node.url, node.health) for node in self._nodes]
+        return twin
+
     # -- what the bot asks ----------------------------------------------------------------------
 
     def fetch_state(self) -> ChainState:
@@ -163,21 +190,32 @@ class ChainClient:
             self._failed(second, _behind(other, state), call)
         return self._answered_by(first, state)
 
-    def fetch_blocks(self, start: int, count: int) -> list[dict[str, Any]]:
-        """Blocks ``start`` … ``start + count - 1`` as ``block_api`` JSON (fewer if the node has fewer)."""
+    def fetch_blocks(self, start: int, count: int) -> bytes:
+        """Blocks ``start`` … ``start + count - 1`` (fewer if the node has fewer): the answer's ``result``
+        as the node sent it, JSON bytes ``{"blocks": [...]}``, for :func:`bot.operations.parse_block_range`.
+
+        This call is the bulk of what the bot reads, so it skips beem's answer handling (which decodes the
+        answer twice and formats all of it for a debug line even when debug is off): the request goes
+        through the same beem client and session, and the answer is only split, not decoded."""
         if not 1 <= count <= MAX_BLOCK_RANGE:
             raise ValueError(f"count must be 1..{MAX_BLOCK_RANGE}, got {count}")
-        return self._read(
-            "block_api", "get_block_range", {"starting_block_num": start, "count": count}, _blocks
-        )
+        params = {"starting_block_num": start, "count": count}
+        return self._read("block_api", "get_block_range", params, _blocks, raw=True)
 
     def fetch_comment_times(self, keys: Iterable[CommentKey]) -> dict[CommentKey, int | None]:
         """The creation time of each comment as the chain has it now; ``None`` for one it does not have."""
         wanted = sorted(set(keys))
         found: dict[CommentKey, int | None] = dict.fromkeys(wanted)
-        for start in range(0, len(wanted), MAX_FIND_COMMENTS):
-            chunk = [list(key) for key in wanted[start : start + MAX_FIND_COMMENTS]]
-            comments = self._read("database_api", "find_comments", {"comments": chunk}, _comment_times)
+        chunks = _Batch(
+            {"comments": [list(key) for key in wanted[start : start + MAX_FIND_COMMENTS]]}
+            for start in range(0, len(wanted), MAX_FIND_COMMENTS)
+        )  # hived takes 1000 a call: the calls go in one request (a JSON-RPC batch), one round trip
+
+        def times(answers: list[bytes]) -> list[tuple[CommentKey, int]]:
+            return [pair for answer in answers for pair in _comment_times(answer)]
+
+        if chunks:
+            comments = self._read("database_api", "find_comments", chunks, times, raw=True)
             found.update((key, created) for key, created in comments if key in found)
         return found
 
@@ -313,13 +351,19 @@ class ChainClient:
         return [node for node in self._nodes if node.retry_at <= now]
 
     def _read(
-        self, api: str, method: str, params: Mapping[str, Any] | list[Any], parse: Callable[[Any], T]
+        self,
+        api: str,
+        method: str,
+        params: Mapping[str, Any] | list[Any],
+        parse: Callable[[Any], T],
+        *,
+        raw: bool = False,
     ) -> T:
         """``parse`` of the answer to a read. A node whose answer ``parse`` finds malformed (it raises
         KeyError, TypeError, ValueError or AttributeError) is set aside and the next node is asked."""
         reason = ""
         for _ in self._nodes:  # each node at most once
-            answer = self.call(api, method, params)
+            answer = self._call(self._ready(), api, method, params, raw=raw)
             try:
                 return parse(answer)
             except _MALFORMED as exc:
@@ -336,15 +380,16 @@ class ChainClient:
         params: Mapping[str, Any] | list[Any],
         *,
         answered: bool = False,
+        raw: bool = False,
     ) -> Any:
-        """Ask ``nodes`` in turn until one answers (see :meth:`call`)."""
+        """Ask ``nodes`` in turn until one answers (see :meth:`call`); ``raw``: the result's JSON bytes."""
         if not nodes:
             raise TransientChainError(f"{api}.{method}: {NO_NODE_LEFT}")
         self._last_call = f"{api}.{method}"
         refused: list[str] = []
         for node in nodes:
             try:
-                answer = self._call_node(node, api, method, params)
+                answer = (self._call_node_raw if raw else self._call_node)(node, api, method, params)
             except beem_errors.UnhandledRPCError as exc:
                 if not answered or any(sign in str(exc) for sign in _NOT_AN_ANSWER):
                     self._failed(node, _describe(exc), f"{api}.{method}")
@@ -366,6 +411,43 @@ class ChainClient:
         raise TransientChainError(f"{api}.{method}: {NO_NODE_LEFT}")
 
     def _call_node(self, node: _Node, api: str, method: str, params: Mapping[str, Any] | list[Any]) -> Any:
+        rpc = self._rpc(node)
+        if isinstance(params, list):
+            return getattr(rpc, method)(*params, api=api)
+        return getattr(rpc, method)(dict(params), api=api)
+
+    def _call_node_raw(
+        self, node: _Node, api: str, method: str, params: Mapping[str, Any] | list[Any]
+    ) -> bytes | list[bytes]:
+        """The call through beem's client (its session, headers and timeout), the answer split by msgspec:
+        the ``result`` comes back as the node's bytes. ``params`` a :class:`_Batch`: one request holding a
+        call for each, a list of results back."""
+        calls = params if isinstance(params, _Batch) else [params]
+        request = [
+            {"jsonrpc": "2.0", "method": f"{api}.{method}", "params": each, "id": n}
+            for n, each in enumerate(calls)
+        ]
+        body = json.dumps(request if isinstance(params, _Batch) else request[0]).encode()
+        response = self._rpc(node).request_send(body)
+        if response.status_code != 200:
+            raise _BadAnswer(f"HTTP {response.status_code} {response.reason}")
+        try:
+            if isinstance(params, _Batch):
+                by_id = {answer.id: answer for answer in _ENVELOPES.decode(response.content)}
+                answers = [by_id[n] for n in range(len(calls)) if n in by_id]
+            else:
+                answers = [_ENVELOPE.decode(response.content)]
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            raise _BadAnswer(f"the answer is not JSON-RPC ({exc})") from None
+        if len(answers) != len(calls):
+            raise _BadAnswer(f"{len(answers)} answers to {len(calls)} calls")
+        for answer in answers:
+            if answer.error is not None:
+                raise _BadAnswer(f"error answer: {str(answer.error.get('message', answer.error))[:200]}")
+        results = [bytes(answer.result) for answer in answers]
+        return results if isinstance(params, _Batch) else results[0]
+
+    def _rpc(self, node: _Node) -> NodeRPC:
         if node.rpc is None:
             # no database_api.get_config at connection (beem's way to learn that the node speaks appbase:
             # every Hive node does), so that a call costs one request, and its failure is its own
@@ -379,19 +461,18 @@ class ChainClient:
             )
             rpc.rpcconnect()
             node.rpc = rpc
-        if isinstance(params, list):
-            return getattr(node.rpc, method)(*params, api=api)
-        return getattr(node.rpc, method)(dict(params), api=api)
+        return node.rpc
 
     def _failed(self, node: _Node, reason: str, call: str) -> None:
         """Set ``node`` aside: it backs off, and the failure is logged (a warning only if it starts an
         incident)."""
         now = self._clock()
-        ongoing = node.failures > 0 and now - node.retry_at <= INCIDENT_GAP
-        node.failures = node.failures + 1 if ongoing else 1
+        health = node.health
+        ongoing = health.failures > 0 and now - health.retry_at <= INCIDENT_GAP
+        health.failures = health.failures + 1 if ongoing else 1
         node.rpc = None
-        backoff = min(self._max_backoff, 2.0**node.failures)
-        node.retry_at = now + backoff
+        backoff = min(self._max_backoff, 2.0**health.failures)
+        health.retry_at = now + backoff
         (log.debug if ongoing else log.warning)(
             "node_failed", node=node.url, call=call, reason=reason, retry_in=backoff, failures=node.failures
         )
@@ -399,6 +480,24 @@ class ChainClient:
     def close(self) -> None:
         for node in self._nodes:
             node.rpc = None
+
+
+class _Envelope(msgspec.Struct):
+    result: msgspec.Raw = msgspec.Raw(b"null")
+    error: dict[str, Any] | None = None
+    id: int | str | None = None  # a batch's answers may come in any order
+
+
+_ENVELOPE = msgspec.json.Decoder(_Envelope)
+_ENVELOPES = msgspec.json.Decoder(list[_Envelope])
+
+
+class _Batch(list[Any]):
+    """Several params of one method, sent as one JSON-RPC batch request (raw calls only)."""
+
+
+class _BadAnswer(Exception):
+    """A node's answer that is not a result (raw calls)."""
 
 
 class _NoAnswer(TransientChainError):
@@ -454,18 +553,32 @@ def _behind(stale: ChainState, best: ChainState) -> str:
     )
 
 
-def _blocks(answer: Any) -> list[dict[str, Any]]:
-    blocks = answer["blocks"]
-    if not isinstance(blocks, list):
-        raise TypeError("'blocks' is not a list")
-    return blocks
+def _blocks(answer: bytes) -> bytes:
+    if answer.strip() in (b"", b"null"):
+        raise ValueError("no result")
+    return answer  # parsed (and checked) by the follower, which sets the node aside if it must
 
 
-def _comment_times(answer: Any) -> list[tuple[CommentKey, int]]:
-    return [
-        ((comment["author"], comment["permlink"]), parse_timestamp(comment["created"]))
-        for comment in answer["comments"]
-    ]
+class _FoundComment(msgspec.Struct):
+    author: str
+    permlink: str
+    created: str
+
+
+class _FoundComments(msgspec.Struct):
+    comments: list[_FoundComment]
+
+
+_FIND_COMMENTS = msgspec.json.Decoder(_FoundComments)
+
+
+def _comment_times(answer: bytes) -> list[tuple[CommentKey, int]]:
+    """Only the three fields the bot needs of each comment are decoded (a comment object has ~30)."""
+    try:
+        found = _FIND_COMMENTS.decode(answer)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise ValueError(str(exc)) from None
+    return [((c.author, c.permlink), parse_timestamp(c.created)) for c in found.comments]
 
 
 def _history(answer: Any) -> list[Any]:

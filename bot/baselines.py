@@ -77,16 +77,11 @@ def queue_baselines(db: sqlite3.Connection, accounts: Iterable[str], block_num: 
 
 
 def load_done(db: sqlite3.Connection, accounts: Iterable[str]) -> set[str]:
-    wanted = sorted(set(accounts))
-    done: set[str] = set()
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        rows = db.execute(
-            f"SELECT account FROM baselines WHERE state = ? AND account IN ({','.join('?' * len(chunk))})",
-            (BaselineState.DONE, *chunk),
-        )
-        done.update(account for (account,) in rows)
-    return done
+    rows = db.execute(
+        "SELECT account FROM baselines WHERE state = ? AND account IN (SELECT value FROM json_each(?))",
+        (BaselineState.DONE, json.dumps(sorted(set(accounts)))),
+    )
+    return {account for (account,) in rows}
 
 
 def settle_seam(

@@ -13,8 +13,7 @@ same step. A node that sent far fewer blocks than asked for is set aside too, on
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
@@ -28,13 +27,9 @@ from bot.operations import Block, CommentKey, comments_by, parse_block_range
 from bot.optouts import OptCommand, count_opt_commands, patched_replies, replies_to
 from bot.outbox import OutboxChanges
 from bot.store import Checkpoint, Store
-from bot.tallies import PAYOUT_WINDOW, CountingRules, Tally, count_blocks, referenced_comments, upvote_pairs
+from bot.tallies import CountingRules, Tally, count_blocks, referenced_comments, upvote_pairs
 
 log = structlog.get_logger("bot.follower")
-
-OLD_COMMENT_CACHE = 5_000
-"""How many creation times of comments already paid out are kept in memory (~2 MB), so that the votes that
-keep coming on the most voted ones are not each a lookup."""
 
 
 def next_range(
@@ -99,7 +94,6 @@ class Follower:
         self.start_block = start_block
         self.lifetime = lifetime
         self._clock = clock
-        self._old_comments: OrderedDict[CommentKey, int | None] = OrderedDict()
         self._range_chain = chain.clone()  # reads block ranges, in the background: its own connections
         self._ahead: tuple[int, int, Future[bytes]] | None = None  # (first, count, the range on its way)
         self._executor: ThreadPoolExecutor | None = None
@@ -233,27 +227,17 @@ class Follower:
     ) -> tuple[dict[CommentKey, int | None], dict[CommentKey, int]]:
         """Creation times of the comments ``blocks`` name: from the store, else asked from the chain once.
 
-        Returns all the times known, and those newly learned from the chain (to remember in the commit).
+        Returns all the times known, and those newly learned from the chain (to remember in the commit,
+        paid-out ones included: the most voted old posts keep getting votes). Nothing is kept in memory
+        from one batch to the next, so the process's memory does not grow with the chain's length.
         """
         keys = referenced_comments(blocks)
         known: dict[CommentKey, int | None] = dict(self.store.load_comment_times(keys))
-        for key in keys - known.keys():
-            if key in self._old_comments:
-                known[key] = self._old_comments[key]
         missing = keys - known.keys()
         looked_up = self.chain.fetch_comment_times(missing) if missing else {}
         known.update(looked_up)
-        self._cache_old(looked_up, blocks[-1].timestamp)
         learned = {key: created for key, created in looked_up.items() if created is not None}
         return known, learned
-
-    def _cache_old(self, looked_up: Mapping[CommentKey, int | None], now: int) -> None:
-        for key, created in looked_up.items():
-            if created is not None and now - created >= PAYOUT_WINDOW:
-                self._old_comments[key] = created
-                self._old_comments.move_to_end(key)
-        while len(self._old_comments) > OLD_COMMENT_CACHE:
-            self._old_comments.popitem(last=False)
 
     def _log(self, report: BatchReport) -> None:
         for permlink, block in report.changes.delivered.items():

@@ -25,6 +25,7 @@ At most one notification per account is open (waiting or no_post): badges earned
 from __future__ import annotations
 
 import enum
+import json
 import math
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence, Set
@@ -297,15 +298,11 @@ class Outbox:
         return None if row is None else (row[0], row[1])
 
     def load_opted_out(self, accounts: Iterable[str]) -> set[str]:
-        wanted = sorted(set(accounts))
-        found: set[str] = set()
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            rows = self._db.execute(
-                f"SELECT account FROM optouts WHERE account IN ({','.join('?' * len(chunk))})", chunk
-            )
-            found.update(account for (account,) in rows)
-        return found
+        rows = self._db.execute(
+            "SELECT account FROM optouts WHERE account IN (SELECT value FROM json_each(?))",
+            (json.dumps(sorted(set(accounts))),),
+        )
+        return {account for (account,) in rows}
 
     def load_optouts(self) -> list[tuple[str, int | None, str]]:
         """(account, block of the STOP or None, 'reply' or 'operator'), by name."""

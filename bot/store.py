@@ -13,12 +13,12 @@ after its creation, measured in chain time at the checkpoint), then pruned.
 from __future__ import annotations
 
 import fcntl
+import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
 
 from bot import baselines
 from bot.baselines import Baselines
@@ -28,7 +28,7 @@ from bot.operations import CommentKey
 from bot.outbox import Crossing, Outbox, OutboxChanges, record_batch
 from bot.tallies import PAYOUT_WINDOW, CountedVote, Tally
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -100,12 +100,26 @@ _MIGRATIONS: dict[int, str] = {
         ) WITHOUT ROWID;
     """,
     3: baselines.SCHEMA,
+    4: """
+        CREATE TABLE paid_out_comments (
+            author TEXT NOT NULL,
+            permlink TEXT NOT NULL,
+            created INTEGER NOT NULL,
+            PRIMARY KEY (author, permlink)
+        ) WITHOUT ROWID;
+        CREATE INDEX paid_out_by_created ON paid_out_comments (created);
+    """,
 }
 
 _METRIC_COLUMNS = {metric: metric.value for metric in Metric}
-_T = TypeVar("_T")
-_LOOKUP_CHUNK = 5000  # keys per SELECT: up to 15,000 bound parameters, under SQLite's 32,766 (3.32+)
+_WANTED_COMMENTS = "WITH wanted(author, permlink) AS (SELECT value ->> 0, value ->> 1 FROM json_each(?))"
+"""Keys go to SQLite as one JSON parameter: one statement text whatever their number. (A VALUES list of
+bound parameters compiled a new, large statement for each count, and SQLite's statement cache kept up to
+128 of them: ~100 MB.)"""
 _NO_CHANGES = OutboxChanges()
+PAID_OUT_MEMORY = 30 * 86_400
+"""How long after its creation a paid-out comment's creation time is kept (votes on older ones are rare: a
+vote on one costs a lookup). Bounded by disk, not memory: nothing of it is held by the process."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,33 +229,30 @@ class Store:
         return None if row is None else Checkpoint(*row)
 
     def load_comment_times(self, keys: Iterable[CommentKey]) -> dict[CommentKey, int]:
-        """Creation times of those of ``keys`` the store remembers."""
+        """Creation times of those of ``keys`` the store remembers: comments that can still take votes, and
+        those already paid out that the bot had to ask about in the last :data:`PAID_OUT_MEMORY` seconds."""
         found: dict[CommentKey, int] = {}
-        for chunk in _chunks(sorted(keys)):
-            values = ",".join("(?, ?)" for _ in chunk)
+        wanted = set(keys)
+        for table in ("comments", "paid_out_comments"):
             rows = self._db.execute(
-                f"WITH wanted(author, permlink) AS (VALUES {values}) "
-                "SELECT c.author, c.permlink, c.created FROM comments c JOIN wanted w "
+                f"{_WANTED_COMMENTS} SELECT c.author, c.permlink, c.created FROM {table} c JOIN wanted w "
                 "ON c.author = w.author AND c.permlink = w.permlink",
-                [part for key in chunk for part in key],
+                (_json(sorted(wanted - found.keys())),),
             )
             found.update({(author, permlink): created for author, permlink, created in rows})
         return found
 
     def load_counted_votes(self, pairs: Iterable[CountedVote]) -> set[CountedVote]:
         """Those of ``pairs`` that were counted before."""
-        found: set[CountedVote] = set()
-        for chunk in _chunks(sorted(pairs)):
-            values = ",".join("(?, ?, ?)" for _ in chunk)
-            rows = self._db.execute(
-                f"WITH wanted(author, permlink, voter) AS (VALUES {values}) "
-                "SELECT w.author, w.permlink, w.voter FROM wanted w "
-                "JOIN comments c ON c.author = w.author AND c.permlink = w.permlink "
-                "JOIN counted_votes v ON v.comment_id = c.id AND v.voter = w.voter",
-                [part for (author, permlink), voter in chunk for part in (author, permlink, voter)],
-            )
-            found.update(((author, permlink), voter) for author, permlink, voter in rows)
-        return found
+        rows = self._db.execute(
+            "WITH wanted(author, permlink, voter) AS "
+            "(SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?)) "
+            "SELECT w.author, w.permlink, w.voter FROM wanted w "
+            "JOIN comments c ON c.author = w.author AND c.permlink = w.permlink "
+            "JOIN counted_votes v ON v.comment_id = c.id AND v.voter = w.voter",
+            (_json([(author, permlink, voter) for (author, permlink), voter in pairs]),),
+        )
+        return {((author, permlink), voter) for author, permlink, voter in rows}
 
     @property
     def outbox(self) -> Outbox:
@@ -253,15 +264,12 @@ class Store:
 
     def load_counts_of(self, accounts: Iterable[str]) -> dict[str, dict[Metric, int]]:
         """The counts of those of ``accounts`` the store has."""
-        found: dict[str, dict[Metric, int]] = {}
-        for chunk in _chunks(sorted(set(accounts))):
-            rows = self._db.execute(
-                f"SELECT account, {', '.join(_METRIC_COLUMNS.values())} FROM counts "
-                f"WHERE account IN ({','.join('?' * len(chunk))})",
-                chunk,
-            )
-            found.update({account: dict(zip(Metric, values, strict=True)) for account, *values in rows})
-        return found
+        rows = self._db.execute(
+            f"SELECT account, {', '.join(_METRIC_COLUMNS.values())} FROM counts "
+            "WHERE account IN (SELECT value FROM json_each(?))",
+            (_json(sorted(set(accounts))),),
+        )
+        return {account: dict(zip(Metric, values, strict=True)) for account, *values in rows}
 
     def load_counts(self, account: str) -> dict[Metric, int] | None:
         row = self._db.execute(
@@ -354,10 +362,16 @@ class Store:
             self._db.execute("DELETE FROM comments WHERE author = ? AND permlink = ?", (author, permlink))
 
     def _remember_comments(self, created: Mapping[CommentKey, int], cutoff: int) -> None:
+        """Comments that can still take votes go with their counted votes; those already paid out (asked
+        about because a vote named them) are kept apart, for :data:`PAID_OUT_MEMORY` seconds."""
         self._db.executemany(
             "INSERT INTO comments (author, permlink, created) VALUES (?, ?, ?) "
             "ON CONFLICT (author, permlink) DO UPDATE SET created = excluded.created",
             [(author, permlink, time) for (author, permlink), time in created.items() if time > cutoff],
+        )
+        self._db.executemany(
+            "INSERT OR REPLACE INTO paid_out_comments (author, permlink, created) VALUES (?, ?, ?)",
+            [(author, permlink, time) for (author, permlink), time in created.items() if time <= cutoff],
         )
 
     def _remember_votes(self, pairs: Iterable[CountedVote]) -> None:
@@ -371,18 +385,13 @@ class Store:
         )
 
     def _comment_ids(self, keys: Iterable[CommentKey]) -> dict[CommentKey, int]:
-        """The row ids of those of ``keys`` the store remembers (one query per chunk)."""
-        found: dict[CommentKey, int] = {}
-        for chunk in _chunks(list(keys)):
-            values = ",".join("(?, ?)" for _ in chunk)
-            rows = self._db.execute(
-                f"WITH wanted(author, permlink) AS (VALUES {values}) "
-                "SELECT c.author, c.permlink, c.id FROM comments c JOIN wanted w "
-                "ON c.author = w.author AND c.permlink = w.permlink",
-                [part for key in chunk for part in key],
-            )
-            found.update({(author, permlink): id_ for author, permlink, id_ in rows})
-        return found
+        """The row ids of those of ``keys`` the store remembers."""
+        rows = self._db.execute(
+            f"{_WANTED_COMMENTS} SELECT c.author, c.permlink, c.id FROM comments c JOIN wanted w "
+            "ON c.author = w.author AND c.permlink = w.permlink",
+            (_json(list(keys)),),
+        )
+        return {(author, permlink): id_ for author, permlink, id_ in rows}
 
     def _add_counts(self, increments: Mapping[tuple[str, Metric], int]) -> None:
         for metric, column in _METRIC_COLUMNS.items():
@@ -398,6 +407,9 @@ class Store:
             (cutoff,),
         )
         self._db.execute("DELETE FROM comments WHERE created <= ?", (cutoff,))
+        self._db.execute(
+            "DELETE FROM paid_out_comments WHERE created <= ?", (cutoff + PAYOUT_WINDOW - PAID_OUT_MEMORY,)
+        )
 
 
 @contextmanager
@@ -415,9 +427,8 @@ def lock_store(path: Path) -> Iterator[None]:
             fcntl.flock(lock_file, fcntl.LOCK_UN)
 
 
-def _chunks(items: list[_T]) -> Iterator[list[_T]]:
-    for start in range(0, len(items), _LOOKUP_CHUNK):
-        yield items[start : start + _LOOKUP_CHUNK]
+def _json(items: Iterable[object]) -> str:
+    return json.dumps(list(items), ensure_ascii=False, separators=(",", ":"))
 
 
 def _wal_size(path: Path) -> int:

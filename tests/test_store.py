@@ -6,7 +6,7 @@ import pytest
 
 from bot.errors import StoreError, StoreVersionError
 from bot.metrics import Metric
-from bot.store import SCHEMA_VERSION, Checkpoint, Store
+from bot.store import PAID_OUT_MEMORY, SCHEMA_VERSION, Checkpoint, Store
 from bot.tallies import PAYOUT_WINDOW, Tally
 
 T0 = 1_750_000_000
@@ -72,8 +72,14 @@ def test_comments_and_votes_are_forgotten_once_paid_out(store: Store) -> None:
     assert store.load_summary()["votes_remembered"] == 0
 
 
-def test_learned_times_of_paid_out_comments_are_not_stored(store: Store) -> None:
-    store.commit_batch(tally(), {("alice", "ancient"): T0 - PAYOUT_WINDOW}, Checkpoint(1, "01", T0))
+def test_learned_times_of_paid_out_comments_are_kept_a_month_after_their_creation(store: Store) -> None:
+    """Votes keep coming on the most voted old posts: one lookup each, not one per vote (nothing in memory)."""
+    created = T0 - PAYOUT_WINDOW
+    store.commit_batch(tally(), {("alice", "ancient"): created}, Checkpoint(1, "01", T0))
+    assert store.load_comment_times({("alice", "ancient")}) == {("alice", "ancient"): created}
+    store.commit_batch(tally(), {}, Checkpoint(2, "02", created + PAID_OUT_MEMORY - 1))
+    assert store.load_comment_times({("alice", "ancient")}) == {("alice", "ancient"): created}
+    store.commit_batch(tally(), {}, Checkpoint(3, "03", created + PAID_OUT_MEMORY))
     assert store.load_comment_times({("alice", "ancient")}) == {}
 
 

@@ -387,3 +387,30 @@ def test_badges_found_long_after_they_were_earned_are_recorded_not_announced(
         catching_up.close()
     assert summary["badges"] > 0
     assert summary["notifications"] == {state.value: 0 for state in State}
+
+
+def test_payout_options_go_with_the_reply(node: DevNode, tmp_path: Path, chain: ChainGenerator) -> None:
+    """decline_payout and beneficiaries: a comment_options operation in the same transaction."""
+    beneficiary = chain.accounts[5]  # a beneficiary must exist (the node checks, as hived does)
+    settings = replace(SETTINGS, decline_payout=True, beneficiaries=((beneficiary, 500),))
+    paying = SteppedBot(node, tmp_path / "options.sqlite", settings=settings)
+    try:
+        notified = first_delivered(paying, START + 300)
+    finally:
+        paying.close()
+    options = [
+        operation["value"]
+        for num in range(START, node.clock.head() + 1)
+        for transaction in (node.ledger.block(num) or {}).get("transactions", [])
+        for operation in transaction["operations"]
+        if operation["type"] == "comment_options_operation" and operation["value"]["author"] == BOT
+    ]
+    mine = [value for value in options if value["permlink"] == notified.permlink]
+    assert len(mine) == 1
+    assert mine[0]["max_accepted_payout"] == {"amount": "0", "precision": 3, "nai": "@@000000013"}
+    assert mine[0]["extensions"] == [
+        {
+            "type": "comment_payout_beneficiaries",
+            "value": {"beneficiaries": [{"account": beneficiary, "weight": 500}]},
+        }
+    ]

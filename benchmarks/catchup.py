@@ -51,9 +51,8 @@ import requests
 import structlog
 from _catchup_node import FIRST, GENESIS, START  # beside this file
 
-from bot.badges import BadgeRules
 from bot.chain import ChainClient
-from bot.config import Config, load_config
+from bot.config import load_config
 from bot.daemon import Daemon
 from bot.follower import Follower
 from bot.store import Checkpoint, Store
@@ -152,8 +151,8 @@ def run_bot(
             follower = Follower(
                 ChainClient([url], timeout=60, max_backoff=1),
                 store,
-                CountingRules(count_self_votes=config.count_self_votes),
-                badge_rules(config),
+                config.counting_rules(),
+                config.badge_rules(),
                 batch_size=config.chain.batch_size,
                 lifetime=False,
             )
@@ -194,18 +193,6 @@ def run_bot(
         "store_bytes": summary["bytes"],
         "accounts": summary["accounts"],
     }
-
-
-def badge_rules(config: Config) -> BadgeRules:
-    """The badge rules of ``config``, as ``hive-badge-bot run`` makes them."""
-    settings = config.notifications
-    return BadgeRules(
-        ladders=config.badges,
-        bot=config.account,
-        ignore=settings.ignore,
-        max_crossing_age=settings.max_crossing_age,
-        per_account_interval=settings.per_account_interval,
-    )
 
 
 def in_child(function: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
@@ -283,7 +270,7 @@ def measure_follow(url: str, control: _NodeControl, last: int, poll: float, dire
     delays = []
     with Store.open(path) as store, Store.open(path) as reader:
         follower = Follower(ChainClient([url], timeout=60, max_backoff=1), store, CountingRules(),
-                            badge_rules(config), start_block=last + 1)  # fmt: skip
+                            config.badge_rules(), start_block=last + 1)  # fmt: skip
         daemon = Daemon(follower, None, poll_interval=poll)
         thread = threading.Thread(target=daemon.run, kwargs={"install_signal_handlers": False})
         thread.start()

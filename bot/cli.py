@@ -17,7 +17,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bot.badges import BadgeRules
 from bot.bootstrap import Bootstrapper
 from bot.chain import ChainClient, PostingKey
 from bot.config import Config, ConfigError, load_config
@@ -28,7 +27,6 @@ from bot.logs import configure_logging
 from bot.metrics import Metric
 from bot.poster import Poster
 from bot.store import Store, lock_store
-from bot.tallies import CountingRules
 
 DEFAULT_CONFIG = Path("config/bot.yaml")
 
@@ -136,8 +134,8 @@ def open_daemon(config: Config, *, stop_at: int | None = None) -> Iterator[Daemo
         follower = Follower(
             _chain(config),
             follower_store,
-            _counting_rules(config),
-            _badge_rules(config),
+            config.counting_rules(),
+            config.badge_rules(),
             batch_size=config.chain.batch_size,
             start_block=config.start_block,
             lifetime=lifetime,
@@ -278,8 +276,8 @@ def _bootstrap_here(config: Config, store: Store, names: Sequence[str]) -> int:
     bootstrapper = Bootstrapper(
         _chain(config),
         store,
-        _counting_rules(config),
-        _badge_rules(config),
+        config.counting_rules(),
+        config.badge_rules(),
         page_size=config.history.page_size,
     )
     pending = set(names)
@@ -314,21 +312,6 @@ def _posting_key(config: Config) -> PostingKey:
     if config.posting_key_file is not None:
         return PostingKey.from_file(config.posting_key_file)
     return PostingKey.from_env(config.posting_key_env)
-
-
-def _counting_rules(config: Config) -> CountingRules:
-    return CountingRules(count_self_votes=config.count_self_votes)
-
-
-def _badge_rules(config: Config) -> BadgeRules:
-    settings = config.notifications
-    return BadgeRules(
-        ladders=config.badges,
-        bot=config.account,
-        ignore=settings.ignore,
-        max_crossing_age=settings.max_crossing_age,
-        per_account_interval=settings.per_account_interval,
-    )
 
 
 def _chain(config: Config, *, quick: bool = False) -> ChainClient:

@@ -26,9 +26,11 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from bot.badges import BadgeRules
 from bot.errors import BotError
 from bot.metrics import Metric
 from bot.notifications import Templates, template_problem
+from bot.tallies import CountingRules
 
 __all__ = [
     "PRIVATE_KEY_PATTERN",
@@ -145,6 +147,19 @@ class Config:
     chain: ChainSettings = field(default_factory=ChainSettings)
     log: LogSettings = field(default_factory=LogSettings)
     notifications: NotificationSettings = field(default_factory=NotificationSettings)
+
+    def counting_rules(self) -> CountingRules:
+        return CountingRules(count_self_votes=self.count_self_votes)
+
+    def badge_rules(self) -> BadgeRules:
+        settings = self.notifications
+        return BadgeRules(
+            ladders=self.badges,
+            bot=self.account,
+            ignore=settings.ignore,
+            max_crossing_age=settings.max_crossing_age,
+            per_account_interval=settings.per_account_interval,
+        )
 
 
 def load_config(path: Path) -> Config:

@@ -169,6 +169,7 @@ def run_bot(
                 operations += report.operations
                 increments += sum(report.tally.increments.values())
             seconds, cpu = time.perf_counter() - began, _cpu() - cpu
+            follower.close()
             if profiler is not None and profile is not None:
                 profiler.disable()
                 profiler.dump_stats(profile)

@@ -121,7 +121,7 @@ def run_command(config: Config, args: argparse.Namespace) -> int:
 
 @contextmanager
 def open_daemon(config: Config, *, stop_at: int | None = None) -> Iterator[Daemon]:
-    """The daemon ``config`` describes, holding the store's lock and its two connections while open."""
+    """The daemon ``config`` describes, holding the store's lock and its connections while open."""
     key = None if config.dry_run else _posting_key(config)
     settings = config.notifications
     with (
@@ -150,14 +150,17 @@ def open_daemon(config: Config, *, stop_at: int | None = None) -> Iterator[Daemo
             follower.badges,
             page_size=config.history.page_size,
         )
-        yield Daemon(
-            follower,
-            poster,
-            poll_interval=config.chain.poll_interval,
-            stop_at=stop_at,
-            bootstrapper=bootstrapper if lifetime else None,
-            history_interval=1.0 / config.history.calls_per_second,
-        )
+        try:
+            yield Daemon(
+                follower,
+                poster,
+                poll_interval=config.chain.poll_interval,
+                stop_at=stop_at,
+                bootstrapper=bootstrapper if lifetime else None,
+                history_interval=1.0 / config.history.calls_per_second,
+            )
+        finally:
+            follower.close()
 
 
 def status_command(config: Config, args: argparse.Namespace) -> int:

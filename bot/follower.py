@@ -13,7 +13,7 @@ same step. A node that sent far fewer blocks than asked for is set aside too, on
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
@@ -30,6 +30,8 @@ from bot.store import Checkpoint, Store
 from bot.tallies import CountingRules, Tally, count_blocks, referenced_comments, upvote_pairs
 
 log = structlog.get_logger("bot.follower")
+
+_RANGE_CALL = "block_api.get_block_range"
 
 
 def next_range(
@@ -94,15 +96,19 @@ class Follower:
         self.start_block = start_block
         self.lifetime = lifetime
         self._clock = clock
-        self._range_chain = chain.clone()  # reads block ranges, in the background: its own connections
-        self._ahead: tuple[int, int, Future[bytes]] | None = None  # (first, count, the range on its way)
+        self._range_chain = chain.clone()  # reads ahead, in the background: its own connections
+        self._ahead: tuple[int, int, Future[_Read]] | None = None  # (first, count, the range on its way)
         self._executor: ThreadPoolExecutor | None = None
+        self._ahead_store: Store | None = None  # the read-ahead thread's own connection (reads only)
 
     def close(self) -> None:
         """Stop reading ahead (a range on its way is dropped)."""
         if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
+        if self._ahead_store is not None:
+            self._ahead_store.close()
+            self._ahead_store = None
         self._ahead = None
 
     def checkpoint(self, irreversible: int) -> Checkpoint:
@@ -122,9 +128,9 @@ class Follower:
         if target is None:
             return None
         first, count = target
-        blocks = self._fetch_blocks(first, count, checkpoint.block_id or None, timer)
+        blocks, asked = self._fetch_blocks(first, count, checkpoint.block_id or None, timer)
         self._read_ahead(blocks[-1].num, state.irreversible_block, stop_at)
-        created_before, learned = self._comment_times(blocks)
+        created_before, learned = self._comment_times(blocks, asked)
         counted_before = self.store.load_counted_votes(upvote_pairs(blocks))
         timer.lap("lookup")
         tally = count_blocks(blocks, created_before, counted_before, self._counting_rules(blocks[0]))
@@ -153,54 +159,76 @@ class Follower:
         self._log(report)
         return report
 
-    def _fetch_blocks(self, first: int, count: int, previous_id: str | None, timer: _Timer) -> list[Block]:
+    def _fetch_blocks(
+        self, first: int, count: int, previous_id: str | None, timer: _Timer
+    ) -> tuple[list[Block], Mapping[CommentKey, int | None]]:
         """Blocks ``first`` … ``first + count - 1`` (or fewer), parsed and checked, from the first node whose
-        blocks fit; raises the last node's :class:`ChainDataError` when no node is left to ask. The range
-        read ahead, if it is the one wanted, is the first tried."""
+        blocks fit, with the creation times already asked for them; raises the last node's
+        :class:`ChainDataError` when no node is left to ask. The range read ahead, if it is the one wanted,
+        is the first tried."""
         chain = self._range_chain
         for _ in chain.nodes:  # each node at most once
-            raw, count = self._take_ahead(first, count)
+            read = self._take_ahead(first, count)
+            count = read.count
             timer.lap("fetch")
             try:
-                blocks = parse_block_range(raw, first)
+                blocks = read.blocks if read.blocks is not None else parse_block_range(read.raw, first)
                 if not blocks:
                     raise ChainDataError(
                         f"no block {first} although block {first + count - 1} is irreversible"
                     )
                 check_continuity(blocks, first, previous_id)
             except ChainDataError as exc:
-                if not chain.set_aside(str(exc)):
+                if not chain.set_aside(str(exc), _RANGE_CALL):
                     raise
                 continue
             finally:
                 timer.lap("parse")
             if count - len(blocks) > MAX_NODE_LAG:  # good blocks, but too few: ask another node next time
                 chain.set_aside(
-                    f"sent {len(blocks)} of blocks {first} … {first + count - 1}, all irreversible"
+                    f"sent {len(blocks)} of blocks {first} … {first + count - 1}, all irreversible",
+                    _RANGE_CALL,
                 )
-            return blocks
+            return blocks, read.asked
         raise ChainDataError(f"no node sent blocks {first} … {first + count - 1} that fit the chain")
 
     def _read_ahead(self, last: int, irreversible: int, stop_at: int | None) -> None:
-        """Start reading the range after ``last``, while this batch is looked up, counted and committed
-        (the wait for the node overlaps the work; one range's bytes are held at most)."""
+        """Start reading the range after ``last`` — its blocks, and the creation times the store does not
+        have for the comments it names — while this batch is looked up, counted and committed: the waits
+        for the node overlap the work. One range is held at most."""
         target = next_range(last, irreversible, self.batch_size, stop_at)
         if target is None:
             return
         if self._executor is None:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-ahead")
-        self._ahead = (*target, self._executor.submit(self._range_chain.fetch_blocks, *target))
+        self._ahead = (*target, self._executor.submit(self._read_range, *target))
 
-    def _take_ahead(self, first: int, count: int) -> tuple[bytes, int]:
+    def _read_range(self, first: int, count: int) -> _Read:
+        """In the read-ahead thread. The creation times are asked for the comments the store does not
+        remember now; a comment the batch being committed meanwhile creates is asked needlessly, harmlessly
+        (the chain's answer is the same). A range that does not parse is left to the caller to judge."""
+        raw = self._range_chain.fetch_blocks(first, count)
+        try:
+            blocks = parse_block_range(raw, first)
+        except ChainDataError:
+            return _Read(raw, count, None, {})
+        if self._ahead_store is None:
+            self._ahead_store = Store.open(self.store.path, create=False)
+        keys = referenced_comments(blocks)
+        missing = keys - self._ahead_store.load_comment_times(keys).keys()
+        asked = self._range_chain.fetch_comment_times(missing) if missing else {}
+        return _Read(raw, count, blocks, asked)
+
+    def _take_ahead(self, first: int, count: int) -> _Read:
         """The range read ahead if it starts at ``first`` (it may be shorter than ``count``: a batch is what
-        it holds), else ``first`` … read now; with the count asked for."""
+        it holds), else ``first`` … read now."""
         ahead, self._ahead = self._ahead, None
         if ahead is not None and ahead[0] == first and ahead[1] <= count:
             try:
-                return ahead[2].result(), ahead[1]
+                return ahead[2].result()
             except ChainError:
                 pass  # it failed in the background (logged there): ask again now
-        return self._range_chain.fetch_blocks(first, count), count
+        return _Read(self._range_chain.fetch_blocks(first, count), count, None, {})
 
     def _counting_rules(self, first: Block) -> CountingRules:
         """With lifetime counts, pairs on comments older than live counting are reported (the seam)."""
@@ -223,7 +251,7 @@ class Follower:
         )
 
     def _comment_times(
-        self, blocks: list[Block]
+        self, blocks: list[Block], asked: Mapping[CommentKey, int | None]
     ) -> tuple[dict[CommentKey, int | None], dict[CommentKey, int]]:
         """Creation times of the comments ``blocks`` name: from the store, else asked from the chain once.
 
@@ -233,8 +261,10 @@ class Follower:
         """
         keys = referenced_comments(blocks)
         known: dict[CommentKey, int | None] = dict(self.store.load_comment_times(keys))
-        missing = keys - known.keys()
-        looked_up = self.chain.fetch_comment_times(missing) if missing else {}
+        looked_up = {key: created for key, created in asked.items() if key not in known}
+        missing = keys - known.keys() - looked_up.keys()
+        if missing:
+            looked_up.update(self.chain.fetch_comment_times(missing))
         known.update(looked_up)
         learned = {key: created for key, created in looked_up.items() if created is not None}
         return known, learned
@@ -256,6 +286,17 @@ class Follower:
             lag=report.lag,
             seconds=round(sum(report.seconds.values()), 3),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """A range as read (ahead): its bytes, the count asked for, its blocks if they parsed, and the creation
+    times asked for the comments they name."""
+
+    raw: bytes
+    count: int
+    blocks: list[Block] | None
+    asked: Mapping[CommentKey, int | None]
 
 
 class _Timer:

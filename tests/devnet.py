@@ -52,8 +52,11 @@ def follow(
             batch_size=batch_size,
             start_block=start,
         )
-        while follower.step(stop_at) is not None:
-            pass
+        try:
+            while follower.step(stop_at) is not None:
+                pass
+        finally:
+            follower.close()
         return load_all_counts(store)
 
 

@@ -105,6 +105,7 @@ class SteppedBot:
         return replace(self, reports=[], errors=[])
 
     def close(self) -> None:
+        self.follower.close()
         self.follower_store.close()
         self.poster_store.close()
 

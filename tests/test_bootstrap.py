@@ -57,6 +57,7 @@ class Bot:
         )
 
     def close(self) -> None:
+        self.follower.close()
         self.follower_store.close()
         self.history_store.close()
 

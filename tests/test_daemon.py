@@ -165,7 +165,10 @@ def test_kill_9_in_the_middle_of_a_batch_then_restart_counts_exactly(
             process.kill()
             process.wait(BOUND)
             trap.released.set()
-            assert checkpoint_of(store_path) == kill_after  # the batch in flight left no trace
+            # the batch in flight left no trace: the checkpoint is at a batch's end (the next range is read
+            # ahead, its lookups too, so the kill may come while the batch before it commits)
+            at = checkpoint_of(store_path)
+            assert at in (kill_after, kill_after + 500) and (at - FIRST + 1) % 500 == 0
         code, logs = finish(start_bot(config, "--stop-at-block", str(target)))
     assert code == 0, logs
     assert checkpoint_of(store_path) == target

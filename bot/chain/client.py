@@ -150,6 +150,7 @@ class ChainClient:
         self._chain_id: str | None = None
         self._last: _Node | None = None  # the node that answered the last call
         self._last_call = ""  # its "api.method"
+        self._answered: dict[str, _Node] = {}  # "api.method" → the node that answered it last
 
     @property
     def nodes(self) -> tuple[str, ...]:
@@ -333,13 +334,16 @@ class ChainClient:
         """
         return self._call(self._ready(), api, method, params, answered=answered)
 
-    def set_aside(self, reason: str) -> bool:
-        """Set aside the node that answered the last call: its answer was wrong although it came (a block
-        range that is empty or short, blocks that do not link, malformed JSON). It backs off as a failed
-        node does, logged as a failure is. Returns whether another node can be asked now."""
-        if self._last is not None:
-            self._failed(self._last, reason, self._last_call)
-            self._last = None
+    def set_aside(self, reason: str, call: str | None = None) -> bool:
+        """Set aside the node that answered the last call — or the last ``call`` ("api.method") — : its
+        answer was wrong although it came (a block range that is empty or short, blocks that do not link,
+        malformed JSON). It backs off as a failed node does, logged as a failure is. Returns whether
+        another node can be asked now."""
+        node = self._last if call is None else self._answered.pop(call, None)
+        if node is not None:
+            self._failed(node, reason, call or self._last_call)
+            if node is self._last:
+                self._last = None
         return bool(self._ready())
 
     def _answered_by(self, node: _Node, state: ChainState) -> ChainState:
@@ -402,7 +406,7 @@ class ChainClient:
             except Exception as exc:  # noqa: BLE001 - beem raises anything from requests and json alike
                 self._failed(node, _describe(exc), f"{api}.{method}")
             else:
-                self._last = node
+                self._last = self._answered[f"{api}.{method}"] = node
                 return answer
         if len(refused) == len(nodes):
             raise PermanentChainError(f"{api}.{method} refused by every node: {'; '.join(refused)}")

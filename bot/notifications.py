@@ -136,5 +136,9 @@ def notification_permlink(first_badge: Badge) -> str:
     return f"badge-{metric}-{first_badge.threshold}-{slug}-{digest.hexdigest()[:8]}"
 
 
-def notification_metadata() -> str:
-    return json.dumps({"app": APP, "format": "markdown", "tags": ["badges"]}, separators=(",", ":"))
+def notification_metadata(announcements: Sequence[Announcement]) -> str:
+    """The reply's ``json_metadata``: the app, and the badges the text announces as ``"metric:threshold"``
+    (``"badges": ["upvotes_received:100"]``), so that front ends and tools need not parse the text."""
+    badges = [f"{item.metric.value}:{item.threshold}" for item in announcements]
+    metadata = {"app": APP, "format": "markdown", "tags": ["badges"], "badges": badges}
+    return json.dumps(metadata, separators=(",", ":"))

@@ -123,7 +123,7 @@ class Poster:
             permlink=notification.permlink,
             parent=parent,
             body=render_notification(notification.account, self.bot, announcements, self.settings.templates),
-            json_metadata=notification_metadata(),
+            json_metadata=notification_metadata(announcements),
             decline_payout=self.settings.decline_payout,
             beneficiaries=self.settings.beneficiaries,
         )

@@ -295,7 +295,17 @@ def test_different_badges_get_different_permlinks(badges: set[Badge]) -> None:
     assert len({notification_permlink(badge) for badge in badges}) == len(badges)
 
 
-def test_metadata_names_the_app_and_version() -> None:
-    metadata = json.loads(notification_metadata())
+def test_metadata_names_the_app_version_and_the_badges_announced() -> None:
+    announced = [
+        Announcement(Metric.UPVOTES_RECEIVED, 100, 200),
+        Announcement(Metric.COMMENTS, 1000, None),
+    ]
 
-    assert metadata == {"app": f"hive-badge-bot/{__version__}", "format": "markdown", "tags": ["badges"]}
+    metadata = json.loads(notification_metadata(announced))
+
+    assert metadata == {
+        "app": f"hive-badge-bot/{__version__}",
+        "format": "markdown",
+        "tags": ["badges"],
+        "badges": ["upvotes_received:100", "comments:1000"],
+    }

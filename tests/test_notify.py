@@ -5,6 +5,7 @@ own keys. The head moves one block at a time (``SteppedBot``), so nothing waits 
 from __future__ import annotations
 
 import itertools
+import json
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import replace
@@ -150,6 +151,9 @@ def test_the_text_names_the_highest_badge_per_metric_and_the_next_target(
         announcements = count_announcements(notification.badges, LADDERS)
         assert value["body"] == render_notification(notification.account, BOT, announcements, Templates())
         assert value["body"].startswith(f"Congratulations @{notification.account}! ")
+        assert json.loads(value["json_metadata"])["badges"] == [
+            f"{item.metric.value}:{item.threshold}" for item in announcements
+        ]
         assert "reply to this comment with the word `STOP`" in value["body"]
         merged += len(notification.badges) > 1
     assert merged >= 1  # several badges of one account went out as one comment

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -17,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from bot.accounts import account_name_problem
 from bot.bootstrap import Bootstrapper
 from bot.chain import ChainClient, PostingKey
 from bot.config import Config, ConfigError, load_config
@@ -393,9 +393,11 @@ def _format_ranking(report: dict[str, Any]) -> str:
 
 
 def _account_name(text: str) -> str:
+    """An account name as a person types it: the '@' may be there."""
     name = text.removeprefix("@")
-    if not re.fullmatch(r"[a-z][a-z0-9.-]{2,15}", name):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a Hive account name")
+    problem = account_name_problem(name)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a Hive account name ({problem})")
     return name
 
 

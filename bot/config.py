@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from bot.accounts import account_name_problem
 from bot.badges import BadgeRules
 from bot.errors import BotError
 from bot.metrics import Metric
@@ -375,32 +376,13 @@ def _boolean(value: object, where: str) -> bool:
     return value
 
 
-_ACCOUNT_PART: Final = re.compile(r"[a-z][a-z0-9-]*[a-z0-9]")
-
-
 def _account(value: object, where: str) -> str:
     if not isinstance(value, str):
         raise _Invalid(where, f"must be a Hive account name, got {_show(value)}")
-    problem = _account_name_problem(value)
+    problem = account_name_problem(value)
     if problem is not None:
         raise _Invalid(where, f"must be a Hive account name: {problem}, got {_show(value)}")
     return value
-
-
-def _account_name_problem(name: str) -> str | None:
-    if name.startswith("@"):
-        return "write it without the '@'"
-    if not 3 <= len(name) <= 16:
-        return "3 to 16 characters long"
-    for part in name.split("."):
-        if len(part) < 3:
-            return "each dot-separated part at least 3 characters"
-        if not _ACCOUNT_PART.fullmatch(part):
-            return (
-                "each part starts with a lowercase letter, uses only a-z, 0-9 and '-', "
-                "ends with a letter or digit"
-            )
-    return None
 
 
 def _accounts(value: object, where: str) -> frozenset[str]:
@@ -496,8 +478,16 @@ def _posting_key_env(value: object, where: str) -> str:
 
 
 def _store(value: object, where: str) -> Path:
+    return _path(value, where, "the SQLite file")
+
+
+def _key_file(value: object, where: str) -> Path:
+    return _path(value, where, "a file holding the posting key (mode 600)")
+
+
+def _path(value: object, where: str, what: str) -> Path:
     if not isinstance(value, str) or not value.strip() or "\0" in value:
-        raise _Invalid(where, f"must be the path of the SQLite file, got {_show(value)}")
+        raise _Invalid(where, f"must be the path of {what}, got {_show(value)}")
     return Path(value).expanduser()
 
 
@@ -601,7 +591,7 @@ _CONFIG_SCHEMA: Final[_Schema] = {
     "account": _Key(_account),
     "nodes": _Key(_nodes),
     "posting_key_env": _Key(_posting_key_env),
-    "posting_key_file": _Key(_store, required=False),
+    "posting_key_file": _Key(_key_file, required=False),
     "store": _Key(_store),
     "start_block": _Key(_start_block),
     "dry_run": _Key(_boolean),

@@ -125,11 +125,33 @@ def test_optout_add_list_and_remove(config: Path, capsys: pytest.CaptureFixture[
     ]
 
 
-def test_optout_refuses_what_is_not_an_account_name(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("Not A Name", "starts with a lowercase letter"),
+        ("abc-", "ends with a letter or digit"),
+        ("ab.cde", "each dot-separated part at least 3 characters"),
+        ("abcdefghijklmnopq", "3 to 16 characters long"),
+    ],
+)
+def test_optout_refuses_what_is_not_an_account_name(
+    config: Path, capsys: pytest.CaptureFixture[str], name: str, problem: str
+) -> None:
     with pytest.raises(SystemExit) as exit_:
-        main(["optout", "add", "Not A Name", "--config", str(config)])
+        main(["optout", "add", name, "--config", str(config)])
     assert exit_.value.code == 2
-    assert "is not a Hive account name" in capsys.readouterr().err
+    error = capsys.readouterr().err
+    assert "is not a Hive account name" in error
+    assert problem in error
+
+
+def test_optout_takes_a_name_written_with_its_at_sign(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["optout", "add", "@carol.bot", "--config", str(config)]) == 0
+    capsys.readouterr()
+    listed = run_json(capsys, "optout", "list", "--config", str(config))["opted_out"]
+    assert [row["account"] for row in listed] == ["carol.bot"]  # type: ignore[index]
 
 
 def test_account_lists_its_badges_and_how_each_was_announced(

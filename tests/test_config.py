@@ -275,6 +275,8 @@ def test_each_missing_metric_is_named(tmp_path: Path, metric: Metric) -> None:
         ("store", "", "store", "path of the SQLite file"),
         ("store", 5, "store", "path of the SQLite file"),
         ("store", None, "store", "path of the SQLite file"),
+        ("posting_key_file", "", "posting_key_file", "path of a file holding the posting key"),
+        ("posting_key_file", 5, "posting_key_file", "path of a file holding the posting key"),
         ("start_block", 0, "start_block", "'head' or a positive block number, got 0"),
         ("start_block", -5, "start_block", "'head' or a positive block number"),
         ("start_block", "tail", "start_block", "got 'tail'"),

@@ -71,10 +71,6 @@ class Daemon:
             log.info("stop_requested", reason=reason)
         self._stop.set()
 
-    @property
-    def stopping(self) -> bool:
-        return self._stop.is_set()
-
     def run(self, *, install_signal_handlers: bool = True) -> int:
         """Run until stopped; returns the process exit code."""
         if install_signal_handlers:
@@ -87,7 +83,7 @@ class Daemon:
             jobs["history"] = (self.bootstrapper.step, self.history_interval)
         for name, (job, interval) in jobs.items():
             scheduler.add_job(
-                self._guarded(name, job),
+                self._guarded(name, job, interval),
                 "interval",
                 seconds=interval,
                 id=name,
@@ -127,10 +123,14 @@ class Daemon:
         checkpoint = self.follower.store.load_checkpoint()
         return checkpoint is not None and self.stop_at is not None and checkpoint.block_num >= self.stop_at
 
-    def _guarded(self, name: str, job: Callable[[], object]) -> Callable[[], None]:
+    def _guarded(self, name: str, job: Callable[[], object], interval: float) -> Callable[[], None]:
+        """``job`` with its errors handled: one line per incident, the traceback of an unexpected error
+        once per incident (its repeats, the same error at every tick, at debug level without it)."""
+
         def run_job() -> None:
             try:
                 job()
+                self._last_error[name] = None
             except StoreError as exc:
                 log.error("job_failed_fatally", job=name, error=str(exc))
                 self.exit_code = EXIT_FAILURE
@@ -142,10 +142,15 @@ class Daemon:
             except BotError as exc:
                 message = f"{type(exc).__name__}: {exc}"
                 level = log.debug if message == self._last_error.get(name) else log.warning
-                level("job_failed", job=name, error=message, retry_in=self.poll_interval)
+                level("job_failed", job=name, error=message, retry_in=interval)
                 self._last_error[name] = message
-            except Exception:
-                log.exception("job_crashed", job=name)
+            except Exception as exc:
+                message = f"{type(exc).__name__}: {exc}"
+                if message == self._last_error.get(name):
+                    log.debug("job_crashed", job=name, error=message, retry_in=interval)
+                else:
+                    log.exception("job_crashed", job=name, retry_in=interval)
+                self._last_error[name] = message
 
         return run_job
 

@@ -3,7 +3,7 @@
 `configure_logging` sets up two paths to one stream, rendered the same way (console on a terminal, else JSON
 lines):
 
-- the bot's own logs (`get_logger(__name__)`): structlog, filtered at the configured level;
+- the bot's own logs (`structlog.get_logger("bot.<module>")`): structlog, filtered at the configured level;
 - the standard `logging` module, used by beem, urllib3 and APScheduler: one handler on the root logger
   that passes WARNING and above through the same processors (structlog's `ProcessorFormatter`). beem and
   urllib3 warn about every failed node request, which the bot's chain adapter reports itself, and
@@ -26,11 +26,11 @@ from dataclasses import dataclass
 from typing import Final, TextIO
 
 import structlog
-from structlog.typing import EventDict, FilteringBoundLogger, Processor, WrappedLogger
+from structlog.typing import EventDict, Processor, WrappedLogger
 
 from bot.config import PRIVATE_KEY_PATTERN, LogSettings
 
-__all__ = ["REDACTED", "configure_logging", "get_logger", "redact_secrets"]
+__all__ = ["REDACTED", "configure_logging", "redact_secrets"]
 
 REDACTED: Final = "[redacted]"
 
@@ -60,15 +60,6 @@ def configure_logging(settings: LogSettings, stream: TextIO = sys.stderr) -> Non
         cache_logger_on_first_use=False,
     )
     _route_stdlib_logging(renderer, stream, level)
-
-
-def get_logger(name: str) -> FilteringBoundLogger:
-    """A logger whose events carry `logger=name`; by convention `name` is the module's `__name__`.
-
-    It is a lazy proxy: safe to create at import time, before `configure_logging`; it follows reconfiguration.
-    """
-    logger: FilteringBoundLogger = structlog.get_logger(name)
-    return logger
 
 
 def redact_secrets(_logger: WrappedLogger, _method_name: str, event_dict: EventDict) -> EventDict:
@@ -115,7 +106,7 @@ def _common_processors() -> list[Processor]:
 
 
 def _add_logger_name(logger: WrappedLogger, _method_name: str, event_dict: EventDict) -> EventDict:
-    """Add `logger`: the stdlib record's name, or the name given to `get_logger`."""
+    """Add `logger`: the stdlib record's name, or the name given to `structlog.get_logger`."""
     record = event_dict.get("_record")
     name = record.name if isinstance(record, logging.LogRecord) else getattr(logger, "name", None)
     if name:
@@ -124,7 +115,7 @@ def _add_logger_name(logger: WrappedLogger, _method_name: str, event_dict: Event
 
 
 class _NamedWriteLogger(structlog.WriteLogger):
-    """structlog's line writer, plus the name `get_logger` was called with."""
+    """structlog's line writer, plus the name `structlog.get_logger` was called with."""
 
     def __init__(self, file: TextIO, name: str | None) -> None:
         super().__init__(file)

@@ -15,7 +15,7 @@ import structlog
 from structlog.testing import capture_logs
 
 from bot.config import LogSettings
-from bot.logs import REDACTED, configure_logging, get_logger, redact_secrets
+from bot.logs import REDACTED, configure_logging, redact_secrets
 
 # A well-known example WIF from the Bitcoin wiki: looks exactly like a private key, guards nothing.
 WIF = "5HueCGU8rMjxEXxiPuD5BDku4MkFqeZyd4dZ1jvhTVqvbTLvyTJ"
@@ -59,7 +59,7 @@ def configured(format: str = "auto", level: str = "info", stream: io.StringIO | 
 def test_json_lines_when_the_stream_is_not_a_tty() -> None:
     stream = configured(format="auto")
 
-    get_logger("bot.follower").info("batch done", first=10, last=19, dry_run=True)
+    structlog.get_logger("bot.follower").info("batch done", first=10, last=19, dry_run=True)
 
     [line] = json_lines(stream)
     assert line["event"] == "batch done"
@@ -84,7 +84,7 @@ def test_format_follows_the_setting_and_the_stream(
 ) -> None:
     stream = configured(format=format, stream=stream_type())
 
-    get_logger("bot.test").info("hello", answer=42)
+    structlog.get_logger("bot.test").info("hello", answer=42)
 
     output = stream.getvalue()
     assert "hello" in output
@@ -101,7 +101,7 @@ def test_context_bound_with_contextvars_is_included() -> None:
     stream = configured(format="json")
 
     with structlog.contextvars.bound_contextvars(block=93_000_000):
-        get_logger("bot.test").info("vote counted")
+        structlog.get_logger("bot.test").info("vote counted")
 
     assert json_lines(stream)[0]["block"] == 93_000_000
 
@@ -112,7 +112,7 @@ def test_exceptions_are_rendered_in_the_json_line() -> None:
     try:
         raise RuntimeError("node fell over")
     except RuntimeError:
-        get_logger("bot.test").exception("batch failed")
+        structlog.get_logger("bot.test").exception("batch failed")
 
     [line] = json_lines(stream)
     assert line["level"] == "error"
@@ -133,7 +133,7 @@ def test_exceptions_are_rendered_in_the_json_line() -> None:
 )
 def test_events_below_the_configured_level_are_dropped(level: str, expected: list[str]) -> None:
     configured(level=level)
-    log = get_logger("bot.test")
+    log = structlog.get_logger("bot.test")
 
     with capture_logs() as captured:
         log.debug("d")
@@ -145,7 +145,7 @@ def test_events_below_the_configured_level_are_dropped(level: str, expected: lis
 
 
 def test_reconfiguring_applies_to_loggers_made_before() -> None:
-    log = get_logger("bot.test")
+    log = structlog.get_logger("bot.test")
     first = configured(level="error")
     log.info("dropped")
     second = configured(level="info")
@@ -234,7 +234,7 @@ def test_redact_secrets_hides_secret_names_and_wif_looking_values(
 def test_posting_key_field_never_reaches_the_output() -> None:
     stream = configured(format="json")
 
-    get_logger("bot.test").info("signing", posting_key=WIF, account="badge-bot")
+    structlog.get_logger("bot.test").info("signing", posting_key=WIF, account="badge-bot")
 
     [line] = json_lines(stream)
     assert line["posting_key"] == REDACTED
@@ -246,7 +246,7 @@ def test_posting_key_field_never_reaches_the_output() -> None:
 def test_wif_looking_value_is_redacted_in_every_format(format: str) -> None:
     stream = configured(format=format)
 
-    get_logger("bot.test").warning("broadcast failed", reply=f"oops {WIF}")
+    structlog.get_logger("bot.test").warning("broadcast failed", reply=f"oops {WIF}")
 
     assert WIF not in stream.getvalue()
     assert REDACTED in stream.getvalue()
@@ -258,7 +258,7 @@ def test_wif_in_an_exception_traceback_is_redacted() -> None:
     try:
         raise ValueError(f"invalid private key {WIF}")
     except ValueError:
-        get_logger("bot.test").exception("could not sign")
+        structlog.get_logger("bot.test").exception("could not sign")
 
     assert WIF not in stream.getvalue()
     assert f"invalid private key {REDACTED}" in json_lines(stream)[0]["exception"]

@@ -43,6 +43,7 @@ import time
 import tracemalloc
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -51,15 +52,23 @@ import requests
 import structlog
 from _catchup_node import FIRST, GENESIS, START  # beside this file
 
-from bot.chain import ChainClient
-from bot.config import load_config
+from bot.app import build_follower
+from bot.config import Config, load_config
 from bot.daemon import Daemon
-from bot.follower import Follower
 from bot.store import Checkpoint, Store
-from bot.tallies import PAYOUT_WINDOW, CountingRules, Tally
+from bot.tallies import PAYOUT_WINDOW, Tally
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "config" / "bot.yaml"
+
+
+def _config_for(url: str) -> Config:
+    """The shipped config, counting from the first block (no lifetime baselines) with ``url`` as its node."""
+    config = load_config(CONFIG)
+    chain = replace(config.chain, request_timeout=60.0, max_backoff=1.0)
+    return replace(config, nodes=(url,), bootstrap="none", chain=chain)
+
+
 BLOCKS_A_DAY = 28_800
 STAGES = ("fetch", "parse", "lookup", "count", "badges", "commit")
 _WARM_FORMAT = 1
@@ -139,7 +148,6 @@ def run_bot(
     """The follower from the warm store's checkpoint through block ``last``, in this (fresh) process: blocks a
     second, seconds per stage, memory peaks, the store's size."""
     _quiet()
-    config = load_config(CONFIG)
     rss_start = _rss()
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "bot.sqlite"
@@ -148,14 +156,7 @@ def run_bot(
             first = store.load_checkpoint()
             if first is None:
                 raise RuntimeError(f"{warm}: the warm store has no checkpoint")
-            follower = Follower(
-                ChainClient([url], timeout=60, max_backoff=1),
-                store,
-                config.counting_rules(),
-                config.badge_rules(),
-                batch_size=config.chain.batch_size,
-                lifetime=False,
-            )
+            follower = build_follower(_config_for(url), store)
             profiler = cProfile.Profile() if profile else None
             if traced:
                 tracemalloc.start()
@@ -266,12 +267,10 @@ def measure_raw(url: str, first: int, count: int) -> float:
 def measure_follow(url: str, control: _NodeControl, last: int, poll: float, directory: Path) -> list[float]:
     """Seconds from a block becoming irreversible to its commit by the daemon polling every ``poll`` seconds,
     for a few blocks released at random moments."""
-    config = load_config(CONFIG)
     path = directory / "follow.sqlite"
     delays = []
     with Store.open(path) as store, Store.open(path) as reader:
-        follower = Follower(ChainClient([url], timeout=60, max_backoff=1), store, CountingRules(),
-                            config.badge_rules(), start_block=last + 1)  # fmt: skip
+        follower = build_follower(replace(_config_for(url), start_block=last + 1), store)
         daemon = Daemon(follower, None, poll_interval=poll)
         thread = threading.Thread(target=daemon.run, kwargs={"install_signal_handlers": False})
         thread.start()

@@ -11,21 +11,17 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from bot.accounts import account_name_problem
-from bot.bootstrap import Bootstrapper
-from bot.chain import ChainClient, PostingKey
+from bot.app import build_bootstrapper, chain_client, open_daemon
 from bot.config import Config, ConfigError, load_config
-from bot.daemon import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, Daemon
+from bot.daemon import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 from bot.errors import BotError, ChainError, PostingKeyError, StoreLockedError
-from bot.follower import Follower
 from bot.logs import configure_logging
 from bot.metrics import Metric
-from bot.poster import Poster
 from bot.store import Store, lock_store
 
 DEFAULT_CONFIG = Path("config/bot.yaml")
@@ -119,50 +115,6 @@ def run_command(config: Config, args: argparse.Namespace) -> int:
         return daemon.run()
 
 
-@contextmanager
-def open_daemon(config: Config, *, stop_at: int | None = None) -> Iterator[Daemon]:
-    """The daemon ``config`` describes, holding the store's lock and its connections while open."""
-    key = None if config.dry_run else _posting_key(config)
-    settings = config.notifications
-    with (
-        lock_store(config.store),
-        Store.open(config.store) as follower_store,
-        Store.open(config.store) as poster_store,
-        Store.open(config.store) as history_store,
-    ):
-        lifetime = config.bootstrap == "history"
-        follower = Follower(
-            _chain(config),
-            follower_store,
-            config.counting_rules(),
-            config.badge_rules(),
-            batch_size=config.chain.batch_size,
-            start_block=config.start_block,
-            lifetime=lifetime,
-        )
-        poster = Poster(
-            _chain(config), poster_store, settings, bot=config.account, ladders=config.badges, key=key
-        )
-        bootstrapper = Bootstrapper(
-            _chain(config),
-            history_store,
-            follower.rules,
-            follower.badges,
-            page_size=config.history.page_size,
-        )
-        try:
-            yield Daemon(
-                follower,
-                poster,
-                poll_interval=config.chain.poll_interval,
-                stop_at=stop_at,
-                bootstrapper=bootstrapper if lifetime else None,
-                history_interval=1.0 / config.history.calls_per_second,
-            )
-        finally:
-            follower.close()
-
-
 def status_command(config: Config, args: argparse.Namespace) -> int:
     with Store.open(config.store, create=False) as store:
         checkpoint = store.load_checkpoint()
@@ -176,7 +128,7 @@ def status_command(config: Config, args: argparse.Namespace) -> int:
             **store.baselines.load_summary(),
         }
     try:
-        state = _chain(config, quick=True).fetch_state()
+        state = chain_client(config, quick=True).fetch_state()
     except ChainError as exc:
         report.update(irreversible_block=None, lag=None, chain_error=str(exc))
     else:
@@ -276,13 +228,7 @@ def _bootstrap_here(config: Config, store: Store, names: Sequence[str]) -> int:
     if store.baselines.load_live_start() is None:
         print("queued: the baselines are computed once the bot has followed its first block")
         return EXIT_OK
-    bootstrapper = Bootstrapper(
-        _chain(config),
-        store,
-        config.counting_rules(),
-        config.badge_rules(),
-        page_size=config.history.page_size,
-    )
+    bootstrapper = build_bootstrapper(config, store)
     pending = set(names)
     while pending:
         report = bootstrapper.step()
@@ -309,21 +255,6 @@ def check_config_command(config: Config, args: argparse.Namespace) -> int:
         f"{config.path}: OK — account @{config.account}, {len(config.nodes)} node(s), {mode}, store {config.store}"
     )
     return EXIT_OK
-
-
-def _posting_key(config: Config) -> PostingKey:
-    if config.posting_key_file is not None:
-        return PostingKey.from_file(config.posting_key_file)
-    return PostingKey.from_env(config.posting_key_env)
-
-
-def _chain(config: Config, *, quick: bool = False) -> ChainClient:
-    timeout = min(config.chain.request_timeout, 5.0) if quick else config.chain.request_timeout
-    return ChainClient(
-        config.nodes,
-        timeout=timeout,
-        max_backoff=config.chain.max_backoff,
-    )
 
 
 def _print(report: dict[str, Any], as_json: bool, text: Callable[[dict[str, Any]], str]) -> None:

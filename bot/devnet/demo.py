@@ -23,7 +23,7 @@ from typing import Any
 import structlog
 import yaml
 
-from bot.cli import open_daemon
+from bot.app import open_daemon
 from bot.config import load_config
 from bot.devnet import keys
 from bot.devnet.generator import live_chain

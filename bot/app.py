@@ -1,0 +1,99 @@
+"""The composition root: the one place that builds the bot's parts from a :class:`~bot.config.Config`.
+
+The command line, the demo, the benchmarks and the tests all build the bot here, so there is one wiring
+to read and to change. Nothing here talks to a node or opens a store until the function that says so is
+called: :func:`open_daemon` holds the store's lock and its connections while it is open.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from bot.bootstrap import Bootstrapper
+from bot.chain import ChainClient, PostingKey
+from bot.config import Config
+from bot.daemon import Daemon
+from bot.follower import Follower
+from bot.poster import Poster
+from bot.store import Store, lock_store
+
+QUICK_TIMEOUT = 5.0
+"""Seconds a read-only command (``status``) waits for a node at most: it reports "unknown" rather than hang."""
+
+
+def chain_client(config: Config, *, quick: bool = False) -> ChainClient:
+    """A client for the config's nodes; ``quick``: with a short timeout, for commands a person waits on."""
+    timeout = min(config.chain.request_timeout, QUICK_TIMEOUT) if quick else config.chain.request_timeout
+    return ChainClient(config.nodes, timeout=timeout, max_backoff=config.chain.max_backoff)
+
+
+def posting_key(config: Config) -> PostingKey | None:
+    """The posting key the config points to (its file, else its environment variable); ``None`` in a dry
+    run, which signs nothing."""
+    if config.dry_run:
+        return None
+    if config.posting_key_file is not None:
+        return PostingKey.from_file(config.posting_key_file)
+    return PostingKey.from_env(config.posting_key_env)
+
+
+def build_follower(config: Config, store: Store, chain: ChainClient | None = None) -> Follower:
+    return Follower(
+        chain or chain_client(config),
+        store,
+        config.counting_rules(),
+        config.badge_rules(),
+        batch_size=config.chain.batch_size,
+        start_block=config.start_block,
+        lifetime=config.bootstrap == "history",
+    )
+
+
+def build_poster(
+    config: Config, store: Store, key: PostingKey | None, chain: ChainClient | None = None
+) -> Poster:
+    return Poster(
+        chain or chain_client(config),
+        store,
+        config.notifications,
+        bot=config.account,
+        ladders=config.badges,
+        key=key,
+    )
+
+
+def build_bootstrapper(config: Config, store: Store, chain: ChainClient | None = None) -> Bootstrapper:
+    return Bootstrapper(
+        chain or chain_client(config),
+        store,
+        config.counting_rules(),
+        config.badge_rules(),
+        page_size=config.history.page_size,
+    )
+
+
+@contextmanager
+def open_daemon(config: Config, *, stop_at: int | None = None) -> Iterator[Daemon]:
+    """The daemon ``config`` describes, holding the store's lock and its connections while open. Each job
+    has its own store connection and its own chain client (they run in threads of their own)."""
+    key = posting_key(config)
+    with (
+        lock_store(config.store),
+        Store.open(config.store) as follower_store,
+        Store.open(config.store) as poster_store,
+        Store.open(config.store) as history_store,
+    ):
+        follower = build_follower(config, follower_store)
+        lifetime = config.bootstrap == "history"
+        try:
+            yield Daemon(
+                follower,
+                build_poster(config, poster_store, key),
+                poll_interval=config.chain.poll_interval,
+                stop_at=stop_at,
+                bootstrapper=build_bootstrapper(config, history_store) if lifetime else None,
+                history_interval=1.0 / config.history.calls_per_second,
+            )
+        finally:
+            follower.close()

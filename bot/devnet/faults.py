@@ -49,10 +49,8 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Literal
 
-DUPLICATE_MESSAGE = (
-    "Assert Exception:(skip & skip_transaction_dupe_check) || trx_idx.indices().get<by_trx_id>().find(trx_id)"
-    " == trx_idx.indices().get<by_trx_id>().end(): Duplicate transaction check failed"
-)
+DUPLICATE_MESSAGE = "Assert Exception:!is_known_transaction( trx_id ): Duplicate transaction check failed"
+"""hived's words (openhive-network/hive@1584099c ``database.cpp`` ``_push_transaction``), code -32003."""
 
 
 def rc_message(account: str, has: int, needs: int) -> str:

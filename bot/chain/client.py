@@ -12,6 +12,10 @@ Which node is asked, and what a failure costs:
   incident, a later one starts a new incident at 2 s. Only the first failure of an incident is logged as a
   warning (``node_failed``); the others, at debug level. An answer does not end an incident: a node that
   answers and is then found wrong keeps backing off longer, instead of being asked every 2 s forever.
+- A node rate-limited (HTTP 429) backs off for its ``Retry-After`` instead (capped at
+  :data:`~bot.chain.verdicts.MAX_RETRY_AFTER`). A JSON-RPC batch a node (its proxy) refuses — jussi's
+  "JSONRPC batch size of 60 exceeds 50", an HTTP 4xx, a single answer — is sent again in batches of the
+  size it names, else one call at a time; the limit is remembered for that node (shared by clones).
 - When no node is left to ask, reads raise :class:`~bot.errors.TransientChainError` with one message
   (:data:`NO_NODE_LEFT`) whether the nodes were just asked or were all backing off already, so that the
   daemon, which logs a repeated job error at debug level, logs one warning per outage.

@@ -12,16 +12,20 @@ back-off itself, so that a failing node costs one attempt and one log line, neve
   :class:`~bot.errors.PermanentChainError`. Retrying is the caller's decision.
 - Every request has a timeout (``timeout`` seconds).
 
-A node that answers a broadcast with an error has answered: that is the chain's verdict, not a node
-failure. "Duplicate transaction" means the chain took the transaction before (success); "… needs M RC"
-is :class:`~bot.errors.NotEnoughRCError`; the comment pacing rules are transient; anything else is
-permanent for that transaction.
+Answers are read here, not by beem: beem only sends the request (its session, headers, timeout). An HTTP
+error, an HTML page or a body cut short is the node's failure; HTTP 429 backs the node off for its
+``Retry-After``; a batch a proxy refuses is sent again smaller, and the node's limit is remembered.
+A node's error answer to a broadcast is the chain's verdict when hived's words or shape say so
+(:mod:`bot.chain.verdicts`): "Duplicate transaction" means the chain took it before (success); "not enough
+RC" is :class:`~bot.errors.NotEnoughRCError`; the comment pacing rules are transient; any other refusal is
+permanent for that transaction; a proxy's words are no verdict, the next node is asked.
 
 beem keeps a SQLite wallet/config file under ``$XDG_DATA_HOME/beem``; nothing here opens it: reads go
 through ``NodeRPC`` and transactions are signed by :mod:`bot.chain.transactions` without ``beem.Hive``.
 
 - :mod:`bot.chain.client` — :class:`ChainClient`: failover, reads, broadcasts
 - :mod:`bot.chain.transactions` — :class:`PostingKey` and signing the bot's replies
+- :mod:`bot.chain.verdicts` — pure rules: a broadcast's error answer, ``Retry-After``, batch limits
 """
 
 from bot.chain.client import (

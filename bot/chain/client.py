@@ -12,6 +12,10 @@ Which node is asked, and what a failure costs:
   incident, a later one starts a new incident at 2 s. Only the first failure of an incident is logged as a
   warning (``node_failed``); the others, at debug level. An answer does not end an incident: a node that
   answers and is then found wrong keeps backing off longer, instead of being asked every 2 s forever.
+- A node rate-limited (HTTP 429) backs off for its ``Retry-After`` instead (capped at
+  :data:`~bot.chain.verdicts.MAX_RETRY_AFTER`). A JSON-RPC batch a node (its proxy) refuses — jussi's
+  "JSONRPC batch size of 60 exceeds 50", an HTTP 4xx, a single answer — is sent again in batches of the
+  size it names, else one call at a time; the limit is remembered for that node (shared by clones).
 - When no node is left to ask, reads raise :class:`~bot.errors.TransientChainError` with one message
   (:data:`NO_NODE_LEFT`) whether the nodes were just asked or were all backing off already, so that the
   daemon, which logs a repeated job error at debug level, logs one warning per outage.
@@ -40,6 +44,7 @@ from beemapi import exceptions as beem_errors
 from beemapi.noderpc import NodeRPC
 
 from bot.chain.transactions import PostingKey, Reply, TaposBlock, sign_reply
+from bot.chain.verdicts import Verdict, classify_error_answer, parse_batch_limit, parse_retry_after
 from bot.errors import (
     ChainError,
     NotEnoughRCError,
@@ -63,18 +68,12 @@ NO_NODE_LEFT = "no node answered; each is set aside for a while"
 INCIDENT_GAP = 60.0
 """Seconds after a node's back-off ends within which a new failure belongs to the same incident."""
 
-_PERMANENT = (
-    beem_errors.NoMethodWithName,
-    beem_errors.NoApiWithName,
-    beem_errors.ApiNotSupported,
-    beem_errors.InvalidParameters,
-    beem_errors.UnauthorizedError,
-)
+_REFUSED_CALL = (-32601, -32602)
+"""JSON-RPC codes of a call the node refuses itself: no such method or API, invalid parameters (hived's
+``json_rpc_plugin.hpp``)."""
 
 _MALFORMED = (KeyError, TypeError, ValueError, AttributeError)
 """What reading a node's answer raises when the answer is not shaped as hived's."""
-_NOT_AN_ANSWER = ("Client returned invalid format", "Server error", "check_max_block_age")
-"""beem raises these as an error answer, but they are the node's (or its proxy's) trouble, not a verdict."""
 
 T = TypeVar("T")
 
@@ -110,6 +109,7 @@ class _Health:
     def __init__(self) -> None:
         self.failures = 0  # in its current (or last) incident
         self.retry_at = 0.0
+        self.batch_limit: int | None = None  # requests a JSON-RPC batch may hold; None: no limit seen
 
 
 class _Node:
@@ -309,7 +309,7 @@ class ChainClient:
         try:
             self.call("condenser_api", "broadcast_transaction", [transaction], answered=True)
         except _Answered as answer:
-            return _broadcast_verdict(answer.message)
+            return _broadcast_outcome(answer)
         except _NoAnswer as exc:
             raise UnconfirmedBroadcastError(f"broadcast unconfirmed: {exc}") from None
         return BroadcastResult.ACCEPTED
@@ -389,67 +389,84 @@ class ChainClient:
         """Ask ``nodes`` in turn until one answers (see :meth:`call`); ``raw``: the result's JSON bytes."""
         if not nodes:
             raise TransientChainError(f"{api}.{method}: {NO_NODE_LEFT}")
-        self._last_call = f"{api}.{method}"
+        call = self._last_call = f"{api}.{method}"
         refused: list[str] = []
         for node in nodes:
             try:
-                answer = (self._call_node_raw if raw else self._call_node)(node, api, method, params)
-            except beem_errors.UnhandledRPCError as exc:
-                if not answered or any(sign in str(exc) for sign in _NOT_AN_ANSWER):
-                    self._failed(node, _describe(exc), f"{api}.{method}")
-                    continue
-                self._last = node
-                raise _Answered(str(exc)) from None
-            except _PERMANENT as exc:
-                refused.append(f"{node.url}: {_describe(exc)}")
-                self._failed(node, f"refused: {_describe(exc)}", f"{api}.{method}")
+                answer = self._call_node(node, api, method, params)
+            except _ErrorAnswer as exc:
+                verdict = classify_error_answer(exc.code, exc.message, exc.data) if answered else None
+                if verdict not in (None, Verdict.UNCONFIRMED):
+                    self._last = node
+                    raise _Answered(exc.message, verdict) from None
+                if exc.code in _REFUSED_CALL:
+                    refused.append(f"{node.url}: {exc}")
+                    self._failed(node, f"refused: {exc}", call)
+                else:
+                    self._failed(node, str(exc), call)
+            except _RateLimited as exc:
+                self._failed(node, str(exc), call, wait=exc.seconds)
+            except beem_errors.UnauthorizedError:
+                refused.append(f"{node.url}: HTTP 401 Unauthorized")
+                self._failed(node, "refused: HTTP 401 Unauthorized", call)
             except Exception as exc:  # noqa: BLE001 - beem raises anything from requests and json alike
-                self._failed(node, _describe(exc), f"{api}.{method}")
+                self._failed(node, _describe(exc), call)
             else:
-                self._last = self._answered[f"{api}.{method}"] = node
-                return answer
+                self._last = self._answered[call] = node
+                return answer if raw else _decode(answer)
         if len(refused) == len(nodes):
-            raise PermanentChainError(f"{api}.{method} refused by every node: {'; '.join(refused)}")
+            raise PermanentChainError(f"{call} refused by every node: {'; '.join(refused)}")
         if answered:
-            raise _NoAnswer(f"{api}.{method}: no node answered ({len(nodes)} tried)")
-        raise TransientChainError(f"{api}.{method}: {NO_NODE_LEFT}")
+            raise _NoAnswer(f"{call}: no node answered ({len(nodes)} tried)")
+        raise TransientChainError(f"{call}: {NO_NODE_LEFT}")
 
-    def _call_node(self, node: _Node, api: str, method: str, params: Mapping[str, Any] | list[Any]) -> Any:
-        rpc = self._rpc(node)
-        if isinstance(params, list):
-            return getattr(rpc, method)(*params, api=api)
-        return getattr(rpc, method)(dict(params), api=api)
-
-    def _call_node_raw(
+    def _call_node(
         self, node: _Node, api: str, method: str, params: Mapping[str, Any] | list[Any]
     ) -> bytes | list[bytes]:
-        """The call through beem's client (its session, headers and timeout), the answer split by msgspec:
-        the ``result`` comes back as the node's bytes. ``params`` a :class:`_Batch`: one request holding a
-        call for each, a list of results back."""
-        calls = params if isinstance(params, _Batch) else [params]
+        """The call through beem's client (its session, headers and timeout), the answer read here, not by
+        beem (which guesses an error from any body text, takes any JSON for an answer, and turns error
+        answers into its own exception classes): the ``result`` comes back as the node's bytes. ``params``
+        a :class:`_Batch`: one request holding a call for each (as many requests as the node's batch
+        limit needs), a list of results back."""
+        name = f"{api}.{method}"
+        if not isinstance(params, _Batch):
+            return self._post(node, name, [params], batch=False)[0]
+        while True:
+            size = node.health.batch_limit or len(params)
+            chunks = [params[start : start + size] for start in range(0, len(params), size)]
+            try:
+                return [
+                    result for chunk in chunks for result in self._post(node, name, chunk, batch=size > 1)
+                ]
+            except _BatchRefused as exc:
+                limit = min(size - 1, exc.limit or 1) if size > 1 else 0
+                if limit < 1:
+                    raise _BadAnswer(f"batch refused: {exc}") from None
+                node.health.batch_limit = limit
+                log.warning("node_batch_limit", node=node.url, call=name, limit=limit, reason=str(exc))
+
+    def _post(self, node: _Node, name: str, calls: Sequence[Any], *, batch: bool) -> list[bytes]:
+        """One HTTP request: ``calls`` (the params of each) as a batch, or the one call alone."""
         request = [
-            {"jsonrpc": "2.0", "method": f"{api}.{method}", "params": each, "id": n}
-            for n, each in enumerate(calls)
+            {"jsonrpc": "2.0", "method": name, "params": each, "id": n} for n, each in enumerate(calls)
         ]
-        body = json.dumps(request if isinstance(params, _Batch) else request[0]).encode()
+        body = json.dumps(request if batch else request[0], ensure_ascii=False).encode()
         response = self._rpc(node).request_send(body)
-        if response.status_code != 200:
-            raise _BadAnswer(f"HTTP {response.status_code} {response.reason}")
-        try:
-            if isinstance(params, _Batch):
-                by_id = {answer.id: answer for answer in _ENVELOPES.decode(response.content)}
-                answers = [by_id[n] for n in range(len(calls)) if n in by_id]
-            else:
-                answers = [_ENVELOPE.decode(response.content)]
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            raise _BadAnswer(f"the answer is not JSON-RPC ({exc})") from None
-        if len(answers) != len(calls):
-            raise _BadAnswer(f"{len(answers)} answers to {len(calls)} calls")
+        status = response.status_code
+        if status == 429:
+            wait = parse_retry_after(response.headers.get("Retry-After"), time.time())
+            raise _RateLimited(
+                f"HTTP 429 {response.reason} (Retry-After: {response.headers.get('Retry-After')})", wait
+            )
+        if batch and 400 <= status < 500:
+            raise _BatchRefused(f"HTTP {status} {response.reason}", None)
+        if status != 200:
+            raise _BadAnswer(f"HTTP {status} {response.reason}")
+        answers = _envelopes(response.content, len(calls), batch=batch)
         for answer in answers:
             if answer.error is not None:
-                raise _BadAnswer(f"error answer: {str(answer.error.get('message', answer.error))[:200]}")
-        results = [bytes(answer.result) for answer in answers]
-        return results if isinstance(params, _Batch) else results[0]
+                raise _ErrorAnswer(answer.error)
+        return [bytes(answer.result) for answer in answers if isinstance(answer.result, msgspec.Raw)]
 
     def _rpc(self, node: _Node) -> NodeRPC:
         if node.rpc is None:
@@ -467,15 +484,16 @@ class ChainClient:
             node.rpc = rpc
         return node.rpc
 
-    def _failed(self, node: _Node, reason: str, call: str) -> None:
-        """Set ``node`` aside: it backs off, and the failure is logged (a warning only if it starts an
+    def _failed(self, node: _Node, reason: str, call: str, *, wait: float | None = None) -> None:
+        """Set ``node`` aside: it backs off — ``wait`` seconds if it said how long (HTTP 429's
+        ``Retry-After``, already capped) — and the failure is logged (a warning only if it starts an
         incident)."""
         now = self._clock()
         health = node.health
         ongoing = health.failures > 0 and now - health.retry_at <= INCIDENT_GAP
         health.failures = health.failures + 1 if ongoing else 1
         node.rpc = None
-        backoff = min(self._max_backoff, 2.0**health.failures)
+        backoff = min(self._max_backoff, 2.0**health.failures) if wait is None else wait
         health.retry_at = now + backoff
         (log.debug if ongoing else log.warning)(
             "node_failed", node=node.url, call=call, reason=reason, retry_in=backoff, failures=node.failures
@@ -487,13 +505,42 @@ class ChainClient:
 
 
 class _Envelope(msgspec.Struct):
-    result: msgspec.Raw = msgspec.Raw(b"null")
-    error: dict[str, Any] | None = None
+    result: msgspec.Raw | msgspec.UnsetType = msgspec.UNSET
+    error: Any = None
     id: int | str | None = None  # a batch's answers may come in any order
 
 
 _ENVELOPE = msgspec.json.Decoder(_Envelope)
-_ENVELOPES = msgspec.json.Decoder(list[_Envelope])
+_ENVELOPES = msgspec.json.Decoder(list[_Envelope] | _Envelope)
+
+
+def _envelopes(content: bytes, count: int, *, batch: bool) -> list[_Envelope]:
+    """The answers to ``count`` calls, in the order asked. A body that is not JSON-RPC (an HTML page, a
+    body cut short, JSON that holds neither a result nor an error) is never taken for an answer; a single
+    answer to a batch (jussi's "JSONRPC batch size of 60 exceeds 50", a proxy that takes no batches) is
+    the batch refused."""
+    try:
+        decoded = _ENVELOPES.decode(content) if batch else _ENVELOPE.decode(content)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise _BadAnswer(f"the answer is not JSON-RPC ({exc})") from None
+    if isinstance(decoded, _Envelope):
+        if batch:
+            error = decoded.error if isinstance(decoded.error, dict) else {}
+            raise _BatchRefused(str(error.get("message", "not a list")), parse_batch_limit(str(error)))
+        answers = [decoded]
+    else:
+        by_id = {answer.id: answer for answer in decoded}
+        answers = [by_id[n] for n in range(count) if n in by_id]
+    if len(answers) != count:
+        raise _BadAnswer(f"{len(answers)} answers to {count} calls")
+    for answer in answers:
+        if answer.error is None and answer.result is msgspec.UNSET:
+            raise _BadAnswer("the answer is not JSON-RPC (neither a result nor an error)")
+    return answers
+
+
+def _decode(result: bytes | list[bytes]) -> Any:
+    return [_decode(each) for each in result] if isinstance(result, list) else msgspec.json.decode(result)
 
 
 class _Batch(list[Any]):
@@ -501,7 +548,34 @@ class _Batch(list[Any]):
 
 
 class _BadAnswer(Exception):
-    """A node's answer that is not a result (raw calls)."""
+    """A node's answer that is not a result."""
+
+
+class _ErrorAnswer(Exception):
+    """A node's JSON-RPC error answer, as its error object says it."""
+
+    def __init__(self, error: Any) -> None:
+        fields = error if isinstance(error, dict) else {"message": str(error)}
+        self.code = fields.get("code")
+        self.message = str(fields.get("message", ""))
+        self.data = fields.get("data")
+        super().__init__(f"error answer: {_first_line(Exception(self.message)) or 'no message'}")
+
+
+class _RateLimited(Exception):
+    """HTTP 429: the node (its proxy) asks to be left alone for ``seconds`` (None: it did not say)."""
+
+    def __init__(self, message: str, seconds: float | None) -> None:
+        super().__init__(message)
+        self.seconds = seconds
+
+
+class _BatchRefused(Exception):
+    """A proxy refused a JSON-RPC batch; ``limit``: the size it allows, if it said."""
+
+    def __init__(self, message: str, limit: int | None) -> None:
+        super().__init__(message)
+        self.limit = limit
 
 
 class _NoAnswer(TransientChainError):
@@ -509,34 +583,22 @@ class _NoAnswer(TransientChainError):
 
 
 class _Answered(Exception):
-    """A node answered the call with an error message."""
+    """A node answered the call with an error that is the chain's verdict."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, verdict: Verdict) -> None:
         super().__init__(message)
         self.message = message
+        self.verdict = verdict
 
 
-_ALREADY_THERE = (
-    "Duplicate transaction",  # this very transaction was accepted before
-    # a re-post of a reply that is already on chain, refused only for its payout options:
-    "Comment already has beneficiaries specified",
-    "requires the comment to have no rshares allocated",
-)
-_NOT_NOW = (
-    "once every 3 seconds",
-    "once every 5 minutes",
-    "one comment edit per block",
-)
-
-
-def _broadcast_verdict(message: str) -> BroadcastResult:
-    """What a node's error answer to a broadcast means (raises unless the chain has the transaction)."""
-    text = message.strip().splitlines()[0][:300] if message.strip() else "no message"
-    if any(sign in message for sign in _ALREADY_THERE):
+def _broadcast_outcome(answer: _Answered) -> BroadcastResult:
+    """What the chain's verdict on a broadcast means for the bot (raises unless the chain has it)."""
+    text = answer.message.strip().splitlines()[0][:300] if answer.message.strip() else "no message"
+    if answer.verdict is Verdict.ALREADY_ACCEPTED:
         return BroadcastResult.ALREADY_ACCEPTED
-    if " RC, needs " in message or "not enough RC" in message.lower():
+    if answer.verdict is Verdict.NOT_ENOUGH_RC:
         raise NotEnoughRCError(f"broadcast refused: {text}")
-    if any(sign in message for sign in _NOT_NOW):
+    if answer.verdict is Verdict.NOT_NOW:
         raise TransientChainError(f"broadcast refused for now: {text}")
     raise PermanentChainError(f"broadcast refused: {text}")
 

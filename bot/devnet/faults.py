@@ -28,7 +28,17 @@ Faults of the node's HTTP layer, for any request (``node.transport``, a :class:`
     node.transport.http_error(502, 3, method="block_api.*")   # the next three block_api requests
     node.transport.down()               # every connection is closed unanswered as soon as it is
     node.transport.up()                 # accepted, until up() (hung requests are let go at once)
-    node.transport.clear()              # no latency, no queued fault, up
+    node.transport.clear()              # no latency, no queued fault, up, no proxy limits
+
+Proxies in front of the node (jussi, drone, haproxy, nginx), set until :meth:`TransportFaults.clear`::
+
+    node.transport.batch_limit = 50     # a batch of more requests: jussi's answer (HTTP 200, code 1600,
+                                        # "JSONRPC batch size of 60 exceeds 50"; steemit/jussi errors.py)
+    node.transport.batch_limit = 0      # no batches at all: HTTP 400 and a JSON-RPC "Invalid Request"
+    node.transport.body_limit = 4096    # answers longer than this are cut there (a proxy's buffer)
+    node.transport.rate_limit("30")     # the next request: HTTP 429 with "Retry-After: 30" (or an HTTP date)
+
+``http_error`` answers with the HTML page nginx sends for that status.
 
 Each queued fault is used up by the next request it matches: ``method`` (default: any) is a glob matched
 against the request's ``api.method`` (``condenser_api.get_block``; a request in ``call`` form counts as
@@ -49,10 +59,8 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Literal
 
-DUPLICATE_MESSAGE = (
-    "Assert Exception:(skip & skip_transaction_dupe_check) || trx_idx.indices().get<by_trx_id>().find(trx_id)"
-    " == trx_idx.indices().get<by_trx_id>().end(): Duplicate transaction check failed"
-)
+DUPLICATE_MESSAGE = "Assert Exception:!is_known_transaction( trx_id ): Duplicate transaction check failed"
+"""hived's words (openhive-network/hive@1584099c ``database.cpp`` ``_push_transaction``), code -32003."""
 
 
 def rc_message(account: str, has: int, needs: int) -> str:
@@ -143,7 +151,7 @@ class BroadcastFaults:
 
 _STATUSES = frozenset(status.value for status in HTTPStatus)
 
-TransportKind = Literal["http_error", "rpc_error", "truncate", "invalid", "hang", "disconnect"]
+TransportKind = Literal["http_error", "rpc_error", "truncate", "invalid", "hang", "disconnect", "rate_limit"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +162,7 @@ class TransportFault:
     message: str = ""  # rpc_error: the JSON-RPC error message
     code: int = -32000  # rpc_error: its code
     seconds: float = 0.0  # hang: how long the request is held
+    retry_after: str = ""  # rate_limit: the Retry-After header
 
     def matches(self, methods: Iterable[str]) -> bool:
         return self.method is None or any(fnmatch.fnmatchcase(name, self.method) for name in methods)
@@ -166,6 +175,10 @@ class TransportFaults:
     def __init__(self) -> None:
         self.latency = 0.0
         """Seconds every request waits before it is handled."""
+        self.batch_limit: int | None = None
+        """Requests a batch may hold (a proxy's limit); 0: no batches; None: any."""
+        self.body_limit: int | None = None
+        """Bytes an answer is cut to (a proxy's limit); None: whole."""
         self._queue: deque[TransportFault] = deque()
         self._lock = threading.Lock()
         self._down = False
@@ -189,6 +202,10 @@ class TransportFaults:
     ) -> None:
         """Answer the next ``count`` requests with this JSON-RPC error, without handling them."""
         self._add(TransportFault("rpc_error", method, message=message, code=code), count)
+
+    def rate_limit(self, retry_after: str, count: int = 1, *, method: str | None = None) -> None:
+        """Answer the next ``count`` requests with HTTP 429 and this ``Retry-After`` (seconds or an HTTP date)."""
+        self._add(TransportFault("rate_limit", method, status=429, retry_after=retry_after), count)
 
     def truncate(self, count: int = 1, *, method: str | None = None) -> None:
         """Handle the next ``count`` requests, and send the first half of each answer (a whole HTTP response
@@ -225,6 +242,7 @@ class TransportFaults:
         with self._lock:
             self._queue.clear()
             self.latency = 0.0
+            self.batch_limit = self.body_limit = None
         self.up()
 
     # -- what the node asks -------------------------------------------------------------------------------------

@@ -160,22 +160,47 @@ class _Handler(BaseHTTPRequestHandler):
         if transport.latency > 0:
             time.sleep(transport.latency)
         fault = transport.take(_methods(body)) if transport.has_faults() else None
+        if fault is None and self._batch_refused(body):
+            return
         if fault is None or fault.kind == "truncate":
             try:
                 answer = self.devnode.api.handle(body)
             except AnswerLost:  # a fault: the work is done, the client never hears of it
                 self._close_unanswered()
                 return
-            self._send(HTTPStatus.OK, answer[: len(answer) // 2] if fault else answer)
+            answer = answer[: len(answer) // 2] if fault else answer
+            self._send(HTTPStatus.OK, answer[: transport.body_limit] if transport.body_limit else answer)
         else:
             self._fail(fault, body)
+
+    def _batch_refused(self, body: bytes) -> bool:
+        """Refuse a batch longer than the proxy's limit, as jussi does (``jussi/middlewares/limits.py``:
+        HTTP 200, a single error, id null); with limit 0, any batch, with HTTP 400."""
+        limit = self.devnode.transport.batch_limit
+        if limit is None or not body.lstrip().startswith(b"["):
+            return False
+        size = len(_methods(body))
+        if size <= limit:
+            return False
+        self.devnode.transport.count_turned_away()
+        if limit == 0:
+            error = {"code": -32600, "message": "Invalid Request: batch requests are not supported"}
+            self._send(
+                HTTPStatus.BAD_REQUEST, json.dumps({"jsonrpc": "2.0", "error": error, "id": None}).encode()
+            )
+            return True
+        message = f"JSONRPC batch size of {size} exceeds {limit}"
+        error = {"code": 1600, "message": message, "data": {"error_id": "devnet", "jussi_request_id": None}}
+        self._send(HTTPStatus.OK, json.dumps({"jsonrpc": "2.0", "id": None, "error": error}).encode())
+        return True
 
     def _fail(self, fault: TransportFault, body: bytes) -> None:
         """Answer (or not) as ``fault`` says, without handling the request."""
         self.devnode.transport.count_turned_away()
-        if fault.kind == "http_error":
+        if fault.kind in ("http_error", "rate_limit"):
             status = HTTPStatus(fault.status)
-            self._send(status, f"{status.value} {status.phrase}\n".encode(), "text/plain")
+            headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
+            self._send(status, _error_page(status), "text/html", headers)
         elif fault.kind == "rpc_error":
             self._send(HTTPStatus.OK, _rpc_error(body, fault.code, fault.message))
         elif fault.kind == "invalid":
@@ -185,9 +210,17 @@ class _Handler(BaseHTTPRequestHandler):
                 self.devnode.transport.hold(fault.seconds)
             self._close_unanswered()
 
-    def _send(self, status: HTTPStatus, body: bytes, content_type: str = "application/json") -> None:
+    def _send(
+        self,
+        status: HTTPStatus,
+        body: bytes,
+        content_type: str = "application/json",
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         try:
             self.send_response(status)
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
@@ -208,6 +241,15 @@ _MAINTENANCE_PAGE = (
     b"<!DOCTYPE html><html><head><title>Down for maintenance</title></head>"
     b"<body><h1>Down for maintenance</h1><p>We will be back soon.</p></body></html>\n"
 )
+
+
+def _error_page(status: HTTPStatus) -> bytes:
+    """The page nginx sends for an HTTP error (its built-in ``ngx_http_special_response.c`` pages)."""
+    title = f"{status.value} {status.phrase}"
+    return (
+        f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n"
+        "<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+    ).encode()
 
 
 def _methods(body: bytes) -> list[str]:

@@ -24,7 +24,14 @@ from bot.chain import MAX_BLOCK_RANGE, ChainClient
 from bot.chain.client import MAX_NODE_LAG
 from bot.errors import ChainDataError, ChainError
 from bot.operations import Block, CommentKey, comments_by, parse_block_range
-from bot.optouts import OptCommand, count_opt_commands, patched_replies, replies_to
+from bot.optouts import (
+    OptCommand,
+    count_opt_commands,
+    read_replies,
+    replies_to,
+    texts_to_keep,
+    unread_replies,
+)
 from bot.outbox import OutboxChanges
 from bot.store import Checkpoint, Store
 from bot.tallies import CountingRules, Tally, count_blocks, referenced_comments, upvote_pairs
@@ -239,14 +246,21 @@ class Follower:
 
     def _outbox_changes(self, blocks: list[Block], tally: Tally, age: float) -> OutboxChanges:
         """STOP/START replies and the bot's own comments in ``blocks`` (``age`` chain seconds old); the
-        badges earned are found in the commit, from the counts as they are there."""
+        badges earned are found in the commit, from the counts as they are there. A reply's text is read
+        from the blocks and the texts kept from earlier ones; a node is asked only for those it leaves
+        unknown (see :mod:`bot.optouts`)."""
         bot = self.badges.bot
         replies = replies_to(blocks, bot)
-        patched = patched_replies(replies)
+        kept = self.store.load_reply_texts(reply.key for reply in replies) if replies else {}
+        read = read_replies(replies, kept)
+        unread = unread_replies(read)
+        if unread:
+            read = read_replies(replies, kept, self.chain.fetch_contents(unread))
         return OutboxChanges(
             rules=self.badges,
             age=age,
-            opt_commands=count_opt_commands(replies, self.chain.fetch_contents(patched) if patched else {}),
+            opt_commands=count_opt_commands(read),
+            reply_texts=texts_to_keep(read),
             delivered=comments_by(blocks, bot),
         )
 

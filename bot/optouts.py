@@ -5,8 +5,13 @@ STOP — any case, as a whole word: "stop", "STOP!", "Stop please", but not "non
 out its author, the account that wrote the reply, whoever the notification was for. START the same way
 opts back in; a text with both is a STOP. Within one batch the author's last reply decides.
 
-An edit may carry a diff-match-patch text (starting with ``@@ ``) instead of the whole body: such replies
-are listed by :func:`patched_replies` so the caller can read their stored text from a node first.
+An edit may carry a diff-match-patch text (starting with ``@@ ``) instead of the whole body, as PeakD and
+Ecency send them. The reply's text after such an edit is the patch applied to its text before it
+(:func:`text_after`), read from the blocks: from earlier in the batch, or kept by the store from earlier
+batches. So a STOP holds even if the reply is deleted before the bot reads its blocks, and no node is asked.
+Only a patch whose previous text is unknown (the bot never saw it, or no longer keeps it) or that does not
+apply cleanly leaves the text to be read from a node (:func:`unread_replies`); a node that has no text for
+it any more (the reply was deleted since) leaves it unread, and such a reply says nothing.
 """
 
 from __future__ import annotations
@@ -14,8 +19,15 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from diff_match_patch import diff_match_patch
 
 from bot.operations import Block, Comment, CommentKey
+
+MAX_KEPT_TEXT = 16_384
+"""Characters of a reply's text the store keeps at most: a longer text is not kept (a later patch to it is
+read from a node). Replies to a notification are a few words; this bounds what one reply can cost."""
 
 _STOP = re.compile(r"(?<![^\W_])stop(?![^\W_])", re.IGNORECASE)
 _START = re.compile(r"(?<![^\W_])start(?![^\W_])", re.IGNORECASE)
@@ -51,19 +63,75 @@ def replies_to(blocks: Iterable[Block], account: str) -> list[Comment]:
     ]
 
 
-def patched_replies(replies: Iterable[Comment]) -> set[CommentKey]:
-    return {reply.key for reply in replies if is_patch(reply.body)}
+def text_after(previous: str | None, body: str) -> str | None:
+    """A reply's text after a comment operation with ``body``, its text before being ``previous`` (None:
+    unknown). A diff-match-patch body is applied to ``previous``; None when that cannot be done cleanly (no
+    previous text, a body that only looks like a patch, a patch made against another text)."""
+    if not is_patch(body):
+        return body
+    if previous is None:
+        return None
+    dmp = diff_match_patch()
+    try:
+        patched, applied = dmp.patch_apply(dmp.patch_fromText(body), previous)
+    except ValueError:  # "Invalid patch string"
+        return None
+    return str(patched) if all(applied) else None
 
 
-def count_opt_commands(
-    replies: Iterable[Comment], stored_texts: Mapping[CommentKey, str | None]
-) -> dict[str, OptCommand]:
-    """Each replier's last STOP or START. A patched reply is read from ``stored_texts`` (its text as the
-    chain stores it; ``None``: deleted since, which says nothing)."""
-    commands: dict[str, OptCommand] = {}
+@dataclass(frozen=True, slots=True)
+class ReadReply:
+    """A reply operation and the reply's text after it: read from the blocks, or else the text a node has
+    now (None: unknown)."""
+
+    reply: Comment
+    text: str | None
+    from_blocks: bool
+
+
+def read_replies(
+    replies: Iterable[Comment],
+    kept: Mapping[CommentKey, str],
+    fetched: Mapping[CommentKey, str | None] | None = None,
+) -> list[ReadReply]:
+    """Each reply operation, in chain order, with the reply's text after it: :func:`text_after` its text
+    before — from an earlier operation in ``replies``, else ``kept`` (the store's, from earlier batches) —
+    else, when that leaves it unknown, the text a node has now (``fetched``). A node's text is never patched:
+    it may already hold the later edits."""
+    texts = dict(kept)
+    read: list[ReadReply] = []
     for reply in replies:
-        text = stored_texts.get(reply.key) if is_patch(reply.body) else reply.body
-        command = parse_opt_command(text) if text is not None else None
+        text = text_after(texts.get(reply.key), reply.body)
+        if text is not None:
+            texts[reply.key] = text
+            read.append(ReadReply(reply, text, from_blocks=True))
+        else:
+            texts.pop(reply.key, None)
+            read.append(ReadReply(reply, (fetched or {}).get(reply.key), from_blocks=False))
+    return read
+
+
+def unread_replies(read: Iterable[ReadReply]) -> set[CommentKey]:
+    """The replies whose text the blocks leave unknown: to read from a node."""
+    return {item.reply.key for item in read if not item.from_blocks}
+
+
+def texts_to_keep(read: Iterable[ReadReply]) -> dict[CommentKey, str | None]:
+    """Each reply's last text read from the blocks, to keep for the patches of later batches; None: forget
+    the one kept (the text is unknown now, or longer than :data:`MAX_KEPT_TEXT`)."""
+    last = {item.reply.key: item for item in read}
+    return {
+        key: item.text if item.from_blocks and len(item.text or "") <= MAX_KEPT_TEXT else None
+        for key, item in last.items()
+    }
+
+
+def count_opt_commands(read: Iterable[ReadReply]) -> dict[str, OptCommand]:
+    """Each replier's last STOP or START, read from the reply's text after each operation (an unknown
+    text says nothing)."""
+    commands: dict[str, OptCommand] = {}
+    for item in read:
+        command = parse_opt_command(item.text) if item.text is not None else None
         if command is not None:
-            commands[reply.author] = command
+            commands[item.reply.author] = command
     return commands

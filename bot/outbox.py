@@ -66,6 +66,9 @@ class OutboxChanges:
     earned: Sequence[EarnedBadge] = ()
     """Badges earned, decided by the caller (besides those ``rules`` find)."""
     opt_commands: Mapping[str, OptCommand] = field(default_factory=dict)
+    reply_texts: Mapping[CommentKey, str | None] = field(default_factory=dict)
+    """The texts of replies to the bot's comments, as the batch left them, to keep for later edits sent as
+    patches (None: forget the reply's); kept by the store, see :func:`bot.optouts.texts_to_keep`."""
     delivered: Mapping[str, int] = field(default_factory=dict)
     """Permlinks of the bot's own comments in the batch, with the block each was seen in."""
     per_account_interval: float = 0.0

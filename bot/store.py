@@ -7,7 +7,9 @@ itself on open; a store from a newer version is refused.
 
 What is remembered only as long as it can matter: a comment's creation time and the upvote pairs
 counted on it are kept while the comment can still take effective votes (:data:`~bot.tallies.PAYOUT_WINDOW`
-after its creation, measured in chain time at the checkpoint), then pruned.
+after its creation, measured in chain time at the checkpoint), then pruned. The text of a reply to the bot's
+comments is kept :data:`REPLY_TEXT_MEMORY` after its last change, to read the STOP or START of a later edit
+sent as a patch (see :mod:`bot.optouts`).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from bot.operations import CommentKey
 from bot.outbox import Crossing, Outbox, OutboxChanges, record_batch
 from bot.tallies import PAYOUT_WINDOW, CountedVote, Tally
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -109,6 +111,16 @@ _MIGRATIONS: dict[int, str] = {
         ) WITHOUT ROWID;
         CREATE INDEX paid_out_by_created ON paid_out_comments (created);
     """,
+    5: """
+        CREATE TABLE reply_texts (
+            author TEXT NOT NULL,
+            permlink TEXT NOT NULL,
+            body TEXT NOT NULL,
+            changed INTEGER NOT NULL,
+            PRIMARY KEY (author, permlink)
+        ) WITHOUT ROWID;
+        CREATE INDEX reply_texts_by_changed ON reply_texts (changed);
+    """,
 }
 
 _METRIC_COLUMNS = {metric: metric.value for metric in Metric}
@@ -120,6 +132,10 @@ _NO_CHANGES = OutboxChanges()
 PAID_OUT_MEMORY = 30 * 86_400
 """How long after its creation a paid-out comment's creation time is kept (votes on older ones are rare: a
 vote on one costs a lookup). Bounded by disk, not memory: nothing of it is held by the process."""
+REPLY_TEXT_MEMORY = 30 * 86_400
+"""How long, in chain time after its last change, a reply's text is kept. Edits come mostly within hours of
+the reply (the fix of a typo, a change of mind); an edit sent as a patch later than this costs a node call,
+and if the reply was deleted meanwhile, its STOP or START is not read."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,6 +258,15 @@ class Store:
             found.update({(author, permlink): created for author, permlink, created in rows})
         return found
 
+    def load_reply_texts(self, keys: Iterable[CommentKey]) -> dict[CommentKey, str]:
+        """The texts kept of those of ``keys`` that are replies to the bot's comments."""
+        rows = self._db.execute(
+            f"{_WANTED_COMMENTS} SELECT r.author, r.permlink, r.body FROM reply_texts r JOIN wanted w "
+            "ON r.author = w.author AND r.permlink = w.permlink",
+            (_json(sorted(set(keys))),),
+        )
+        return {(author, permlink): body for author, permlink, body in rows}
+
     def load_counted_votes(self, pairs: Iterable[CountedVote]) -> set[CountedVote]:
         """Those of ``pairs`` that were counted before."""
         rows = self._db.execute(
@@ -334,6 +359,7 @@ class Store:
             increments = baselines.settle_seam(self._db, tally.seam_pairs, tally.increments)
             accounts = {account for account, _ in increments}
             before = self.load_counts_of(accounts)
+            self._keep_reply_texts(changes.reply_texts, checkpoint.block_time)
             self._forget(tally.deleted)
             self._remember_comments({**learned, **tally.created}, cutoff)
             self._remember_votes(tally.counted_votes)
@@ -360,6 +386,22 @@ class Store:
                 (author, permlink),
             )
             self._db.execute("DELETE FROM comments WHERE author = ? AND permlink = ?", (author, permlink))
+            self._db.execute("DELETE FROM reply_texts WHERE author = ? AND permlink = ?", (author, permlink))
+
+    def _keep_reply_texts(self, texts: Mapping[CommentKey, str | None], changed: int) -> None:
+        """Keep the replies' texts (None: forget the reply's), changed at chain time ``changed``."""
+        self._db.executemany(
+            "INSERT OR REPLACE INTO reply_texts (author, permlink, body, changed) VALUES (?, ?, ?, ?)",
+            [
+                (author, permlink, text, changed)
+                for (author, permlink), text in texts.items()
+                if text is not None
+            ],
+        )
+        self._db.executemany(
+            "DELETE FROM reply_texts WHERE author = ? AND permlink = ?",
+            [key for key, text in texts.items() if text is None],
+        )
 
     def _remember_comments(self, created: Mapping[CommentKey, int], cutoff: int) -> None:
         """Comments that can still take votes go with their counted votes; those already paid out (asked
@@ -409,6 +451,9 @@ class Store:
         self._db.execute("DELETE FROM comments WHERE created <= ?", (cutoff,))
         self._db.execute(
             "DELETE FROM paid_out_comments WHERE created <= ?", (cutoff + PAYOUT_WINDOW - PAID_OUT_MEMORY,)
+        )
+        self._db.execute(
+            "DELETE FROM reply_texts WHERE changed <= ?", (cutoff + PAYOUT_WINDOW - REPLY_TEXT_MEMORY,)
         )
 
 

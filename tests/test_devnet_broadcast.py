@@ -560,6 +560,30 @@ def test_dev_users_reply_stop_and_vote_and_their_operations_appear_in_blocks(
     assert (reply["body"], reply["depth"], reply["root_title"]) == ("STOP", 1, "A badge")
 
 
+def test_a_deleted_comment_is_answered_as_hivemind_answers_it(
+    node: DevNode, author: str, tmp_path: Path
+) -> None:
+    # openhive-network/hivemind, tests/api_tests/hivemind/tavern/condenser_api_negative/get_content/:
+    # deleted_post.pat.json (commit f7ebb9ec) and nonexisting_post.pat.json (commit 3815e25d)
+    user = DevUser(node, author, data_dir=tmp_path)
+    assert user.post("parent", "Parent", "A post to reply to") is not None
+    for n, head in enumerate((HEAD + 1, HEAD + 3)):  # created, deleted, created again, deleted again
+        node.clock.set_head(head)
+        assert user.reply(author, "parent", f"version {n}", permlink="gone") is not None
+        node.clock.set_head(head + 1)
+        assert user.delete("gone") is not None
+        node.clock.set_head(head + 2)
+        assert error(node.url, "condenser_api.get_content", [author, "gone"]) == {
+            "code": -31999,
+            "message": "Invalid parameters",
+            "data": f"Post {author}/gone was deleted {n + 1} time(s)",
+        }
+    unknown = error(node.url, "condenser_api.get_content", [author, "never-was"])
+    text = f"Post {author}/never-was does not exist"
+    assert (unknown["code"], unknown["message"]) == (-32602, f"Assert Exception:{text}")
+    assert {"name": "assert_exception", "message": text}.items() <= unknown["data"].items()
+
+
 def test_get_account_posts_lists_generated_and_broadcast_root_posts_newest_first(
     node: DevNode, author: str, chain: ChainGenerator, tmp_path: Path
 ) -> None:
@@ -591,4 +615,4 @@ def test_permlinks_of_other_shapes_are_unknown_comments_not_node_errors(node: De
     permlinks = ["re-root-20251201t235959z", *(f"post-{n:x}zzzzzzzzzz" for n in range(40))]
     answer = result(node.url, "database_api.find_comments", {"comments": [[BOT, p] for p in permlinks]})
     assert answer == {"comments": []}
-    assert result(node.url, "condenser_api.get_content", [BOT, permlinks[0]])["author"] == ""
+    assert error(node.url, "condenser_api.get_content", [BOT, permlinks[0]])["code"] == -32602

@@ -23,6 +23,7 @@ from structlog.testing import capture_logs
 
 from bot.chain import ChainClient
 from bot.chain.client import NO_NODE_LEFT
+from bot.devnet.api import RpcError
 from bot.devnet.generator import ChainGenerator
 from bot.devnet.node import DevNode
 from bot.errors import BotError, ChainDataError, ChainError, TransientChainError
@@ -334,6 +335,75 @@ def test_a_malformed_answer_to_a_read_is_set_aside_and_the_next_node_asked(
     assert state.irreversible_block == LAST
     (failure,) = node_failures(logs)
     assert failure["node"] == bad.url and "malformed answer" in failure["reason"]
+
+
+# -- a node's answer about one comment ------------------------------------------------------------------------
+def _hivemind(code: int, message: str, data: Any) -> Callable[[Any], Any]:
+    def answer(params: list[Any]) -> Any:
+        raise RpcError(
+            code, message.format(*params), data if not isinstance(data, str) else data.format(*params)
+        )
+
+    return answer
+
+
+HIVEMIND_NO_CONTENT: dict[str, Callable[[Any], Any]] = {
+    # openhive-network/hivemind, tests/api_tests/hivemind/tavern/condenser_api_negative/get_content/
+    "deleted": _hivemind(-31999, "Invalid parameters", "Post {0}/{1} was deleted 1 time(s)"),  # f7ebb9ec
+    "does-not-exist": _hivemind(
+        -32602,
+        "Assert Exception:Post {0}/{1} does not exist",
+        {"code": 10, "name": "assert_exception", "data": {"category": "hivemind"}},
+    ),  # nonexisting_post.pat.json, 3815e25d
+    "does-not-exist-before": _hivemind(
+        -32602, "Invalid parameters", "Post {0}/{1} does not exist"
+    ),  # a84023cf
+}
+
+
+@pytest.mark.parametrize("answer", HIVEMIND_NO_CONTENT.values(), ids=list(HIVEMIND_NO_CONTENT))
+def test_a_nodes_answer_that_a_comment_is_gone_is_no_text_and_no_node_failure(
+    nodes: tuple[DevNode, DevNode], answer: Callable[[Any], Any]
+) -> None:
+    first, second = nodes
+    first.api.methods["condenser_api.get_content"] = answer
+    client = ChainClient([first.url, second.url], timeout=TIMEOUT, max_backoff=1, clock=Clock())
+    with capture_logs() as logs:
+        texts = client.fetch_contents([("alice", "gone"), ("bob", "never-was")])
+    assert texts == {("alice", "gone"): None, ("bob", "never-was"): None}
+    assert node_failures(logs, None) == []
+    assert "condenser_api.get_content" not in second.requests  # the first node's word was taken
+    unavailable = [
+        (e["author"], e["permlink"], e["log_level"]) for e in logs if e["event"] == "content_unavailable"
+    ]
+    assert unavailable == [("alice", "gone", "info"), ("bob", "never-was", "info")]
+    assert client.fetch_state().irreversible_block == LAST and first.requests[-1].endswith(
+        "global_properties"
+    )
+
+
+def test_the_text_of_a_comment_is_read_from_the_next_node_when_one_is_down(
+    nodes: tuple[DevNode, DevNode],
+) -> None:
+    down, up = nodes
+    chain = generated_chain()
+    key, body = next(
+        ((op["value"]["author"], op["value"]["permlink"]), op["value"]["body"])
+        for n in range(FIRST, LAST)
+        for transaction in (chain.block(n) or {"transactions": []})["transactions"]
+        for op in transaction["operations"]
+        if op["type"] == "comment_operation" and not op["value"]["body"].startswith("@@ ")
+    )
+    down.transport.down()
+    client = ChainClient([down.url, up.url], timeout=TIMEOUT, max_backoff=1, clock=Clock())
+    with capture_logs() as logs:
+        texts = client.fetch_contents([key])
+    assert texts == {key: body}
+    (failure,) = node_failures(logs)
+    assert failure["node"] == down.url and failure["call"] == "condenser_api.get_content"
+    up.transport.down()
+    with pytest.raises(TransientChainError, match=NO_NODE_LEFT):
+        client.fetch_contents([key])
 
 
 # -- stale nodes --------------------------------------------------------------------------------------------------

@@ -218,22 +218,90 @@ def test_start_opts_back_in(node: DevNode, bot: SteppedBot, tmp_path: Path) -> N
     assert after, "no notification after START"
 
 
-def test_an_edit_sent_as_a_patch_is_read_from_the_chain(
-    node: DevNode, bot: SteppedBot, tmp_path: Path
-) -> None:
+def patch(before: str, after: str) -> str:
+    """An edit's body as PeakD and Ecency send it: a diff-match-patch text turning ``before`` into ``after``."""
+    dmp = diff_match_patch()
+    text: str = dmp.patch_toText(dmp.patch_make(before, after))
+    return text
+
+
+THANKS = "re-badges-thanks"
+
+
+def thanked(node: DevNode, bot: SteppedBot, tmp_path: Path) -> tuple[Notification, DevUser, int]:
+    """The first notification delivered, and its author who replied "Thanks!" (permlink ``THANKS``) to it;
+    the reply's block."""
     notified = first_delivered(bot, START + 300)
     replier = user(node, notified.account, tmp_path)
-    first = replier.reply(BOT, notified.permlink, "Thanks!", permlink="re-badges-thanks")
+    first = replier.reply(BOT, notified.permlink, "Thanks!", permlink=THANKS)
     assert first is not None
-    bot.run(first.block + 2)
+    return notified, replier, first.block
+
+
+def test_an_edit_sent_as_a_patch_is_read_as_the_text_it_makes(
+    node: DevNode, bot: SteppedBot, tmp_path: Path
+) -> None:
+    notified, replier, first = thanked(node, bot, tmp_path)
+    bot.run(first + 2)
     assert bot.poster_store.outbox.load_opted_out([notified.account]) == set()
-    dmp = diff_match_patch()
-    patch = dmp.patch_toText(dmp.patch_make("Thanks!", "Thanks! But please stop."))
-    assert patch.startswith("@@ ") and "stop" not in patch.lower().split("please")[0]
-    edit = replier.reply(BOT, notified.permlink, patch, permlink="re-badges-thanks")
+    stop = patch("Thanks!", "Thanks! But please stop.")
+    assert stop.startswith("@@ ") and "stop" not in stop.lower().split("please")[0]
+    edit = replier.reply(BOT, notified.permlink, stop, permlink=THANKS)
     assert edit is not None
     bot.run(edit.block + 2)
     assert bot.poster_store.outbox.load_opted_out([notified.account]) == {notified.account}
+    assert "condenser_api.get_content" not in node.requests  # from the blocks alone
+
+
+def edit_then_delete(node: DevNode, replier: DevUser, parent: str, body: str) -> int:
+    """Edit ``replier``'s reply ``THANKS`` to the bot's ``parent`` with ``body``, then delete it, in two
+    blocks the bot does not read yet; the block of the deletion."""
+    node.clock.set_head(node.clock.head() + 1)
+    edit = replier.reply(BOT, parent, body, permlink=THANKS)
+    assert edit is not None
+    node.clock.set_head(edit.block)
+    deleted = replier.delete(THANKS)
+    assert deleted is not None
+    return deleted.block
+
+
+@pytest.mark.parametrize("seen_before", [True, False], ids=["reply-read-in-an-earlier-batch", "same-batch"])
+def test_a_stop_sent_as_a_patch_holds_though_the_reply_is_deleted_before_the_bot_reads_it(
+    node: DevNode, bot: SteppedBot, tmp_path: Path, seen_before: bool
+) -> None:
+    notified, replier, first = thanked(node, bot, tmp_path)
+    if seen_before:
+        bot.run(first + 2)
+    else:
+        node.clock.set_head(first)
+    stop = patch("Thanks!", "Thanks! But please stop.")
+    deleted = edit_then_delete(node, replier, notified.permlink, stop)
+
+    bot.run(deleted + 3)
+
+    assert bot.errors == []
+    assert bot.follower_store.load_checkpoint().block_num >= deleted  # type: ignore[union-attr]
+    assert bot.poster_store.outbox.load_opted_out([notified.account]) == {notified.account}
+    assert "condenser_api.get_content" not in node.requests  # read from the blocks alone
+
+
+def test_a_patch_the_bot_cannot_apply_to_a_deleted_reply_holds_nothing_back(
+    node: DevNode, bot: SteppedBot, tmp_path: Path
+) -> None:
+    notified, replier, first = thanked(node, bot, tmp_path)
+    bot.run(first + 2)
+    stop = patch("A text the bot never saw", "STOP")  # does not apply to "Thanks!": the node is asked
+    deleted = edit_then_delete(node, replier, notified.permlink, stop)
+
+    with capture_logs() as logs:
+        bot.run(deleted + 3)
+
+    assert bot.errors == []
+    assert bot.follower_store.load_checkpoint().block_num >= deleted  # type: ignore[union-attr]
+    assert bot.poster_store.outbox.load_opted_out([notified.account]) == set()  # the node had no text
+    unread = [line for line in logs if line["event"] == "content_unavailable"]
+    assert [(line["author"], line["permlink"]) for line in unread] == [(notified.account, THANKS)]
+    assert not [line for line in logs if line["event"] == "node_failed"]
 
 
 def test_a_crash_after_a_broadcast_creates_no_second_comment(

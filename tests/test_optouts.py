@@ -5,17 +5,23 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from diff_match_patch import diff_match_patch
 from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.operations import Comment, parse_blocks
 from bot.optouts import (
+    MAX_KEPT_TEXT,
     OptCommand,
+    ReadReply,
     count_opt_commands,
     is_patch,
     parse_opt_command,
-    patched_replies,
+    read_replies,
     replies_to,
+    text_after,
+    texts_to_keep,
+    unread_replies,
 )
 from tests.blocks import block, post, reply, vote
 
@@ -147,26 +153,119 @@ def test_a_patch_is_a_body_starting_with_the_diff_marker(body: str, patch: bool)
     assert is_patch(body) is patch
 
 
-def test_patched_replies_are_the_ones_whose_text_must_be_read_from_the_chain() -> None:
-    found = replies(
-        block(1, reply("alice", "r1", BOT, "n", "@@ -1,5 +1,4 @@\n-thanks\n+STOP\n")),
-        block(2, reply("bob", "r2", BOT, "n", "STOP")),
-    )
-
-    assert patched_replies(found) == {("alice", "r1")}
+def patch(before: str, after: str) -> str:
+    dmp = diff_match_patch()
+    text: str = dmp.patch_toText(dmp.patch_make(before, after))
+    return text
 
 
-# --- count_opt_commands -----------------------------------------------------------------------------------
+# --- the text after an operation ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("previous", "body", "text"),
+    [
+        # a whole body is the text, whatever came before
+        (None, "STOP", "STOP"),
+        ("thanks", "Thanks, but START", "Thanks, but START"),
+        (None, "", ""),
+        # a patch is applied to the text before it
+        ("Thanks!", patch("Thanks!", "Thanks! But please stop."), "Thanks! But please stop."),
+        ("STOP", patch("STOP", "thanks"), "thanks"),
+        ("Thanks!\n\nline two", patch("Thanks!\n\nline two", "Thanks!\n\nSTOP"), "Thanks!\n\nSTOP"),
+        ("héllo wörld 🐝", patch("héllo wörld 🐝", "héllo STOP 🐝"), "héllo STOP 🐝"),  # escaped characters
+        ("", patch("", "stop"), "stop"),
+        # unknown: no text before, a patch made against another text, a body that only looks like a patch
+        (None, patch("Thanks!", "STOP"), None),
+        ("Thanks!", patch("A text never seen here", "STOP"), None),
+        ("Thanks!", "@@ not a patch at all", None),
+        ("Thanks!", "@@ -1,4 +1,4 @@\n-cool\n+stop\n", None),  # removes what is not there
+    ],
+)
+def test_the_text_after_an_operation_is_its_body_or_its_patch_applied_to_the_text_before(
+    previous: str | None, body: str, text: str | None
+) -> None:
+    assert text_after(previous, body) == text
+
+
+@given(st.text(), st.text())
+def test_a_patch_turns_the_text_it_was_made_from_into_the_text_it_was_made_for(
+    before: str, after: str
+) -> None:
+    body = patch(before, after)
+    if is_patch(body):  # an empty patch ("" for equal texts) is an empty body: a whole text
+        assert text_after(before, body) == after
+
+
+# --- reading replies ---------------------------------------------------------------------------------------
 
 
 def comment(author: str, body: str, permlink: str = "r") -> Comment:
     return Comment(author, permlink, BOT, "badge-posts-1-x-0123abcd", body)
 
 
+def texts(read: list[ReadReply]) -> list[str | None]:
+    return [item.text for item in read]
+
+
+def test_a_patch_applies_to_the_text_from_earlier_in_the_batch_or_kept_from_earlier_batches() -> None:
+    batch = [
+        comment("alice", "Thanks!", "r1"),
+        comment("alice", patch("Thanks!", "Thanks! Stop."), "r1"),
+        comment("bob", patch("Nice", "Nice, stop"), "r2"),
+    ]
+
+    read = read_replies(batch, {("bob", "r2"): "Nice", ("alice", "r1"): "an older text"})
+
+    assert texts(read) == ["Thanks!", "Thanks! Stop.", "Nice, stop"]
+    assert unread_replies(read) == set()
+    assert texts_to_keep(read) == {("alice", "r1"): "Thanks! Stop.", ("bob", "r2"): "Nice, stop"}
+
+
+def test_a_patch_whose_text_before_is_unknown_is_left_to_read_from_a_node() -> None:
+    batch = [
+        comment("alice", patch("Thanks!", "STOP"), "r1"),
+        comment("alice", patch("STOP", "STOP!"), "r1"),  # applies to the node's text, not to nothing
+        comment("bob", "START", "r2"),
+    ]
+
+    read = read_replies(batch, {})
+    assert texts(read) == [None, None, "START"]
+    assert unread_replies(read) == {("alice", "r1")}
+    assert texts_to_keep(read) == {("alice", "r1"): None, ("bob", "r2"): "START"}
+
+    fetched = read_replies(batch, {}, {("alice", "r1"): "STOP!"})  # the node's text now: after both edits
+    assert texts(fetched) == ["STOP!", "STOP!", "START"]
+    assert texts_to_keep(fetched) == {("alice", "r1"): None, ("bob", "r2"): "START"}  # only the blocks' texts
+
+    deleted = read_replies(batch, {}, {("alice", "r1"): None})  # the node no longer has it
+    assert texts(deleted) == [None, None, "START"]
+
+
+def test_a_whole_body_needs_no_text_before_and_replaces_the_kept_one() -> None:
+    read = read_replies([comment("alice", "STOP", "r1")], {("alice", "r1"): "start"}, {("alice", "r1"): "x"})
+
+    assert texts(read) == ["STOP"]
+
+
+def test_texts_longer_than_the_bound_are_not_kept() -> None:
+    long = "x" * MAX_KEPT_TEXT
+    read = read_replies([comment("alice", long, "r1"), comment("bob", long + "x", "r2")], {})
+
+    assert texts_to_keep(read) == {("alice", "r1"): long, ("bob", "r2"): None}
+
+
+# --- count_opt_commands -----------------------------------------------------------------------------------
+
+
+def commands_of(
+    replies: list[Comment], kept: dict[tuple[str, str], str] | None = None
+) -> dict[str, OptCommand]:
+    return count_opt_commands(read_replies(replies, kept or {}))
+
+
 def test_each_replier_gets_their_own_command() -> None:
-    commands = count_opt_commands(
-        [comment("alice", "STOP"), comment("bob", "start"), comment("carol", "thanks!")], {}
-    )
+    commands = commands_of([comment("alice", "STOP"), comment("bob", "start"), comment("carol", "thanks!")])
 
     assert commands == {"alice": STOP, "bob": START}
 
@@ -185,42 +284,35 @@ def test_each_replier_gets_their_own_command() -> None:
 def test_the_repliers_last_command_in_the_batch_wins(bodies: list[str], command: OptCommand) -> None:
     batch = [comment("alice", body, f"r{i}") for i, body in enumerate(bodies)]
 
-    assert count_opt_commands(batch, {}) == {"alice": command}
+    assert commands_of(batch) == {"alice": command}
 
 
-def test_a_patched_reply_is_read_from_the_stored_text() -> None:
-    patched = comment("alice", "@@ -1,6 +1,4 @@\n-thanks\n+STOP\n", "r1")
-
-    assert count_opt_commands([patched], {("alice", "r1"): "STOP"}) == {"alice": STOP}
-    assert count_opt_commands([patched], {("alice", "r1"): "thanks"}) == {}
+def test_a_patched_reply_is_read_from_its_text_after_the_patch() -> None:
+    assert commands_of([comment("alice", patch("thanks", "STOP"), "r1")], {("alice", "r1"): "thanks"}) == {
+        "alice": STOP
+    }
 
 
 def test_a_patched_reply_is_never_read_as_its_patch_text() -> None:
     # The patch itself says STOP, but the comment's text no longer does: no command.
-    patched = comment("alice", "@@ -1,4 +1,6 @@\n-STOP\n+thanks\n", "r1")
+    patched = comment("alice", patch("STOP", "thanks"), "r1")
+    assert "STOP" in patched.body
 
-    assert count_opt_commands([patched], {("alice", "r1"): "thanks"}) == {}
+    assert commands_of([patched], {("alice", "r1"): "STOP"}) == {}
 
 
-@pytest.mark.parametrize("stored", [{("alice", "r1"): None}, {}])
-def test_a_patched_reply_whose_text_is_unknown_says_nothing(stored: dict[tuple[str, str], None]) -> None:
+def test_a_patched_reply_whose_text_is_unknown_says_nothing() -> None:
     earlier = comment("alice", "START", "r0")
     patched = comment("alice", "@@ -1 +1 @@\n+STOP\n", "r1")
 
-    assert count_opt_commands([earlier, patched], stored) == {"alice": START}
-
-
-def test_stored_texts_are_not_read_for_whole_bodies() -> None:
-    assert count_opt_commands([comment("alice", "STOP", "r1")], {("alice", "r1"): "start"}) == {"alice": STOP}
+    assert commands_of([earlier, patched]) == {"alice": START}
 
 
 def test_commands_from_hand_made_blocks_end_to_end() -> None:
     found = replies(
-        block(1, reply("alice", "r1", BOT, "n", "Stop please"), reply("bob", "r2", BOT, "n", "@@ -1 +1 @@")),
+        block(1, reply("alice", "r1", BOT, "n", "Stop please"), reply("bob", "r2", BOT, "n", "Hi")),
         block(2, reply("alice", "r3", BOT, "n", "Actually, START again")),
-        block(3, reply(BOT, "r4", BOT, "n", "STOP")),
+        block(3, reply(BOT, "r4", BOT, "n", "STOP"), reply("bob", "r2", BOT, "n", patch("Hi", "Hi, stop!"))),
     )
 
-    commands = count_opt_commands(found, {("bob", "r2"): "stop!"})
-
-    assert commands == {"alice": START, "bob": STOP}
+    assert commands_of(found) == {"alice": START, "bob": STOP}

@@ -6,7 +6,8 @@ import pytest
 
 from bot.errors import StoreError, StoreVersionError
 from bot.metrics import Metric
-from bot.store import PAID_OUT_MEMORY, SCHEMA_VERSION, Checkpoint, Store
+from bot.outbox import OutboxChanges
+from bot.store import _MIGRATIONS, PAID_OUT_MEMORY, REPLY_TEXT_MEMORY, SCHEMA_VERSION, Checkpoint, Store
 from bot.tallies import PAYOUT_WINDOW, Tally
 
 T0 = 1_750_000_000
@@ -134,3 +135,44 @@ def test_corrupt_store_gives_a_clear_error(tmp_path: Path) -> None:
     path.write_bytes(b"this is not a database" * 100)
     with pytest.raises(StoreError, match="cannot be used as the bot's store"):
         Store.open(path)
+
+
+def test_reply_texts_are_kept_with_the_batch_and_forgotten_when_unknown_or_deleted(store: Store) -> None:
+    texts: dict[tuple[str, str], str | None] = {("alice", "r1"): "Thanks!", ("bob", "r2"): "Nice"}
+    store.commit_batch(tally(), {}, Checkpoint(1, "01", T0), OutboxChanges(reply_texts=texts))
+    keys = {("alice", "r1"), ("bob", "r2"), ("carol", "r3")}
+    assert store.load_reply_texts(keys) == {("alice", "r1"): "Thanks!", ("bob", "r2"): "Nice"}
+
+    changes = OutboxChanges(reply_texts={("alice", "r1"): "Thanks! STOP", ("bob", "r2"): None})
+    store.commit_batch(tally(), {}, Checkpoint(2, "02", T0 + 3), changes)
+    assert store.load_reply_texts(keys) == {("alice", "r1"): "Thanks! STOP"}
+
+    store.commit_batch(tally(deleted={("alice", "r1")}), {}, Checkpoint(3, "03", T0 + 6))
+    assert store.load_reply_texts(keys) == {}
+
+
+def test_a_reply_text_is_kept_for_a_while_after_its_last_change(store: Store) -> None:
+    store.commit_batch(
+        tally(), {}, Checkpoint(1, "01", T0), OutboxChanges(reply_texts={("alice", "old"): "Thanks!"})
+    )
+    changes = OutboxChanges(reply_texts={("alice", "edited"): "Thanks!"})
+    store.commit_batch(tally(), {}, Checkpoint(2, "02", T0 + 100), changes)
+    keys = {("alice", "old"), ("alice", "edited")}
+    store.commit_batch(tally(), {}, Checkpoint(3, "03", T0 + REPLY_TEXT_MEMORY - 1))
+    assert store.load_reply_texts(keys).keys() == keys
+    store.commit_batch(tally(), {}, Checkpoint(4, "04", T0 + REPLY_TEXT_MEMORY))
+    assert store.load_reply_texts(keys).keys() == {("alice", "edited")}
+
+
+def test_a_store_of_the_previous_schema_is_upgraded_keeping_its_data(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite"
+    with sqlite3.connect(path) as db:
+        for version in range(1, 5):
+            db.executescript(_MIGRATIONS[version])
+        db.execute("INSERT INTO checkpoint VALUES (1, 7, '07', ?)", (T0,))
+        db.execute("PRAGMA user_version = 4")
+    db.close()
+    with Store.open(path) as store:
+        assert store._schema_version() == SCHEMA_VERSION == 5
+        assert store.load_checkpoint() == Checkpoint(7, "07", T0)
+        assert store.load_reply_texts({("alice", "r1")}) == {}

@@ -18,6 +18,7 @@ from bot.chain.verdicts import (
     RULES,
     Verdict,
     classify_error_answer,
+    classify_read_error,
     parse_batch_limit,
     parse_retry_after,
 )
@@ -104,3 +105,22 @@ def test_retry_after_is_read_as_seconds_or_an_http_date_and_capped(
 def test_a_batch_limit_is_read_from_jussis_refusal_and_only_from_it() -> None:
     assert parse_batch_limit("{'code': 1600, 'message': 'JSONRPC batch size of 60 exceeds 50'}") == 50
     assert parse_batch_limit("Invalid Request: batch requests are not supported") is None
+
+
+READ_ANSWERS: list[tuple[str, int, Any, Verdict]] = [
+    # hivemind about a comment it no longer has (condenser_api_negative/get_content, openhive-network/hivemind)
+    ("Invalid parameters", -31999, "Post jsc/testing-summary was deleted 1 time(s)", Verdict.REFUSED),
+    ("Assert Exception:Post jsc/nonexisting-post does not exist", -32602, None, Verdict.REFUSED),
+    # the node or its proxy in trouble, or a node that does not serve the call: ask another node
+    ("Internal Error", -32603, None, Verdict.UNCONFIRMED),
+    ("Request Timeout", 1000, None, Verdict.UNCONFIRMED),
+    ("Unable to acquire database lock", -32003, None, Verdict.UNCONFIRMED),
+    ("Could not find method get_content", -32601, None, Verdict.UNCONFIRMED),
+]
+
+
+@pytest.mark.parametrize(("message", "code", "data", "verdict"), READ_ANSWERS)
+def test_an_error_answer_to_a_read_is_the_nodes_word_unless_the_node_is_in_trouble(
+    message: str, code: int, data: Any, verdict: Verdict
+) -> None:
+    assert classify_read_error(code, message, data) is verdict

@@ -44,7 +44,14 @@ from beemapi import exceptions as beem_errors
 from beemapi.noderpc import NodeRPC
 
 from bot.chain.transactions import PostingKey, Reply, TaposBlock, sign_reply
-from bot.chain.verdicts import Verdict, classify_error_answer, parse_batch_limit, parse_retry_after
+from bot.chain.verdicts import (
+    Judge,
+    Verdict,
+    classify_error_answer,
+    classify_read_error,
+    parse_batch_limit,
+    parse_retry_after,
+)
 from bot.errors import (
     ChainError,
     NotEnoughRCError,
@@ -221,14 +228,27 @@ class ChainClient:
         return found
 
     def fetch_contents(self, keys: Iterable[CommentKey]) -> dict[CommentKey, str | None]:
-        """The stored text (edits applied) of each comment; ``None`` for one the chain no longer has."""
+        """The stored text (edits applied) of each comment; ``None`` for one the node does not have.
+
+        On public nodes hivemind serves ``condenser_api.get_content``, and answers a deleted or unknown
+        comment with an error — -31999 "Invalid parameters", "Post a/p was deleted 1 time(s)"; -32602
+        "Assert Exception:Post a/p does not exist" (hivemind's ``condenser_api_negative/get_content``
+        pattern tests) — where hived answers an empty comment. Any error answer is about that comment, not
+        the node: ``None``, logged once, the node kept. A node that does not answer fails over as for any
+        read."""
         found: dict[CommentKey, str | None] = {}
         for author, permlink in sorted(set(keys)):
 
             def body(answer: Any, author: str = author) -> str | None:
                 return str(answer["body"]) if answer.get("author") == author else None
 
-            found[(author, permlink)] = self._read("condenser_api", "get_content", [author, permlink], body)
+            try:
+                found[(author, permlink)] = self._read(
+                    "condenser_api", "get_content", [author, permlink], body, judge=classify_read_error
+                )
+            except _Answered as answer:
+                log.info("content_unavailable", author=author, permlink=permlink, answer=answer.message)
+                found[(author, permlink)] = None
         return found
 
     def fetch_account_history(
@@ -307,7 +327,7 @@ class ChainClient:
             self.chain_id(),
         )
         try:
-            self.call("condenser_api", "broadcast_transaction", [transaction], answered=True)
+            self.call("condenser_api", "broadcast_transaction", [transaction], judge=classify_error_answer)
         except _Answered as answer:
             return _broadcast_outcome(answer)
         except _NoAnswer as exc:
@@ -325,14 +345,15 @@ class ChainClient:
     # -- failover -------------------------------------------------------------------------------
 
     def call(
-        self, api: str, method: str, params: Mapping[str, Any] | list[Any], *, answered: bool = False
+        self, api: str, method: str, params: Mapping[str, Any] | list[Any], *, judge: Judge | None = None
     ) -> Any:
         """Call ``api.method(params)`` on the first healthy node, failing over to the others.
 
-        ``params`` is a list for ``condenser_api``. With ``answered``, an error answer from a node is
-        raised as :class:`_Answered` at once (the node is healthy: it said no).
+        ``params`` is a list for ``condenser_api``. With ``judge``, an error answer that it finds to be the
+        node's word about what was asked (any verdict but unconfirmed) is raised as :class:`_Answered` at
+        once: the node is healthy, it said no. Without, every error answer is the node's failure.
         """
-        return self._call(self._ready(), api, method, params, answered=answered)
+        return self._call(self._ready(), api, method, params, judge=judge)
 
     def set_aside(self, reason: str, call: str | None = None) -> bool:
         """Set aside the node that answered the last call — or the last ``call`` ("api.method") — : its
@@ -362,12 +383,17 @@ class ChainClient:
         parse: Callable[[Any], T],
         *,
         raw: bool = False,
+        judge: Judge | None = None,
     ) -> T:
         """``parse`` of the answer to a read. A node whose answer ``parse`` finds malformed (it raises
-        KeyError, TypeError, ValueError or AttributeError) is set aside and the next node is asked."""
+        KeyError, TypeError, ValueError or AttributeError) is set aside and the next node is asked.
+        ``judge``: as for :meth:`call`."""
         reason = ""
         for _ in self._nodes:  # each node at most once
-            answer = self._call(self._ready(), api, method, params, raw=raw)
+            try:
+                answer = self._call(self._ready(), api, method, params, raw=raw, judge=judge)
+            except _NoAnswer:
+                raise TransientChainError(f"{api}.{method}: {NO_NODE_LEFT}") from None
             try:
                 return parse(answer)
             except _MALFORMED as exc:
@@ -383,7 +409,7 @@ class ChainClient:
         method: str,
         params: Mapping[str, Any] | list[Any],
         *,
-        answered: bool = False,
+        judge: Judge | None = None,
         raw: bool = False,
     ) -> Any:
         """Ask ``nodes`` in turn until one answers (see :meth:`call`); ``raw``: the result's JSON bytes."""
@@ -395,7 +421,7 @@ class ChainClient:
             try:
                 answer = self._call_node(node, api, method, params)
             except _ErrorAnswer as exc:
-                verdict = classify_error_answer(exc.code, exc.message, exc.data) if answered else None
+                verdict = None if judge is None else judge(exc.code, exc.message, exc.data)
                 if verdict not in (None, Verdict.UNCONFIRMED):
                     self._last = node
                     raise _Answered(exc.message, verdict) from None
@@ -416,7 +442,7 @@ class ChainClient:
                 return answer if raw else _decode(answer)
         if len(refused) == len(nodes):
             raise PermanentChainError(f"{call} refused by every node: {'; '.join(refused)}")
-        if answered:
+        if judge is not None:
             raise _NoAnswer(f"{call}: no node answered ({len(nodes)} tried)")
         raise TransientChainError(f"{call}: {NO_NODE_LEFT}")
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -102,6 +102,24 @@ def classify_error_answer(code: Any, message: str, data: Any = None) -> Verdict:
     if code == ERROR_DURING_CALL or (isinstance(data, Mapping) and "stack" in data and "name" in data):
         return Verdict.REFUSED
     return Verdict.UNCONFIRMED
+
+
+Judge = Callable[[Any, str, Any], Verdict]
+"""A rule that reads a JSON-RPC error answer's ``code``, ``message`` and ``data`` into a verdict."""
+
+_CALL_UNKNOWN = -32601
+"""JSON-RPC's "method not found": the node does not serve the call at all (``json_rpc_plugin.hpp``)."""
+
+
+def classify_read_error(code: Any, message: str, data: Any = None) -> Verdict:
+    """The verdict of an error answer to a read about one object (a comment): the node's or its proxy's
+    trouble, or a node that does not serve the call, is UNCONFIRMED (ask another node); any other error is
+    the node's word about what was asked — REFUSED. hivemind answers a deleted or unknown comment with an
+    error (-31999 "Invalid parameters", data "Post a/p was deleted 1 time(s)"; -32602 "Assert
+    Exception:Post a/p does not exist": openhive-network/hivemind ``tests/api_tests/hivemind/tavern/
+    condenser_api_negative/get_content/``), where hived answers an empty comment."""
+    trouble = any(rule.words in message for rule in RULES if rule.verdict is Verdict.UNCONFIRMED)
+    return Verdict.UNCONFIRMED if trouble or code == _CALL_UNKNOWN else Verdict.REFUSED
 
 
 def parse_retry_after(value: str | None, now: float) -> float | None:

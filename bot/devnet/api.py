@@ -43,10 +43,11 @@ _log = logging.getLogger(__name__)
 class RpcError(Exception):
     """A JSON-RPC error answer."""
 
-    def __init__(self, code: int, message: str) -> None:
+    def __init__(self, code: int, message: str, data: Any = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.data = data
 
 
 class RawJson(str):
@@ -418,10 +419,21 @@ class NodeApi:
         return {"comments": found}
 
     def _get_content(self, params: list[Any]) -> dict[str, Any]:
-        state = self._comment(str(params[0]), str(params[1]), votes=True)
-        if state is None:  # hived answers an empty comment, not an error
-            return {"author": "", "permlink": "", "body": "", "created": "1970-01-01T00:00:00"}
+        """On public nodes hivemind serves this call, and answers a deleted or unknown comment with an error
+        (hived itself would answer an empty comment): see :func:`_no_content`."""
+        author, permlink = str(params[0]), str(params[1])
+        state = self._comment(author, permlink, votes=True)
+        if state is None:
+            raise _no_content(author, permlink, self._deletions(author, permlink))
         return legacy(_condenser_comment(state))  # type: ignore[no-any-return]
+
+    def _deletions(self, author: str, permlink: str) -> int:
+        """Deletions are known of comments made by broadcasts (a recorded chain's are not counted)."""
+        if not isinstance(self.source, Ledger):
+            return 0
+        head = self.head.head()
+        with self._lock:
+            return self.source.deletions((author, permlink), head)
 
     def _account(self, name: str) -> AccountState | None:
         head = self.head.head()
@@ -439,9 +451,32 @@ class NodeApi:
         return [legacy(_database_account(s)) for s in states if s is not None]
 
 
+def _no_content(author: str, permlink: str, deletions: int) -> RpcError:
+    """hivemind's answer to ``condenser_api.get_content`` for a comment it does not have, from its pattern
+    tests (openhive-network/hivemind, ``tests/api_tests/hivemind/tavern/condenser_api_negative/get_content/``):
+    ``deleted_post.pat.json`` (commit f7ebb9ec) for a deleted one, ``nonexisting_post.pat.json`` (commit
+    3815e25d) for one that never was."""
+    if deletions:
+        return RpcError(
+            -31999, "Invalid parameters", f"Post {author}/{permlink} was deleted {deletions} time(s)"
+        )
+    text = f"Post {author}/{permlink} does not exist"
+    data = {
+        "code": 10,
+        "name": "assert_exception",
+        "message": text,
+        "extension": {"assertion_expression": text},
+        "stack": [{"context": {"level": "error"}, "data": {"category": "hivemind"}, "format": ""}],
+    }
+    return RpcError(-32602, f"Assert Exception:{text}", data)
+
+
 def _encode_one(request_id: Any, result: Any) -> str:
     if isinstance(result, RpcError):
-        error = json.dumps({"code": result.code, "message": result.message}, ensure_ascii=False)
+        fields = {"code": result.code, "message": result.message}
+        if result.data is not None:
+            fields["data"] = result.data
+        error = json.dumps(fields, ensure_ascii=False)
         return f'{{"jsonrpc":"2.0","error":{error},"id":{json.dumps(request_id)}}}'
     text = result if isinstance(result, RawJson) else json.dumps(result, ensure_ascii=False)
     return f'{{"jsonrpc":"2.0","result":{text},"id":{json.dumps(request_id)}}}'

@@ -102,6 +102,10 @@ class Ledger:
     def comment(self, author: str, permlink: str, head: int, *, votes: bool = False) -> CommentState | None:
         return self._state((author, permlink), head, votes=votes)
 
+    def deletions(self, key: Key, head: int) -> int:
+        """How many times the comment ``key`` was deleted by broadcast transactions up to block ``head``."""
+        return sum(1 for event in self._events.get(key, ()) if event.kind == "delete" and event.block <= head)
+
     def root_posts(self, author: str, head: int, oldest: int) -> Iterator[tuple[int, str]]:
         ours = [
             (block, -seq, permlink)

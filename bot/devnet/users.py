@@ -79,6 +79,10 @@ class DevUser:
         """Reply "STOP" (or ``body``) to a comment: the opt-out the bot honours."""
         return self.reply(parent_author, parent_permlink, body, permlink=permlink)
 
+    def delete(self, permlink: str) -> Accepted | None:
+        """Delete one of this user's comments (one without replies or net positive votes)."""
+        return self.broadcast(operations.Delete_comment(author=self.account, permlink=permlink))
+
     def vote(self, author: str, permlink: str, weight: int = 10000) -> Accepted | None:
         """Vote with ``weight`` (-10000 … 10000; 0 removes a vote)."""
         op = {"voter": self.account, "author": author, "permlink": permlink, "weight": weight}

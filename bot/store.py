@@ -28,7 +28,7 @@ from bot.operations import CommentKey
 from bot.outbox import Crossing, Outbox, OutboxChanges, record_batch
 from bot.tallies import PAYOUT_WINDOW, CountedVote, Tally
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -109,6 +109,7 @@ _MIGRATIONS: dict[int, str] = {
         ) WITHOUT ROWID;
         CREATE INDEX paid_out_by_created ON paid_out_comments (created);
     """,
+    5: baselines.UNCONFIRMED_SCHEMA,
 }
 
 _METRIC_COLUMNS = {metric: metric.value for metric in Metric}

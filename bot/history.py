@@ -21,7 +21,10 @@ The same rules as live (:mod:`bot.tallies`):
   progress), the upvotes before HF24 that lack theirs are set aside (:attr:`PageReading.unconfirmed`, kept
   in the store, committed with the page) and counted when the oldest page is in; once one is seen, they are
   dropped. On a replayed node this is exact unless every one of an account's votes before HF24 (given or
-  received) was cast on a paid-out comment — then those few count as an old node's would;
+  received) was cast on a paid-out comment — then those few count as an old node's would. Decided per
+  account's history, not per page (a page of votes all on paid-out comments would look like an old node)
+  nor by probing a known mainnet account (testnets have none, and the bot may change nodes between
+  accounts);
 - a comment counts once per incarnation: the account's comment operations name a permlink again for an
   edit; a ``delete_comment`` ends an incarnation, and a later comment operation on the permlink is a new
   comment. Newest first, that is: the first operation met for a permlink counts, and a delete makes the

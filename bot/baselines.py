@@ -47,6 +47,7 @@ class Baseline:
     state: BaselineState
     next_start: int | None  # the history index to read from next (None: the newest page)
     carry: frozenset[VoteKey]
+    effective_before_hf24: bool  # the pages read show an effective_comment_vote before HF24
     counts: Mapping[Metric, int]
     pages: int
     entries: int
@@ -154,19 +155,23 @@ class Baselines:
                 raise ValueError(f"@{account} has no baseline in progress")
             live_start = load_live_start(self._db)
             seam_from = None if live_start is None else live_start[1] - PAYOUT_WINDOW
+            finished = reading.lowest is None or reading.lowest == 0
+            shown = current.effective_before_hf24 or reading.effective_before_hf24
+            sightings = reading.sightings + self._settle_unconfirmed(account, reading, shown, finished)
             added = Counter[Metric]()
-            for sighting in reading.sightings:
+            for sighting in sightings:
                 metric = self._apply(account, sighting, seam_from)
                 if metric is not None:
                     added[metric] += 1
             counts = {metric: current.counts[metric] + added[metric] for metric in Metric}
-            finished = reading.lowest is None or reading.lowest == 0
             self._db.execute(
-                f"UPDATE baselines SET next_start = ?, carry = ?, pages = pages + 1, entries = entries + ?, "
-                f"{', '.join(f'{metric.value} = ?' for metric in Metric)} WHERE account = ?",
+                f"UPDATE baselines SET next_start = ?, carry = ?, effective_before_hf24 = ?, pages = pages + 1, "
+                f"entries = entries + ?, {', '.join(f'{metric.value} = ?' for metric in Metric)} "
+                "WHERE account = ?",
                 (
                     None if reading.lowest is None else reading.lowest - 1,
                     json.dumps(sorted(reading.carry)),
+                    shown,
                     entries,
                     *counts.values(),
                     account,
@@ -202,6 +207,29 @@ class Baselines:
                 queue_baselines(self._db, [account], block_num)
 
     # -- helpers --------------------------------------------------------------------------------
+    def _settle_unconfirmed(
+        self, account: str, reading: PageReading, shown: bool, finished: bool
+    ) -> tuple[PairSighting, ...]:
+        """Keep the page's upvotes before HF24 that lack their effective operation until the history
+        shows whether the node emits those before HF24 (:mod:`bot.history`); what counts of them now: all
+        of them when the oldest page is in without one (an old node), none once one is seen."""
+        if shown:
+            self._db.execute("DELETE FROM baseline_unconfirmed WHERE account = ?", (account,))
+            return ()
+        self._db.executemany(
+            "INSERT OR IGNORE INTO baseline_unconfirmed (account, side, author, permlink, voter, time) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [(account, s.side, s.author, s.permlink, s.voter, s.time) for s in reading.unconfirmed],
+        )
+        if not finished:
+            return ()
+        rows = self._db.execute(
+            "SELECT side, author, permlink, voter, time FROM baseline_unconfirmed WHERE account = ? "
+            "ORDER BY time DESC, side, author, permlink, voter",
+            (account,),
+        ).fetchall()
+        return tuple(PairSighting(Side(side), a, p, v, int(t)) for side, a, p, v, t in rows)
+
     def _apply(self, account: str, sighting: object, seam_from: int | None) -> Metric | None:
         """Apply one sighting; the metric it adds one to, if any."""
         if isinstance(sighting, CommentDeleted):
@@ -260,6 +288,7 @@ class Baselines:
 
     def _forget_seen(self, account: str) -> None:
         self._db.execute("DELETE FROM baseline_seen WHERE account = ?", (account,))
+        self._db.execute("DELETE FROM baseline_unconfirmed WHERE account = ?", (account,))
 
     def _forget(self, account: str) -> None:
         self._forget_seen(account)
@@ -270,18 +299,19 @@ class Baselines:
         )
 
 
-_COLUMNS = "account, state, next_start, carry, pages, entries, error, " + ", ".join(
+_COLUMNS = "account, state, next_start, carry, effective_before_hf24, pages, entries, error, " + ", ".join(
     metric.value for metric in Metric
 )
 
 
 def _baseline(row: tuple[Any, ...]) -> Baseline:
-    account, state, next_start, carry, pages, entries, error, *counts = row
+    account, state, next_start, carry, effective_before_hf24, pages, entries, error, *counts = row
     return Baseline(
         account=str(account),
         state=BaselineState(state),
         next_start=None if next_start is None else int(next_start),
         carry=frozenset(tuple(key) for key in json.loads(carry or "[]")),
+        effective_before_hf24=bool(effective_before_hf24),
         counts=dict(zip(Metric, (int(c) for c in counts), strict=True)),
         pages=int(pages),
         entries=int(entries),
@@ -327,3 +357,18 @@ SCHEMA = """
     ) WITHOUT ROWID;
 """
 """Schema 3 (applied by :mod:`bot.store`)."""
+
+UNCONFIRMED_SCHEMA = """
+    ALTER TABLE baselines ADD COLUMN effective_before_hf24 INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE baseline_unconfirmed (
+        account TEXT NOT NULL,
+        side TEXT NOT NULL,
+        author TEXT NOT NULL,
+        permlink TEXT NOT NULL,
+        voter TEXT NOT NULL,
+        time INTEGER NOT NULL,
+        PRIMARY KEY (account, side, author, permlink, voter)
+    ) WITHOUT ROWID;
+"""
+"""Schema 5: upvotes before HF24 set aside until the history shows whether its node emits effective
+operations that old (:meth:`Baselines._settle_unconfirmed`)."""

@@ -75,6 +75,7 @@ class Bootstrapper:
             current.account,
             before_block=live_start[0],
             carry=current.carry,
+            effective_before_hf24=current.effective_before_hf24,
             count_self_votes=self.rules.count_self_votes,
         )
         updated = baselines.commit_page(current.account, reading, entries=len(raw), rules=self.badges)

@@ -8,12 +8,23 @@ in blocks before S are read; S onwards is live counting's.
 The same rules as live (:mod:`bot.tallies`):
 
 - an upvote pair (voter, author, permlink) counts once, ever, if a vote on it with weight > 0 took effect.
-  The chain says which votes took effect: since HF24 (2020-10-14) it emits ``effective_comment_vote``
-  right after each vote (first vote, change or unvote) cast while the comment could still take votes, and
-  not after a vote on a paid-out comment. A vote counts when its own weight is > 0 and its effective
-  operation follows it. **Before HF24 there is no such operation**: a vote there counts when its weight is
-  > 0, paid out or not (front ends of the time did not offer voting on paid-out posts, so the difference
-  is small, but it exists);
+  The chain says which votes took effect with the virtual ``effective_comment_vote``, right after each vote
+  (first vote, change or unvote) cast while the comment could still take votes, and not after a vote on a
+  paid-out comment. A vote counts when its own weight is > 0 and its effective operation follows it, **in
+  every era**: the operation appeared with HF24 (2020-10-14), but a node replayed with today's hived emits
+  it for older votes too (hived's pattern test ``get_account_history/only_account``, @camilla in 2016: 368
+  of 374 upvotes are followed by one, the other 6 were cast on comments already paid out);
+- the one fallback, for a node whose history was built before HF24 and so has no effective operation
+  before it: an account's upvotes before HF24 count without one **only if its whole history shows not a
+  single** ``effective_comment_vote`` **before HF24**. Read newest first, that is known at the last page
+  only: until a page shows one (:attr:`PageReading.effective_before_hf24`, kept with the baseline's
+  progress), the upvotes before HF24 that lack theirs are set aside (:attr:`PageReading.unconfirmed`, kept
+  in the store, committed with the page) and counted when the oldest page is in; once one is seen, they are
+  dropped. On a replayed node this is exact unless every one of an account's votes before HF24 (given or
+  received) was cast on a paid-out comment — then those few count as an old node's would. Decided per
+  account's history, not per page (a page of votes all on paid-out comments would look like an old node)
+  nor by probing a known mainnet account (testnets have none, and the bot may change nodes between
+  accounts);
 - a comment counts once per incarnation: the account's comment operations name a permlink again for an
   edit; a ``delete_comment`` ends an incarnation, and a later comment operation on the permlink is a new
   comment. Newest first, that is: the first operation met for a permlink counts, and a delete makes the
@@ -38,7 +49,7 @@ from bot.errors import ChainDataError
 from bot.operations import parse_timestamp
 
 HF24_TIME = parse_timestamp("2020-10-14T14:00:00")
-"""The first time the chain emitted ``effective_comment_vote`` (HF24)."""
+"""HF24: from here on every node's history has ``effective_comment_vote``; before it, only a replayed one's."""
 
 VOTE, COMMENT, DELETE_COMMENT, EFFECTIVE_COMMENT_VOTE = 0, 1, 17, 72
 """hived's operation type ids (their order in ``hive::protocol::operation``, HF28)."""
@@ -98,6 +109,12 @@ class PageReading:
     """Effective operations met whose vote is on an older page."""
     lowest: int | None
     """The lowest index on the page (``None``: an empty page, the history has no entry at or below start)."""
+    effective_before_hf24: bool = False
+    """This page or a newer one shows an ``effective_comment_vote`` before HF24: the node emits them in
+    every era, and no vote counts without its own."""
+    unconfirmed: tuple[PairSighting, ...] = ()
+    """Upvotes before HF24 without their effective operation, while the history has shown none before HF24:
+    they count only if the oldest page is reached without one (an old node)."""
 
 
 _KINDS = {
@@ -140,20 +157,29 @@ def read_page(
     *,
     before_block: int,
     carry: Iterable[VoteKey] = (),
+    effective_before_hf24: bool = False,
     count_self_votes: bool = True,
 ) -> PageReading:
     """What one page of ``account``'s history adds to its baseline: entries in blocks before
-    ``before_block`` only, newest first, with ``carry`` from the newer page before it."""
+    ``before_block`` only, newest first, with ``carry`` and ``effective_before_hf24`` from the newer pages."""
+    counted = [entry for entry in entries if entry.block < before_block]
+    effective_before_hf24 = effective_before_hf24 or any(
+        entry.kind == "effective_comment_vote" and entry.time < HF24_TIME for entry in counted
+    )
     effective = set(carry)
     sightings: list[Sighting] = []
-    for entry in sorted(entries, key=lambda e: e.index, reverse=True):
-        if entry.block >= before_block:
-            continue
+    unconfirmed: list[PairSighting] = []
+    for entry in sorted(counted, key=lambda e: e.index, reverse=True):
         value = entry.value
         if entry.kind == "effective_comment_vote":
             effective.add((str(value["voter"]), str(value["author"]), str(value["permlink"]), entry.block))
         elif entry.kind == "vote":
-            sightings.extend(_vote(entry, account, effective, count_self_votes))
+            took_effect = _took_effect(entry, effective)
+            sides = _upvote(entry, account, count_self_votes)
+            if took_effect:
+                sightings.extend(sides)
+            elif entry.time < HF24_TIME and not effective_before_hf24:
+                unconfirmed.extend(sides)
         elif entry.kind == "comment" and value["author"] == account:
             sightings.append(CommentSighting(str(value["permlink"]), value["parent_author"] == ""))
         elif entry.kind == "delete_comment" and value["author"] == account:
@@ -161,21 +187,32 @@ def read_page(
     oldest_block = min((entry.block for entry in entries), default=None)
     if oldest_block is not None:  # a vote is in its effective operation's block: older pages cannot hold it
         effective = {key for key in effective if key[3] <= oldest_block}
-    return PageReading(tuple(sightings), frozenset(effective), min((e.index for e in entries), default=None))
+    return PageReading(
+        tuple(sightings),
+        frozenset(effective),
+        min((e.index for e in entries), default=None),
+        effective_before_hf24,
+        tuple(unconfirmed),
+    )
 
 
-def _vote(
-    entry: HistoryEntry, account: str, effective: set[VoteKey], count_self_votes: bool
-) -> list[Sighting]:
-    value = entry.value
-    voter, author, permlink = str(value["voter"]), str(value["author"]), str(value["permlink"])
-    key = (voter, author, permlink, entry.block)
-    took_effect = entry.time < HF24_TIME or key in effective
+def _took_effect(vote: HistoryEntry, effective: set[VoteKey]) -> bool:
+    """Whether ``vote``'s effective operation (met before it, newest first) follows it; consumed."""
+    value = vote.value
+    key = (str(value["voter"]), str(value["author"]), str(value["permlink"]), vote.block)
+    found = key in effective
     effective.discard(key)
-    if int(value["weight"]) <= 0 or not took_effect or (voter == author and not count_self_votes):
+    return found
+
+
+def _upvote(vote: HistoryEntry, account: str, count_self_votes: bool) -> list[PairSighting]:
+    """The account's sides of ``vote`` if it is an upvote that counts should it have taken effect."""
+    value = vote.value
+    voter, author, permlink = str(value["voter"]), str(value["author"]), str(value["permlink"])
+    if int(value["weight"]) <= 0 or (voter == author and not count_self_votes):
         return []
     sides = [side for side, name in ((Side.AUTHOR, author), (Side.VOTER, voter)) if name == account]
-    return [PairSighting(side, author, permlink, voter, entry.time) for side in sides]
+    return [PairSighting(side, author, permlink, voter, vote.time) for side in sides]
 
 
 def next_request(next_start: int | None, page_size: int) -> tuple[int, int]:

@@ -30,7 +30,7 @@ from bot.operations import CommentKey
 from bot.outbox import Crossing, Outbox, OutboxChanges, record_batch
 from bot.tallies import PAYOUT_WINDOW, CountedVote, Tally
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -121,6 +121,7 @@ _MIGRATIONS: dict[int, str] = {
         ) WITHOUT ROWID;
         CREATE INDEX reply_texts_by_changed ON reply_texts (changed);
     """,
+    6: baselines.UNCONFIRMED_SCHEMA,
 }
 
 _METRIC_COLUMNS = {metric: metric.value for metric in Metric}

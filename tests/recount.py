@@ -54,15 +54,18 @@ def recount(
 
 def recount_history(entries: Iterable[dict[str, Any]], account: str) -> dict[Metric, int]:
     """An account's counts from its whole history (account_history entries, any order), set-wise: a pair
-    counts if any upvote on it took effect (an effective_comment_vote in the same block; before HF24 the
-    vote alone), a comment once per incarnation (one more for each delete followed by a comment op)."""
+    counts if any upvote on it took effect (an effective_comment_vote in the same block, in every era; only
+    when the history has no effective_comment_vote at all before HF24 — an old node — the upvotes before
+    HF24 count without one), a comment once per incarnation (one more for each delete followed by a
+    comment op)."""
     hf24 = parse_timestamp("2020-10-14T14:00:00")
     ordered = sorted(entries, key=lambda entry: (entry["block"], entry["trx_in_block"], entry["op_in_trx"]))
+    effective_ops = [e for e in ordered if e["op"]["type"] == "effective_comment_vote_operation"]
     effective = {
         (e["op"]["value"]["voter"], e["op"]["value"]["author"], e["op"]["value"]["permlink"], e["block"])
-        for e in ordered
-        if e["op"]["type"] == "effective_comment_vote_operation"
+        for e in effective_ops
     }
+    old_node = all(parse_timestamp(e["timestamp"]) >= hf24 for e in effective_ops)
     received: set[tuple[str, str]] = set()
     given: set[tuple[str, str]] = set()
     incarnations: Counter[tuple[str, bool]] = Counter()
@@ -71,7 +74,7 @@ def recount_history(entries: Iterable[dict[str, Any]], account: str) -> dict[Met
         kind, value = e["op"]["type"], e["op"]["value"]
         if kind == "vote_operation" and value["weight"] > 0:
             key = (value["voter"], value["author"], value["permlink"], e["block"])
-            if key in effective or parse_timestamp(e["timestamp"]) < hf24:
+            if key in effective or (old_node and parse_timestamp(e["timestamp"]) < hf24):
                 if value["author"] == account:
                     received.add((value["voter"], value["permlink"]))
                 if value["voter"] == account:

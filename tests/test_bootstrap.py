@@ -3,6 +3,8 @@ beem over HTTP equal an independent recount of each account's whole history, at 
 
 from __future__ import annotations
 
+import itertools
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +20,7 @@ from bot.devnet.node import DevNode
 from bot.follower import Follower
 from bot.history import HF24_TIME
 from bot.metrics import Metric
+from bot.operations import parse_timestamp
 from bot.store import Store
 from bot.tallies import CountingRules
 from tests.devnet import chain_client, load_all_counts
@@ -160,6 +163,51 @@ def test_the_recount_covers_the_seam_edits_and_paid_out_votes(run: tuple[DevNode
     assert seam_pairs >= 3  # voted before S, changed after it
     assert paid_out >= 20
     assert len(at_seam) >= 20
+
+
+def test_the_deep_history_before_hf24_has_votes_with_and_without_their_effective_op(
+    run: tuple[DevNode, Store, list[str]], chain: ChainGenerator
+) -> None:
+    """As on a replayed node: before HF24 too, the votes that took effect are followed by their effective
+    op, those cast on paid-out comments are not (and must not count)."""
+    node, _, _ = run
+    old = [
+        e
+        for _, e in node.api.history.full_history(chain.accounts[0])
+        if parse_timestamp(e.timestamp) < HF24_TIME
+    ]
+    kinds = Counter(
+        (e.op["type"], following.virtual)
+        for e, following in itertools.pairwise(old)
+        if e.op["type"] == "vote_operation" and e.op["value"]["weight"] > 0
+    )
+    assert kinds["vote_operation", True] >= 10 and kinds["vote_operation", False] >= 2, kinds
+
+
+def test_an_old_nodes_votes_before_hf24_count_without_effective_ops(
+    chain: ChainGenerator, deep: dict[str, DeepHistory], tmp_path: Path
+) -> None:
+    """A node whose history has no effective op before HF24: the deepest account's upvotes there count
+    as its whole history shows none (the recount says so too), and it makes a difference."""
+    account = chain.accounts[0]
+    with DevNode(
+        chain, head=END + 1, irreversible_lag=1, deep_histories=deep, effective_votes_before_hf24=False
+    ) as node:
+        bot = Bot(node, tmp_path / "bot.sqlite")
+        bot.follower.step(S)
+        bot.history_store.baselines.requeue([account], S)
+        while bot.bootstrapper.step() is not None:
+            pass
+        baseline = bot.history_store.baselines.load(account)
+        bot.close()
+        old_node = [entry.json() for _, entry in node.api.history.full_history(account) if entry.block < S]
+    with DevNode(chain, head=END + 1, irreversible_lag=1, deep_histories=deep) as replayed:
+        entries = [entry.json() for _, entry in replayed.api.history.full_history(account) if entry.block < S]
+    assert baseline is not None and baseline.state is BaselineState.DONE
+    assert baseline.counts == recount_history(old_node, account)
+    assert (
+        baseline.counts[Metric.UPVOTES_RECEIVED] > recount_history(entries, account)[Metric.UPVOTES_RECEIVED]
+    )
 
 
 def test_badges_the_history_reaches_are_recorded_not_announced(run: tuple[DevNode, Store, list[str]]) -> None:

@@ -314,10 +314,16 @@ def test_include_reversible_adds_the_entries_of_blocks_above_the_irreversible_on
     assert any(entry["block"] > LIB for _, entry in everything)
 
 
-def test_a_chain_running_through_hardfork_24_has_effective_ops_only_from_then_on() -> None:
+@pytest.mark.parametrize("replayed", [True, False])
+def test_a_chain_running_through_hardfork_24_has_effective_ops_in_every_era_unless_the_node_is_old(
+    replayed: bool,
+) -> None:
+    """A node replayed with today's hived emits effective ops for votes before HF24 too (hived's pattern
+    test ``get_account_history/only_account``, 2016); an old node (an explicit option) from HF24 on only."""
     genesis = HF24 - 900  # block FIRST + 300 is the first one at HF24
     chain = ChainGenerator(SEED, FIRST, genesis, blocks=1_000)
-    api = HistoryApi(chain, HeadClock(FIRST + 599, FIRST + 999, irreversible_lag=0), threading.Lock())
+    head = HeadClock(FIRST + 599, FIRST + 999, irreversible_lag=0)
+    api = HistoryApi(chain, head, threading.Lock(), effective_votes_before_hf24=replayed)
     api.history("nobody-at-all")  # scans the chain up to the head
     votes: Counter[tuple[str, bool]] = Counter()
     for num in range(FIRST, FIRST + 600):
@@ -328,9 +334,9 @@ def test_a_chain_running_through_hardfork_24_has_effective_ops_only_from_then_on
             value, when = entry.op["value"], chain.block_time(num)
             young = when - (chain.comment_created(value["author"], value["permlink"]) or 0) < WEEK
             effective = following is not None and following.virtual
-            assert effective == (young and when >= HF24)
+            assert effective == (young and (replayed or when >= HF24))
             votes["after" if when >= HF24 else "before", effective] += 1
-    assert votes["before", False] and votes["after", True] and not votes["before", True]
+    assert votes["before", False] and votes["after", True] and bool(votes["before", True]) == replayed
 
 
 # -- the API's rules ------------------------------------------------------------------------------------------
@@ -541,7 +547,7 @@ def test_a_deep_history_holds_every_case_a_lifetime_count_meets(
                 )
             else:
                 created = deep_block_time(int(value["permlink"].split("-")[1], 36))
-            took_effect = when >= HF24 and when - created < WEEK
+            took_effect = when - created < WEEK  # in every era, as on a replayed node
             following = deep[index + 1] if index + 1 < DEEP_ENTRIES else deep_full[DEEP_ENTRIES]
             has_effective = type_of(following) == "effective_comment_vote_operation"
             assert has_effective == took_effect, (index, entry)
@@ -561,12 +567,14 @@ def test_a_deep_history_holds_every_case_a_lifetime_count_meets(
             seen["before HF24" if when < HF24 else "after HF24"] += 1
             votes[key] = value["weight"]
         elif kind == "effective_comment_vote_operation":
-            assert entry["virtual_op"] and when >= HF24
+            assert entry["virtual_op"]
+            seen["effective before HF24" if when < HF24 else "effective after HF24"] += 1
         else:
             seen[kind] += 1
     cases = ["post", "reply", "edit", "delete", "re-creation", "reply by another", "first vote", "vote change",
              "unvote", "downvote", "full upvote", "partial upvote", "self-vote", "vote cast", "vote received",
-             "on a paid-out comment", "in time", "before HF24", "after HF24", "transfer_operation",
+             "on a paid-out comment", "in time", "before HF24", "after HF24", "effective before HF24",
+             "effective after HF24", "transfer_operation",
              "custom_json_operation", "claim_reward_balance_operation", "comment_options_operation"]  # fmt: skip
     assert all(seen[case] for case in cases), {case: seen[case] for case in cases}
     cast = [
@@ -614,6 +622,20 @@ def test_a_page_deep_inside_a_million_entries_costs_a_few_episodes(
     newest = history(node.url, big_account, -1, 1000)
     assert newest[-1][0] == BIG_ENTRIES + len(served(scan[big_account], LIB)) - 1
     assert newest[0][1]["block"] < FIRST <= newest[-1][1]["block"]
+
+
+def test_an_old_nodes_deep_history_has_no_effective_op_before_hf24_a_replayed_nodes_has(
+    chain: ChainGenerator,
+) -> None:
+    def effective_before_hf24(replayed: bool) -> tuple[int, int]:
+        head, deep = HeadClock(FIRST, FIRST + 10), {"someone": DeepHistory(DEEP_ENTRIES, DEEP_SINCE)}
+        api = HistoryApi(chain, head, threading.Lock(), deep, effective_votes_before_hf24=replayed)
+        oldest = api.history("someone", 999, 1000)
+        old = [e for _, e in oldest if epoch(e.timestamp) < HF24]
+        return sum(e.op["type"] == "vote_operation" for e in old), sum(e.virtual for e in old)
+
+    (votes, effective), (old_votes, old_effective) = effective_before_hf24(True), effective_before_hf24(False)
+    assert votes and old_votes and effective and old_effective == 0
 
 
 def test_deep_history_settings_are_checked(chain: ChainGenerator) -> None:

@@ -3,6 +3,7 @@ store's side of it, deduplication across pages and the seam with live counting (
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
@@ -78,11 +79,49 @@ def test_a_vote_without_its_effective_operation_did_not_take_effect() -> None:
     assert sightings(vote(0, "bob", "alice", "p"), effective(1, "bob", "alice", "other")) == ()
 
 
-def test_before_hf24_a_vote_with_weight_counts_without_an_effective_operation() -> None:
-    old = HistoryEntry(
-        0, 7, HF24_TIME - 1, "vote", {"voter": "bob", "author": "alice", "permlink": "p", "weight": 1}
-    )
-    assert sightings(old) == (PairSighting(Side.AUTHOR, "alice", "p", "bob", HF24_TIME - 1),)
+def before_hf24(*entries: HistoryEntry) -> tuple[HistoryEntry, ...]:
+    """``entries`` moved to 2019, a year before HF24."""
+    return tuple(replace(entry, time=entry.time - T + OLD) for entry in entries)
+
+
+OLD = HF24_TIME - 365 * 86_400
+BOB_ALICE = (vote(1, "bob", "alice", "p"), effective(2, "bob", "alice", "p"))
+"""bob's upvote on alice/p, with its effective operation."""
+OTHER_EFFECTIVE = (vote(3, "carol", "alice", "q", block=101), effective(4, "carol", "alice", "q", block=101))
+"""Another upvote that took effect: the page shows the node emits effective operations in its era."""
+
+
+@pytest.mark.parametrize(
+    ("era", "page", "newer_pages_showed_one", "counted", "unconfirmed", "shows_one"),
+    [
+        ("after HF24", BOB_ALICE, False, {"bob"}, set(), False),
+        ("after HF24", (BOB_ALICE[0],), False, set(), set(), False),  # paid out
+        ("after HF24", (BOB_ALICE[0], *OTHER_EFFECTIVE), False, {"carol"}, set(), False),
+        ("before HF24", BOB_ALICE, False, {"bob"}, set(), True),  # a replayed node's old vote
+        ("before HF24", (BOB_ALICE[0], *OTHER_EFFECTIVE), False, {"carol"}, set(), True),  # paid out
+        ("before HF24", (BOB_ALICE[0],), True, set(), set(), True),  # paid out: a newer page showed one
+        ("before HF24", (BOB_ALICE[0],), False, set(), {"bob"}, False),  # none seen yet: set aside
+    ],
+)
+def test_a_vote_counts_when_its_effective_operation_follows_in_every_era(
+    era: str,
+    page: tuple[HistoryEntry, ...],
+    newer_pages_showed_one: bool,
+    counted: set[str],
+    unconfirmed: set[str],
+    shows_one: bool,
+) -> None:
+    entries = before_hf24(*page) if era == "before HF24" else page
+    reading = read_page(entries, "alice", before_block=S, effective_before_hf24=newer_pages_showed_one)
+    assert {s.voter for s in reading.sightings if isinstance(s, PairSighting)} == counted
+    assert {s.voter for s in reading.unconfirmed} == unconfirmed
+    assert reading.effective_before_hf24 == shows_one
+
+
+def test_downvotes_and_self_votes_are_not_set_aside_before_hf24_either() -> None:
+    page = before_hf24(vote(0, "bob", "alice", "p", -10000), vote(1, "alice", "alice", "q"))
+    reading = read_page(page, "alice", before_block=S, count_self_votes=False)
+    assert reading.sightings == () and reading.unconfirmed == ()
 
 
 def test_an_effective_operation_on_the_newer_page_is_carried_to_its_vote() -> None:
@@ -164,7 +203,13 @@ def page(store: Store, account: str, *entries: HistoryEntry, last: bool = False)
     0), which finishes the baseline."""
     current = store.baselines.load(account)
     assert current is not None
-    reading = read_page(entries, account, before_block=S, carry=current.carry)
+    reading = read_page(
+        entries,
+        account,
+        before_block=S,
+        carry=current.carry,
+        effective_before_hf24=current.effective_before_hf24,
+    )
     lowest = 0 if last else max(1, reading.lowest or 1)  # the oldest page is the one with index 0
     store.baselines.commit_page(account, replace(reading, lowest=lowest), entries=len(entries), rules=RULES)
 
@@ -303,3 +348,100 @@ def test_requeue_takes_a_finished_baseline_back_out_and_computes_it_again(store:
     assert store.load_counts("alice") == {R: 0, G: 0, P: 0, C: 0}
     page(store, "alice", comment(0, "alice", "a"), comment(1, "alice", "b", block=101), last=True)
     assert store.load_counts("alice") == {R: 0, G: 0, P: 2, C: 0}
+
+
+def test_an_old_nodes_votes_before_hf24_count_when_the_oldest_page_is_in_even_across_a_restart(
+    store: Store, tmp_path: Path
+) -> None:
+    """A node whose history has no effective operation before HF24: the upvotes there are set aside, page
+    by page, in the store (a restart between pages keeps them), and counted with the oldest page."""
+    queue(store, "alice")
+    page(
+        store,
+        "alice",
+        *before_hf24(vote(5, "bob", "alice", "p", block=300), comment(4, "alice", "r", block=299)),
+    )
+    baseline = store.baselines.load("alice")
+    assert baseline is not None and baseline.counts == {R: 0, G: 0, P: 1, C: 0}  # set aside, not counted
+    store.close()
+    reopened = Store.open(tmp_path / "bot.sqlite")
+    page(
+        reopened,
+        "alice",
+        *before_hf24(vote(1, "bob", "alice", "p", block=200), vote(0, "carol", "alice", "p")),
+        last=True,
+    )
+    assert reopened.load_counts("alice") == {R: 2, G: 0, P: 1, C: 0}
+    assert reopened._db.execute("SELECT count(*) FROM baseline_unconfirmed").fetchone()[0] == 0
+
+
+def test_a_replayed_nodes_votes_before_hf24_without_their_effective_operation_never_count(
+    store: Store, tmp_path: Path
+) -> None:
+    """The effective operation before HF24 that proves the node emits them may be on an older page, read
+    after a restart: the votes set aside on the newer pages (cast on paid-out comments) are dropped."""
+    queue(store, "alice")
+    page(store, "alice", *before_hf24(vote(5, "bob", "alice", "p", block=300)))
+    store.close()
+    reopened = Store.open(tmp_path / "bot.sqlite")
+    page(reopened, "alice", *before_hf24(vote(3, "carol", "alice", "q"), effective(4, "carol", "alice", "q")))
+    baseline = reopened.baselines.load("alice")
+    assert baseline is not None and baseline.effective_before_hf24
+    page(reopened, "alice", *before_hf24(vote(0, "dave", "alice", "p", block=50)), last=True)
+    assert reopened.load_counts("alice") == {R: 1, G: 0, P: 0, C: 0}
+
+
+# -- a real node's answer ------------------------------------------------------------------------------
+
+CAMILLA = Path(__file__).resolve().parent / "fixtures" / "mainnet-camilla-2016-get_account_history.json"
+"""hived's pattern test ``get_account_history/only_account`` (mainnet replayed to 5,000,000 blocks): @camilla's
+newest 1000 entries, September 2016 (see ``tests/fixtures/README.md``)."""
+
+
+def upvotes_followed_by_their_effective_op(raw: list[Any]) -> tuple[int, set[tuple[str, ...]]]:
+    """Straight from the node's answer: how many upvotes, and which are followed by their effective op."""
+
+    def key(entry: dict[str, Any] | None) -> tuple[str, ...]:
+        value = entry["op"]["value"] if entry else {}
+        return tuple(str(value.get(field)) for field in ("voter", "author", "permlink"))
+
+    upvotes, followed = 0, set()
+    for (_, entry), (_, after) in zip(raw, [*raw[1:], [None, None]], strict=True):
+        if entry["op"]["type"] == "vote_operation" and entry["op"]["value"]["weight"] > 0:
+            upvotes += 1
+            if (
+                after
+                and after["op"]["type"] == "effective_comment_vote_operation"
+                and key(after) == key(entry)
+            ):
+                followed.add(key(entry))
+    return upvotes, followed
+
+
+@pytest.mark.parametrize("page_size", [1000, 97])
+def test_a_replayed_mainnet_nodes_2016_history_counts_exactly_the_upvotes_its_effective_ops_confirm(
+    page_size: int,
+) -> None:
+    """2016, four years before HF24, and the node still says which votes took effect: 368 of @camilla's
+    374 upvotes are followed by their ``effective_comment_vote``; the other 6 were cast on comments already
+    paid out, and do not count. Read newest page first, as the history job does."""
+    raw = json.loads(CAMILLA.read_text())["history"]
+    upvotes, followed = upvotes_followed_by_their_effective_op(raw)
+    assert (upvotes, len(followed)) == (374, 368)
+    entries = parse_history(raw, "camilla")
+    carry: frozenset[tuple[str, str, str, int]] = frozenset()
+    seen_before_hf24, pairs = False, []
+    for top in range(len(entries), 0, -page_size):
+        reading = read_page(
+            entries[max(0, top - page_size) : top],
+            "camilla",
+            before_block=10**9,
+            carry=carry,
+            effective_before_hf24=seen_before_hf24,
+        )
+        carry, seen_before_hf24 = reading.carry, reading.effective_before_hf24
+        pairs += [s for s in reading.sightings if isinstance(s, PairSighting)]
+        assert reading.unconfirmed == () or not seen_before_hf24
+    assert seen_before_hf24
+    assert {(s.voter, s.author, s.permlink) for s in pairs} == followed
+    assert Counter(s.side for s in pairs) == {Side.AUTHOR: 276 + 4, Side.VOTER: 88 + 4}  # 4 self-votes

@@ -117,6 +117,7 @@ class NodeApi:
         chain_id: str = MAINNET_CHAIN_ID,
         faults: BroadcastFaults | None = None,
         deep_histories: Mapping[str, DeepHistory] | None = None,
+        effective_votes_before_hf24: bool = True,
     ) -> None:
         self.source = source
         self.head = head
@@ -147,7 +148,9 @@ class NodeApi:
             "condenser_api.get_accounts": self._get_accounts,
         }
         self.methods.update(BridgeApi(source, head, self._lock).methods())
-        self.history = HistoryApi(source, head, self._lock, deep_histories)
+        self.history = HistoryApi(
+            source, head, self._lock, deep_histories, effective_votes_before_hf24=effective_votes_before_hf24
+        )
         """``get_account_history`` (see :mod:`bot.devnet.history`)."""
         self.methods.update(self.history.methods())
         self.faults = faults if faults is not None else BroadcastFaults()

@@ -3,8 +3,9 @@
 Each block's entries are every operation of every transaction, in order, with an
 ``effective_comment_vote_operation`` (virtual, same transaction, the next ``op_in_trx``) right after each
 vote that took effect: a vote whose block time is less than 7 days after the comment's creation (as the
-source knows the comment at that block: a comment deleted and created again dates from its new creation),
-from hardfork 24 on. A vote on a paid-out comment is in the history without one.
+source knows the comment at that block: a comment deleted and created again dates from its new creation), in
+every era, as a node replayed with today's hived emits them (an old node's, from hardfork 24 on only:
+``effective_from``). A vote on a paid-out comment is in the history without one.
 
 :class:`ChainIndex` scans each block once, as the head grows (~0.8 ms a generated block), and keeps per
 account only packed references (block, place in the block, type id: 8 bytes an entry and account) and per
@@ -26,7 +27,7 @@ from typing import Any
 
 from bot.devnet.generator import ChainGenerator
 from bot.devnet.ledger import Ledger
-from bot.devnet.optypes import HF24_TIME, Entry, effective_vote, impacted, op_id
+from bot.devnet.optypes import Entry, effective_vote, impacted, op_id
 from bot.devnet.rand import mix
 from bot.devnet.source import PAYOUT_SECONDS, ChainSource
 
@@ -50,8 +51,10 @@ class ChainIndex:
     """Per-account references to the history entries of ``source``'s blocks, built incrementally. Not
     thread-safe: the node calls it under its lock."""
 
-    def __init__(self, source: ChainSource) -> None:
+    def __init__(self, source: ChainSource, *, effective_from: int = 0) -> None:
         self.source = source
+        self.effective_from = effective_from
+        """Votes from this time on get their effective operation (0: every era; an old node: HF24)."""
         self.tip = source.first_block - 1
         """The last block scanned."""
         self.blocks_built = 0
@@ -147,7 +150,8 @@ class ChainIndex:
                         self._deleted.add((value["author"], value["permlink"]))
                 elif op["type"] == "vote_operation":
                     created = self._creation(value["author"], value["permlink"], num)
-                    if when >= HF24_TIME and created is not None and when - created < PAYOUT_SECONDS:
+                    young = created is not None and when - created < PAYOUT_SECONDS
+                    if young and when >= self.effective_from:
                         effective |= 1 << votes
                     votes += 1
         self._effective.append(effective)

@@ -32,7 +32,6 @@ from bot.devnet.optypes import (
     CUSTOM_JSON,
     DELETE_COMMENT,
     EFFECTIVE_VOTE,
-    HF24_TIME,
     TRANSFER,
     VOTE,
     Entry,
@@ -90,6 +89,7 @@ class DeepHistoryGenerator:
         first_block: int,
         first_time: int,
         counterparts: tuple[str, ...],
+        effective_from: int = 0,
     ) -> None:
         self.account = account
         self.config = config
@@ -97,6 +97,8 @@ class DeepHistoryGenerator:
         self.first_block = first_block
         self.first_time = first_time
         self.count = config.entries
+        self.effective_from = effective_from
+        """Votes from this time on get their effective operation (0: every era; an old node: HF24)."""
         self.others = tuple(name for name in counterparts if name != account)
         self.start_block = first_block - (first_time - config.since) // 3
         self.episodes_built = 0
@@ -149,7 +151,7 @@ class DeepHistoryGenerator:
         deletes = size >= 12 and (episode + self._key) % 4 == 0
         low = sum(1 << t for t in (VOTE, COMMENT, TRANSFER, CUSTOM_JSON, CLAIM_REWARD_BALANCE))
         low |= (1 << COMMENT_OPTIONS if options else 0) | (1 << DELETE_COMMENT if deletes else 0)
-        high = 1 << (EFFECTIVE_VOTE - 64) if self.block_time(hi - 1) >= HF24_TIME else 0
+        high = 1 << (EFFECTIVE_VOTE - 64) if self.block_time(hi - 1) >= self.effective_from else 0
         return Plan(episode, lo, hi, size, options, deletes, low, high)
 
     def first_comment(self, episode: int) -> Comment:

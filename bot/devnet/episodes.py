@@ -14,8 +14,9 @@ An episode starts with one of the account's comments (a root post or a reply, so
 
 When its plan says so, it also tells a story at fixed places: a reply created, deleted a few blocks later
 (before any vote or reply could stop that), created again with the same permlink, and voted on. Votes that
-took effect (less than 7 days after the comment's (re)creation, from hardfork 24 on) are followed by their
-``effective_comment_vote_operation``, in the same transaction. Each event has its own block (one comment and
+took effect (less than 7 days after the comment's (re)creation, in every era as on a replayed node; an old
+node's from hardfork 24 on only) are followed by their ``effective_comment_vote_operation``, in the same
+transaction. Each event has its own block (one comment and
 one vote per account every 3 s), 60 % of them in the 5 days after the first comment when the episode is
 longer, and the episode always keeps a block for each entry still to come.
 """
@@ -27,7 +28,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bot.devnet import names
-from bot.devnet.optypes import HF24_TIME, Entry, effective_vote
+from bot.devnet.optypes import Entry, effective_vote
 from bot.devnet.source import PAYOUT_SECONDS
 from bot.devnet.world import format_time
 
@@ -119,7 +120,7 @@ class Episode:
         self.block = block
 
     def _takes_effect(self, block: int, created: int) -> bool:
-        return self.h.block_time(block) >= HF24_TIME and block - created < WEEK_BLOCKS
+        return self.h.block_time(block) >= self.h.effective_from and block - created < WEEK_BLOCKS
 
     def _vote(self, block: int, voter: str, target: tuple[str, str, int], weight: int, free: int) -> bool:
         author, permlink, created = target

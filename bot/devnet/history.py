@@ -4,7 +4,9 @@
 An account's history is numbered from 0: its deep history first (``DevNode(deep_histories={name:
 DeepHistory(entries, since)})``, see :mod:`bot.devnet.deep`), then the served chain's entries in block order
 (see :mod:`bot.devnet.chainhistory`: every operation of every transaction, and an
-``effective_comment_vote_operation`` after each vote that took effect).
+``effective_comment_vote_operation`` after each vote that took effect). Both emit effective operations in
+every era, as a node replayed with today's hived does; ``effective_votes_before_hf24=False`` makes the node
+an old one, whose history has none before hardfork 24.
 
 - ``account_history_api.get_account_history {"account", "start"=-1, "limit"=1000, "include_reversible"=false,
   "operation_filter_low"?, "operation_filter_high"?}`` → ``{"history": [[index, entry], ...]}``, ascending,
@@ -32,7 +34,7 @@ from bot.devnet.deep import DeepHistory, DeepHistoryGenerator
 from bot.devnet.generator import ChainGenerator
 from bot.devnet.head import HeadClock
 from bot.devnet.ledger import Ledger
-from bot.devnet.optypes import Entry, matches
+from bot.devnet.optypes import HF24_TIME, Entry, matches
 from bot.devnet.source import ChainSource
 
 __all__ = ["MAX_LIMIT", "DeepHistory", "HistoryApi"]
@@ -59,14 +61,22 @@ class HistoryApi:
         head: HeadClock,
         lock: threading.Lock,
         deep_histories: Mapping[str, DeepHistory] | None = None,
+        *,
+        effective_votes_before_hf24: bool = True,
     ) -> None:
         self.source = source
         self.head = head
         self._lock = lock
-        self.chain = ChainIndex(source)
+        effective_from = 0 if effective_votes_before_hf24 else HF24_TIME
+        self.chain = ChainIndex(source, effective_from=effective_from)
         seed, counterparts = _seed_and_accounts(source)
         first_time = source.block_time(source.first_block)
-        where = {"seed": seed, "first_block": source.first_block, "first_time": first_time}
+        where = {
+            "seed": seed,
+            "first_block": source.first_block,
+            "first_time": first_time,
+            "effective_from": effective_from,
+        }
         self.deep: dict[str, DeepHistoryGenerator] = {
             name: DeepHistoryGenerator(name, config, counterparts=counterparts, **where)
             for name, config in (deep_histories or {}).items()

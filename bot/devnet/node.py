@@ -43,10 +43,13 @@ class DevNode:
         irreversible_lag: int = 1,
         port: int = 0,
         deep_histories: Mapping[str, DeepHistory] | None = None,
+        effective_votes_before_hf24: bool = True,
     ) -> None:
         """Serve ``source`` with the head at ``head`` (default: its last block), advancing at ``speed``.
         ``source`` is wrapped in a :class:`~bot.devnet.ledger.Ledger` unless it is one already.
-        ``deep_histories`` gives accounts a long history before the first block (:mod:`bot.devnet.deep`)."""
+        ``deep_histories`` gives accounts a long history before the first block (:mod:`bot.devnet.deep`).
+        Account history has ``effective_comment_vote`` in every era, as on a node replayed with today's
+        hived; ``effective_votes_before_hf24=False`` models an old node, with none before hardfork 24."""
         self.source = source
         self.ledger = source if isinstance(source, Ledger) else Ledger(source)
         self.clock = HeadClock(
@@ -57,7 +60,13 @@ class DevNode:
         )
         self.faults = BroadcastFaults()
         self.transport = TransportFaults()
-        self.api = NodeApi(self.ledger, self.clock, faults=self.faults, deep_histories=deep_histories)
+        self.api = NodeApi(
+            self.ledger,
+            self.clock,
+            faults=self.faults,
+            deep_histories=deep_histories,
+            effective_votes_before_hf24=effective_votes_before_hf24,
+        )
         self.port = port
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None

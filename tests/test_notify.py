@@ -22,6 +22,7 @@ from bot.devnet.users import DevUser
 from bot.errors import PostingKeyError
 from bot.notifications import Templates, render_notification
 from bot.outbox import Notification, State
+from bot.poster import may_comment
 from bot.store import Store
 from tests.notifying import (
     BOT,
@@ -230,6 +231,55 @@ def test_an_edit_sent_as_a_patch_is_read_from_the_chain(
     assert edit is not None
     bot.run(edit.block + 2)
     assert bot.poster_store.outbox.load_opted_out([notified.account]) == {notified.account}
+
+
+def test_with_a_head_that_moves_before_the_broadcast_arrives_no_comment_is_refused_and_each_posts_once(
+    node: DevNode, bot: SteppedBot
+) -> None:
+    """At each block the bot's first broadcast reaches the node one block late: it lands two blocks past the
+    head the bot read. Paced on that head, the next comment (sent with the head one block on) would land in
+    the same block and be refused ("You may only comment once every 3 seconds"); paced on where the previous
+    one landed (the account's ``last_post_edit``), none is."""
+    backlog, end = START + 200, START + 300
+    for head in range(START + 1, backlog + 1):  # the poster is off meanwhile: notifications pile up
+        node.clock.set_head(head)
+        while bot.follower.step() is not None:
+            pass
+    assert len(bot.poster_store.outbox.load_notifications(State.WAITING)) >= 5
+    with capture_logs() as logs:
+        for head in range(backlog + 1, end + 1):
+            node.faults.late.clear()
+            node.faults.late.add(blocks=1)
+            bot.run(head)
+        node.faults.late.clear()
+        bot.run(end + 10)
+    refused = [entry for entry in logs if entry["event"] in ("notification_failed", "notification_parked")]
+    assert refused == []
+    comments = list(bot_comments(node, START, end + 10))
+    assert len(comments) >= 10
+    assert Counter(value["permlink"] for _, value in comments) == Counter(
+        {n.permlink: 1 for n in notifications(bot.poster_store) if n.state is not State.WAITING}
+    )  # every notification sent is on chain once, none re-sent
+    blocks = [block for block, _ in comments]
+    assert len(set(blocks)) == len(blocks)
+
+
+@pytest.mark.parametrize(
+    ("now", "last_broadcast", "last_comment", "allowed"),
+    [
+        (1000, None, 0, True),  # never posted
+        (1000, 994, 994, True),  # the previous one landed 6 s ago
+        (1000, 997, 997, True),  # 3 s ago: the chain's minimum
+        (1000, 997, 998, False),  # it landed later than the head it was sent with: 2 s ago
+        (1000, 997, 990, False),  # not applied yet (the chain's is older than the head it was sent with)
+        (1000, 900, 890, True),  # not applied, but expired (60 s): it never will be
+        (1000, 940, 890, False),  # not applied, expiring now: it still may be
+    ],
+)
+def test_the_next_comment_waits_for_the_previous_one_to_land(
+    now: int, last_broadcast: int | None, last_comment: int, allowed: bool
+) -> None:
+    assert may_comment(now, last_broadcast, last_comment, min_interval=3, expiration=60) is allowed
 
 
 def test_a_crash_after_a_broadcast_creates_no_second_comment(

@@ -19,11 +19,12 @@ from bot.badges import count_announcements
 from bot.devnet.generator import ChainGenerator
 from bot.devnet.node import DevNode
 from bot.devnet.users import DevUser
-from bot.errors import PostingKeyError
+from bot.errors import PermanentChainError, PostingKeyError
 from bot.notifications import Templates, render_notification
 from bot.outbox import Notification, State
 from bot.poster import may_comment
 from bot.store import Store
+from tests.devnet import chain_client
 from tests.notifying import (
     BOT,
     LADDERS,
@@ -414,6 +415,11 @@ def test_the_posting_key_must_be_the_accounts_posting_key(node: DevNode, bot: St
     bot.poster.key = posting_key(account="someone-else")
     with pytest.raises(PostingKeyError, match="is not a posting key of @badge-bot"):
         bot.poster.check_key()
+
+
+def test_the_last_comment_time_of_an_account_the_chain_does_not_have_is_an_error(node: DevNode) -> None:
+    with pytest.raises(PermanentChainError, match="no account 'nobody-here'"):
+        chain_client(node.url).fetch_last_comment_time("nobody-here")
 
 
 def test_the_posting_key_never_shows_in_its_repr() -> None:

@@ -294,6 +294,14 @@ class Outbox:
         row = self._db.execute("SELECT max(sent_time) FROM notifications").fetchone()
         return None if row[0] is None else int(row[0])
 
+    def load_last_broadcast_time(self) -> int | None:
+        """Chain time of the bot's newest broadcast that is or may still get on chain (sent or delivered:
+        not one refused, or lost and waiting again, since)."""
+        row = self._db.execute(
+            "SELECT max(sent_time) FROM notifications WHERE state IN (?, ?)", (State.SENT, State.DELIVERED)
+        ).fetchone()
+        return None if row[0] is None else int(row[0])
+
     def load_root_post(self, account: str) -> tuple[str, int] | None:
         row = self._db.execute(
             "SELECT permlink, created FROM root_posts WHERE account = ?", (account,)

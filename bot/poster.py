@@ -3,7 +3,8 @@
 One :meth:`Poster.step` looks at the chain's head and does at most one thing:
 
 1. sent notifications whose transaction expired unseen go back to waiting (their comment never landed);
-2. nothing is sent sooner than ``min_interval`` chain seconds after the bot's previous comment;
+2. nothing is sent sooner than ``min_interval`` chain seconds after the bot's previous comment *landed*
+   (:func:`may_comment`): the chain, not the head the bot read when it sent it, says when that was;
 3. the due notification's account must still be opted in (checked again in the commit that marks it sent);
 4. it replies to the account's newest root post (known from the blocks followed, else asked once from a
    node); with none, or one older than ``max_post_age``, it waits for the account's next post;
@@ -81,6 +82,8 @@ class Poster:
         notification = outbox.load_next_due(head.time)
         if notification is None:
             return None
+        if self.key is not None and not self._previous_comment_landed(head):
+            return None
         parent = notification.parent or self._reply_target(notification.account, head.time)
         if parent is None:
             outbox.mark_no_post(notification.id)
@@ -104,6 +107,16 @@ class Poster:
         if not outbox.mark_sent(notification.id, parent, head.time):
             return None  # opted out (or handled) since it was read
         return self._broadcast(notification, reply, head, self.key)
+
+    def _previous_comment_landed(self, head: ChainState) -> bool:
+        """Whether the chain has applied the bot's previous broadcast long enough ago (:func:`may_comment`)."""
+        return may_comment(
+            head.time,
+            self.store.outbox.load_last_broadcast_time(),
+            self.chain.fetch_last_comment_time(self.bot),
+            min_interval=self.settings.min_interval,
+            expiration=self.settings.expiration,
+        )
 
     def _reply_target(self, account: str, now: int) -> tuple[str, str] | None:
         """The root post to reply to: the account's newest, if younger than ``max_post_age``."""
@@ -197,3 +210,24 @@ class Poster:
         return PostReport(
             notification, "already_sent" if result is BroadcastResult.ALREADY_ACCEPTED else "sent"
         )
+
+
+def may_comment(
+    now: int, last_broadcast: int | None, last_comment: int, *, min_interval: float, expiration: float
+) -> bool:
+    """Whether a comment sent with the head at chain time ``now`` can be taken: hived refuses a new comment
+    unless ``now - last_post >= 3 s`` (an edit: ``last_post_edit``; ``comment_evaluator::do_apply``,
+    ``libraries/chain/hive_evaluator_social.cpp``), judged when the transaction is applied: at once in the
+    node's pool, and again in the block that takes it. ``last_comment`` is that time as the chain has it now
+    (the account's ``last_post_edit``); ``last_broadcast``, the head time the bot's newest broadcast that may
+    still land was sent with (None: none).
+
+    Pacing from ``last_broadcast`` alone is not enough: the head can move before the transaction arrives, or
+    it can wait in a pool for a block or more, and the next comment then lands in the same block and is
+    refused. So: while the previous broadcast has not been applied (the chain's time is older than the
+    head it was sent with) and could still be (it has not expired), wait; then wait ``min_interval`` from
+    the time the chain recorded. Whatever the node's pool shows, the next comment goes into a later block
+    than the previous one."""
+    if last_broadcast is not None and last_comment < last_broadcast and now <= last_broadcast + expiration:
+        return False  # not applied yet, and it still may be
+    return now - last_comment >= min_interval

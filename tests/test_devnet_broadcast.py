@@ -402,6 +402,41 @@ def test_reposting_a_permlink_edits_the_comment(node: DevNode, hive: Hive) -> No
         beem_broadcast(hive, parent_changed, key=wif(BOT))
 
 
+def test_find_accounts_gives_last_post_and_last_post_edit_as_hived_sets_them(node: DevNode) -> None:
+    """hived sets both to its ``_now`` for a new comment, only ``last_post_edit`` for an edit
+    (``comment_evaluator::do_apply``, openhive-network/hive ``libraries/chain/hive_evaluator_social.cpp``),
+    and ``_now`` is the previous block's time while a block's transactions are applied
+    (``database::_apply_block``, ``libraries/chain/database.cpp``). Field names and format as in hived's
+    ``tests/python/api_tests/pattern_tests/tavern/database_api_patterns/list_accounts/
+    by_next_vesting_withdrawal.pat.json``."""
+
+    def last_posts() -> tuple[str, str]:
+        account = result(node.url, "database_api.find_accounts", {"accounts": [BOT]})["accounts"][0]
+        return account["last_post"], account["last_post_edit"]
+
+    assert last_posts() == ("1970-01-01T00:00:00", "1970-01-01T00:00:00")
+    broadcast(node, signed(node, [["comment", comment_op(BOT, "timed", "One")]], wif(BOT)))
+    assert last_posts() == ("1970-01-01T00:00:00",) * 2  # in block HEAD + 1, which the head has not reached
+    node.clock.set_head(HEAD + 1)
+    created = format_time(node.ledger.block_time(HEAD))
+    assert last_posts() == (created, created)
+    broadcast(node, signed(node, [["comment", comment_op(BOT, "timed", "Two")]], wif(BOT)))
+    node.clock.set_head(HEAD + 2)
+    assert last_posts() == (created, format_time(node.ledger.block_time(HEAD + 1)))
+
+
+def test_a_late_broadcast_arrives_after_the_head_moved_and_goes_into_the_block_after_it(
+    node: DevNode,
+) -> None:
+    node.faults.late.add(blocks=2)
+    assert broadcast(node, signed(node, [["comment", comment_op(BOT, "late")]], wif(BOT)))["result"] == {}
+    assert node.clock.head() == HEAD + 2
+    assert [a.block for a in node.ledger.transactions(HEAD + 3)] == [HEAD + 3]
+    assert broadcast(node, signed(node, [["vote", {"voter": BOT, "author": BOT, "permlink": "late",
+                                                   "weight": 100}]], wif(BOT)))["result"] == {}  # fmt: skip
+    assert node.clock.head() == HEAD + 2  # used up
+
+
 def test_a_reply_to_a_missing_parent_and_malformed_comments_are_rejected(node: DevNode) -> None:
     def refused(op: dict[str, Any]) -> str:
         return rejection(node, signed(node, [["comment", op]], wif(BOT)))

@@ -20,10 +20,12 @@ from bot.badges import count_announcements
 from bot.devnet.generator import ChainGenerator
 from bot.devnet.node import DevNode
 from bot.devnet.users import DevUser
-from bot.errors import PostingKeyError
+from bot.errors import PermanentChainError, PostingKeyError
 from bot.notifications import Templates, render_notification
 from bot.outbox import Notification, State
+from bot.poster import may_comment
 from bot.store import Store
+from tests.devnet import chain_client
 from tests.notifying import (
     BOT,
     LADDERS,
@@ -304,6 +306,55 @@ def test_a_patch_the_bot_cannot_apply_to_a_deleted_reply_holds_nothing_back(
     assert not [line for line in logs if line["event"] == "node_failed"]
 
 
+def test_with_a_head_that_moves_before_the_broadcast_arrives_no_comment_is_refused_and_each_posts_once(
+    node: DevNode, bot: SteppedBot
+) -> None:
+    """At each block the bot's first broadcast reaches the node one block late: it lands two blocks past the
+    head the bot read. Paced on that head, the next comment (sent with the head one block on) would land in
+    the same block and be refused ("You may only comment once every 3 seconds"); paced on where the previous
+    one landed (the account's ``last_post_edit``), none is."""
+    backlog, end = START + 200, START + 300
+    for head in range(START + 1, backlog + 1):  # the poster is off meanwhile: notifications pile up
+        node.clock.set_head(head)
+        while bot.follower.step() is not None:
+            pass
+    assert len(bot.poster_store.outbox.load_notifications(State.WAITING)) >= 5
+    with capture_logs() as logs:
+        for head in range(backlog + 1, end + 1):
+            node.faults.late.clear()
+            node.faults.late.add(blocks=1)
+            bot.run(head)
+        node.faults.late.clear()
+        bot.run(end + 10)
+    refused = [entry for entry in logs if entry["event"] in ("notification_failed", "notification_parked")]
+    assert refused == []
+    comments = list(bot_comments(node, START, end + 10))
+    assert len(comments) >= 10
+    assert Counter(value["permlink"] for _, value in comments) == Counter(
+        {n.permlink: 1 for n in notifications(bot.poster_store) if n.state is not State.WAITING}
+    )  # every notification sent is on chain once, none re-sent
+    blocks = [block for block, _ in comments]
+    assert len(set(blocks)) == len(blocks)
+
+
+@pytest.mark.parametrize(
+    ("now", "last_broadcast", "last_comment", "allowed"),
+    [
+        (1000, None, 0, True),  # never posted
+        (1000, 994, 994, True),  # the previous one landed 6 s ago
+        (1000, 997, 997, True),  # 3 s ago: the chain's minimum
+        (1000, 997, 998, False),  # it landed later than the head it was sent with: 2 s ago
+        (1000, 997, 990, False),  # not applied yet (the chain's is older than the head it was sent with)
+        (1000, 900, 890, True),  # not applied, but expired (60 s): it never will be
+        (1000, 940, 890, False),  # not applied, expiring now: it still may be
+    ],
+)
+def test_the_next_comment_waits_for_the_previous_one_to_land(
+    now: int, last_broadcast: int | None, last_comment: int, allowed: bool
+) -> None:
+    assert may_comment(now, last_broadcast, last_comment, min_interval=3, expiration=60) is allowed
+
+
 def test_a_crash_after_a_broadcast_creates_no_second_comment(
     node: DevNode, bot: SteppedBot, tmp_path: Path
 ) -> None:
@@ -436,6 +487,11 @@ def test_the_posting_key_must_be_the_accounts_posting_key(node: DevNode, bot: St
     bot.poster.key = posting_key(account="someone-else")
     with pytest.raises(PostingKeyError, match="is not a posting key of @badge-bot"):
         bot.poster.check_key()
+
+
+def test_the_last_comment_time_of_an_account_the_chain_does_not_have_is_an_error(node: DevNode) -> None:
+    with pytest.raises(PermanentChainError, match="no account 'nobody-here'"):
+        chain_client(node.url).fetch_last_comment_time("nobody-here")
 
 
 def test_the_posting_key_never_shows_in_its_repr() -> None:

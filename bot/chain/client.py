@@ -342,6 +342,19 @@ class ChainClient:
             )
         return self._chain_id
 
+    def fetch_last_comment_time(self, account: str) -> int:
+        """When ``account``'s latest comment or edit was applied, as the chain judges its next one:
+        hived's ``last_post_edit`` (``database_api.find_accounts``), which both a new comment and an edit
+        set (a new comment also sets ``last_post``, never later); 0 if it never posted."""
+
+        def last_post_edit(answer: Any) -> int:
+            found = [item for item in answer["accounts"] if item["name"] == account]
+            if not found:
+                raise PermanentChainError(f"find_accounts: the chain has no account {account!r}")
+            return max(parse_timestamp(found[0][field]) for field in ("last_post", "last_post_edit"))
+
+        return self._read("database_api", "find_accounts", {"accounts": [account]}, last_post_edit)
+
     # -- failover -------------------------------------------------------------------------------
 
     def call(

@@ -512,6 +512,8 @@ def _database_account(state: AccountState) -> dict[str, Any]:
         "delegated_vesting_shares": _vests(0),
         "received_vesting_shares": _vests(0),
         "post_count": 0,
+        "last_post": format_time(state.last_post),
+        "last_post_edit": format_time(state.last_post_edit),
         "can_vote": True,
         "voting_manabar": {"current_mana": "10000000000", "last_update_time": state.created},
         "downvote_manabar": {"current_mana": "2500000000", "last_update_time": state.created},

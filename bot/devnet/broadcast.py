@@ -72,6 +72,9 @@ class BroadcastApi:
         if fault is not None:
             raise Rejected(fault.message if fault.kind == "reject" else _rc_fault(transaction), fault.code)
         with self._lock:
+            late = self.faults.late.take()
+            if late:
+                self.head.set_head(self.head.head() + late)
             head = self.head.head()
             if self.faults.next_is_drop():
                 checked = self.ledger.check(transaction, head)  # refused on its own: the drop stays queued

@@ -10,6 +10,7 @@ Broadcasts (``node.faults``, a :class:`BroadcastFaults`), in the order they are 
                                        # accepted, then lost: it never reaches a block
     node.faults.lose_answer()          # the next one that passes is accepted (it gets into a block),
                                        # but the connection is closed before the answer is sent
+    node.faults.late.add()             # the next broadcast arrives after the head moved one block on
 
 A rejection is used up by the next broadcast, whatever it carries (nothing is checked). A drop or a lost answer
 is used up by the next broadcast that would have been accepted; one the node refuses on its own leaves it
@@ -84,6 +85,8 @@ class BroadcastFaults:
     def __init__(self) -> None:
         self._queue: deque[Fault] = deque()
         self._lock = threading.Lock()
+        self.late = LateBroadcasts()
+        """Broadcasts that reach the node after its head moved (see :class:`LateBroadcasts`)."""
 
     def reject(self, message: str, count: int = 1, *, code: int = -32003) -> None:
         """Refuse the next ``count`` broadcasts with this JSON-RPC error."""
@@ -109,6 +112,7 @@ class BroadcastFaults:
     def clear(self) -> None:
         with self._lock:
             self._queue.clear()
+        self.late.clear()
 
     @property
     def pending(self) -> tuple[Fault, ...]:
@@ -302,3 +306,32 @@ class TransportFaults:
 
 class AnswerLost(Exception):
     """Raised through the node's JSON-RPC layer: the HTTP handler closes the connection without answering."""
+
+
+class LateBroadcasts:
+    """Broadcasts that reach the node after its head moved: between the bot's read of the head and its
+    transaction's arrival, blocks were produced (a slow link, a node busy applying a block, a transaction that
+    waited in another node's pool). ``node.faults.late.add(blocks=1)``: before the next broadcast is taken,
+    the head moves ``blocks`` blocks on, so the transaction goes into the block after that new head. Used
+    up by the next broadcast that gets past the queued rejections, accepted or not; independent of the other
+    faults' queue."""
+
+    def __init__(self) -> None:
+        self._queue: deque[int] = deque()
+        self._lock = threading.Lock()
+
+    def add(self, blocks: int = 1, count: int = 1) -> None:
+        """The next ``count`` broadcasts each arrive ``blocks`` blocks late."""
+        if blocks < 1 or count < 1:
+            raise ValueError("blocks and count must be at least 1")
+        with self._lock:
+            self._queue.extend([blocks] * count)
+
+    def take(self) -> int:
+        """How many blocks the head moves before the broadcast now arriving (used up); 0: none."""
+        with self._lock:
+            return self._queue.popleft() if self._queue else 0
+
+    def clear(self) -> None:
+        with self._lock:
+            self._queue.clear()

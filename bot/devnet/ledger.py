@@ -61,6 +61,7 @@ class Ledger:
         self._roots: dict[str, list[tuple[int, int, str]]] = {}  # author → (block, seq, permlink), sorted
         self._children: dict[Key, set[Key]] = {}
         self._activity: dict[int, dict[str, set[str]]] = {}  # block → account → kinds, ledger only
+        self._posted: dict[str, list[tuple[int, bool]]] = {}  # author → (block, created?), sorted
         self._source_activity: OrderedDict[int, tuple[int, dict[str, set[str]]]] = OrderedDict()
         self._seq = itertools.count()
 
@@ -83,7 +84,25 @@ class Ledger:
         return self.source.witness(num)
 
     def account(self, name: str, head: int) -> AccountState | None:
-        return self.source.account(name, head)
+        """The source's account, with ``last_post`` and ``last_post_edit`` set by the comments broadcast
+        to the ledger in blocks up to ``head`` (the source's own traffic does not set them).
+
+        hived sets them to its ``_now``, ``head_block_time()`` (``comment_evaluator::do_apply`` in
+        ``libraries/chain/hive_evaluator_social.cpp``), which while a block's transactions are applied is
+        still the previous block's time: ``database::_apply_block`` (``libraries/chain/database.cpp``,
+        openhive-network/hive 0293e30b) applies them before ``update_global_dynamic_data``. So a comment
+        in block B leaves ``last_post`` at the time of block B - 1."""
+        state = self.source.account(name, head)
+        posted = self._posted.get(name)
+        if state is None or not posted:
+            return state
+        upto = posted[: bisect.bisect_right(posted, (head, True))]
+        created = [block for block, create in upto if create]
+        return replace(
+            state,
+            last_post=self.block_time(created[-1] - 1) if created else state.last_post,
+            last_post_edit=self.block_time(upto[-1][0] - 1) if upto else state.last_post_edit,
+        )
 
     def block(self, num: int) -> dict[str, Any] | None:
         block = self.source.block(num)
@@ -187,6 +206,8 @@ class Ledger:
         self._by_id[accepted.id] = accepted
         for key, event in pending.events:
             bisect.insort(self._events.setdefault(key, []), event, key=lambda e: (e.block, e.seq))
+            if event.kind in ("create", "edit"):
+                bisect.insort(self._posted.setdefault(key[0], []), (event.block, event.kind == "create"))
             if event.kind == "create":
                 if event.depth == 0:
                     bisect.insort(self._roots.setdefault(key[0], []), (event.block, event.seq, key[1]))

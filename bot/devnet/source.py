@@ -47,6 +47,8 @@ class AccountState:
     memo_key: str
     json_metadata: str = ""
     posting_json_metadata: str = ""
+    last_post: int = 0  # epoch seconds hived judges the 3-second rule from (0: never posted)
+    last_post_edit: int = 0  # likewise for an edit; a new comment sets both
 
 
 class ChainSource(Protocol):

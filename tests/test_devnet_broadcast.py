@@ -476,8 +476,8 @@ def test_without_enough_rc_a_broadcast_is_rejected_until_rc_regenerates(node: De
     (rc,) = result(node.url, "rc_api.find_rc_accounts", {"accounts": [BOT, "nobody-here"]})["rc_accounts"]
     assert (rc["account"], rc["max_rc"], rc["rc_manabar"]["current_mana"]) == (
         BOT,
-        str(max_rc),
-        str(COMMENT_COST - 1),
+        max_rc,  # numbers below 2^53, as hived writes them (tests/fixtures/conformance)
+        COMMENT_COST - 1,
     )
     assert rc["rc_manabar"]["last_update_time"] == node.ledger.block_time(HEAD)
 
@@ -640,7 +640,7 @@ def test_get_account_posts_lists_generated_and_broadcast_root_posts_newest_first
                                                          "start_permlink": generated[0], "limit": 2})  # fmt: skip
     assert [p["permlink"] for p in page] == generated[1:3]
     assert (
-        "Invalid parameters"
+        "Assert Exception:Unsupported sort"  # hivemind's words
         in error(node.url, "bridge.get_account_posts", {**params, "sort": "blog"})["message"]
     )
 

@@ -288,11 +288,11 @@ def test_entries_have_hiveds_fields_and_come_from_the_blocks(
             op["type"] == "vote_operation" and vote.items() <= op["value"].items() for op in operations
         )
         weight = next(op["value"]["weight"] for op in operations if vote.items() <= op["value"].items())
-        rshares = int(value["rshares"])  # fc writes 64-bit numbers beyond 32 bits as strings
+        rshares = int(value["rshares"])  # hived writes numbers beyond 2^53 - 1 as strings
         assert (rshares > 0) == (weight > 0) and (rshares < 0) == (weight < 0)
         assert int(value["weight"]) >= 0 and int(value["total_vote_weight"]) >= int(value["weight"])
         for field in ("weight", "rshares", "total_vote_weight"):
-            assert isinstance(value[field], int) == (abs(int(value[field])) <= 0xFFFF_FFFF)
+            assert isinstance(value[field], int) == (abs(int(value[field])) <= 2**53 - 1)
         assert set(value["pending_payout"]) == {"amount", "precision", "nai"}
         assert value["pending_payout"]["nai"] == "@@000000013" and value["pending_payout"]["precision"] == 3
 

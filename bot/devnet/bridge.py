@@ -3,7 +3,7 @@ replies titled ``RE: <root title>``, no payouts or reputations worth reading).
 
 - ``bridge.get_post {"author", "permlink"}`` — one post or comment (beem's ``Comment(...)`` reads it).
 - ``bridge.get_account_posts {"sort": "posts", "account", "limit"?, "start_author"?, "start_permlink"?}`` —
-  the account's root posts, newest first, at most ``limit`` (default 20, at most 100); paging starts after
+  the account's root posts, newest first, at most ``limit`` (default and at most 20); paging starts after
   the post named by ``start_author``/``start_permlink``. Only the last :data:`POSTS_SPAN` blocks (30 days) are
   looked at. Other sorts are an error (the devnet serves only ``posts``).
 """
@@ -12,22 +12,26 @@ from __future__ import annotations
 
 import json
 import threading
-import zlib
 from collections.abc import Callable
 from typing import Any
 
+from bot.devnet.checks import Rejected
 from bot.devnet.head import HeadClock
 from bot.devnet.source import PAYOUT_SECONDS, ChainSource, CommentState
 from bot.devnet.world import format_time
 
 POSTS_SPAN = 30 * 28_800  # blocks bridge.get_account_posts looks back
-POSTS_LIMIT = 100
+POSTS_LIMIT = 20
 
 Handler = Callable[[Any], Any]
 
 
-class BridgeError(ValueError):
-    """hivemind's refusal of a call (answered as "Invalid parameters", code -32602)."""
+class BridgeError(Rejected):
+    """hivemind's refusal of a call: code -32602, "Assert Exception:" and its words (hivemind's
+    ``bridge_api_negative`` patterns)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(f"Assert Exception:{text}", -32602)
 
 
 class BridgeApi:
@@ -53,7 +57,7 @@ class BridgeApi:
         limit = int(params.get("limit", 20))
         start = (str(params.get("start_author") or ""), str(params.get("start_permlink") or ""))
         if sort != "posts":
-            raise BridgeError(f"Unsupported sort {sort!r}: the devnet serves only sort=posts")
+            raise BridgeError("Unsupported sort, valid sorts: blog, feed, posts, comments, replies, payout")
         if not 1 <= limit <= POSTS_LIMIT:
             raise BridgeError(f"limit = {limit} outside valid range [1:{POSTS_LIMIT}]")
         with self._lock:
@@ -81,7 +85,6 @@ def bridge_post(state: CommentState, now: int) -> dict[str, Any]:
     except ValueError:
         metadata = {}
     post: dict[str, Any] = {
-        "post_id": zlib.crc32(f"{state.author}/{state.permlink}".encode()),
         "author": state.author,
         "permlink": state.permlink,
         "category": state.category,
@@ -99,8 +102,8 @@ def bridge_post(state: CommentState, now: int) -> dict[str, Any]:
         "pending_payout_value": "0.000 HBD",
         "author_payout_value": "0.000 HBD",
         "curator_payout_value": "0.000 HBD",
-        "promoted": "0.000 HBD",
         "replies": [],
+        "reblogs": 0,
         "active_votes": [{"voter": vote.voter, "rshares": 0} for vote in state.votes],
         "author_reputation": 25.0,
         "stats": {"hide": False, "gray": False, "total_votes": len(state.votes), "flag_weight": 0.0},

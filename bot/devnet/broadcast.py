@@ -30,6 +30,7 @@ from bot.devnet.faults import AnswerLost, BroadcastFaults, rc_message
 from bot.devnet.head import BLOCK_INTERVAL, HeadClock
 from bot.devnet.ledger import Accepted, Ledger
 from bot.devnet.legacy import canonical_transaction, legacy
+from bot.devnet.optypes import fc_int
 from bot.devnet.world import parse_time
 
 QUERY_LIMIT = 1000
@@ -118,9 +119,9 @@ class BroadcastApi:
                 bar = self.ledger.rc_bar(name, head)
                 found.append({
                     "account": name,
-                    "rc_manabar": {"current_mana": str(bar.mana), "last_update_time": bar.updated},
+                    "rc_manabar": {"current_mana": fc_int(bar.mana), "last_update_time": bar.updated},
                     "max_rc_creation_adjustment": {"amount": "2020748973", "precision": 6, "nai": "@@000000037"},
-                    "max_rc": str(bar.max_rc),
+                    "max_rc": fc_int(bar.max_rc),
                     "delegated_rc": 0,
                     "received_delegated_rc": 0,
                 })  # fmt: skip

@@ -616,7 +616,8 @@ def test_a_deleted_comment_is_answered_as_hivemind_answers_it(
     unknown = error(node.url, "condenser_api.get_content", [author, "never-was"])
     text = f"Post {author}/never-was does not exist"
     assert (unknown["code"], unknown["message"]) == (-32602, f"Assert Exception:{text}")
-    assert {"name": "assert_exception", "message": text}.items() <= unknown["data"].items()
+    assert (unknown["data"]["name"], unknown["data"]["message"]) == ("assert_exception", "Assert Exception")
+    assert unknown["data"]["extension"] == {"assertion_expression": text}
 
 
 def test_get_account_posts_lists_generated_and_broadcast_root_posts_newest_first(

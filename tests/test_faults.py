@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import structlog
 from structlog.testing import capture_logs
 
 from bot.chain import ChainClient
@@ -55,16 +54,6 @@ class Clock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
-
-
-@pytest.fixture(autouse=True)
-def every_log_level() -> Iterator[None]:
-    """``capture_logs`` keeps the configured level filter, which a test before may have set to info: these
-    tests read the debug lines too."""
-    saved = structlog.get_config()
-    structlog.reset_defaults()
-    yield
-    structlog.configure(**saved)
 
 
 @pytest.fixture(scope="module")

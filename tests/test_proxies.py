@@ -15,7 +15,6 @@ from email.utils import formatdate
 from pathlib import Path
 
 import pytest
-import structlog
 from structlog.testing import capture_logs
 
 from bot.chain import ChainClient, Reply
@@ -35,14 +34,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture(autouse=True)
-def every_log_level() -> Iterator[None]:
-    saved = structlog.get_config()
-    structlog.reset_defaults()
-    yield
-    structlog.configure(**saved)
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
     python benchmarks/_catchup_node.py BLOCKS CACHE_DIR
 
 serves a generated chain whose blocks ``START`` … ``START + BLOCKS - 1`` come from a block file
-(:mod:`bot.devnet.blockfile`, generated into ``CACHE_DIR`` on first use), with the head one block past them
+(:mod:`devnet.blockfile`, generated into ``CACHE_DIR`` on first use), with the head one block past them
 and the irreversible block one behind the head: the last of them. It prints the node's URL on its first line, then answers commands, one
 a line on its standard input, each with one line, until its standard input closes:
 
@@ -22,10 +22,10 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from bot.devnet.blockfile import BlockFile
-from bot.devnet.generator import ChainGenerator
-from bot.devnet.node import DevNode
-from bot.devnet.quickread import serve_blocks, serve_comment_lookups
+from devnet.blockfile import BlockFile
+from devnet.generator import ChainGenerator
+from devnet.node import DevNode
+from devnet.quickread import serve_blocks, serve_comment_lookups
 
 FIRST = 90_000_000  # the generated chain's first block (LIVE_FIRST_BLOCK)
 GENESIS = 1_750_000_000  # its time

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import sys
 
-from bot.devnet.deep import DeepHistory
-from bot.devnet.generator import ChainGenerator, GeneratorParams
-from bot.devnet.node import DevNode
+from devnet.deep import DeepHistory
+from devnet.generator import ChainGenerator, GeneratorParams
+from devnet.node import DevNode
 
 FIRST = 90_000_000
 GENESIS = 1_750_000_000

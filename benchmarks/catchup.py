@@ -4,7 +4,7 @@
 
 A devnet node runs in its own process (``benchmarks/_catchup_node.py``) serving a generated mainnet-like
 chain (~12 transactions and ~10 votes a block) from a block file made once and then reused
-(:mod:`bot.devnet.blockfile`, under ``.cache/blocks`` in the checkout; ~6.3 KB a block), so the emulator
+(:mod:`devnet.blockfile`, under ``.cache/blocks`` in the checkout; ~6.3 KB a block), so the emulator
 is not what is measured. Then, once against the node as it is and once with ``--latency`` added to every
 request (a remote node), blocks a second for:
 
@@ -211,8 +211,8 @@ def _warm_store(cache: Path) -> str:
     path = cache / f"warm-v{_WARM_FORMAT}-seed7-{FIRST}-{GENESIS}-{START}.sqlite"
     if path.exists():
         return str(path)
-    from bot.devnet.generator import ChainGenerator  # the emulator, only to make the store
-    from bot.devnet.world import CommentRef
+    from devnet.generator import ChainGenerator  # the emulator, only to make the store
+    from devnet.world import CommentRef
 
     print(f"making {path} (once)", file=sys.stderr, flush=True)
     chain = ChainGenerator(7, FIRST, GENESIS)

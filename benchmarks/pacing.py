@@ -32,14 +32,14 @@ from structlog.testing import capture_logs
 from bot.badges import BadgeRules
 from bot.chain import ChainClient, ChainState, PostingKey
 from bot.config import NotificationSettings
-from bot.devnet import keys
-from bot.devnet.generator import ChainGenerator, GeneratorParams
-from bot.devnet.node import DevNode
 from bot.follower import Follower
 from bot.metrics import Metric
 from bot.poster import Poster
 from bot.store import Store
 from bot.tallies import CountingRules
+from devnet import keys
+from devnet.generator import ChainGenerator, GeneratorParams
+from devnet.node import DevNode
 
 BOT = "badge-bot"
 FIRST = 60_000_000

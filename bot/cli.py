@@ -243,9 +243,22 @@ def _bootstrap_here(config: Config, store: Store, names: Sequence[str]) -> int:
     return EXIT_OK
 
 
-def demo_command(args: argparse.Namespace) -> int:
-    from bot.devnet.demo import run_demo  # the devnet is a tool of its own: the bot never imports it
+DEVNET_MISSING = (
+    "the demo needs the local Hive node emulator, which is not installed: from the project's checkout, run "
+    "`.venv/bin/pip install -e ./devnet` (./scripts/test.sh installs it too)"
+)
 
+
+def demo_command(args: argparse.Namespace) -> int:
+    """The one place the bot reaches for the emulator, lazily: it is a tool of its own (``devnet/``),
+    installed for tests and demos only, never part of the bot's wheel."""
+    try:
+        from devnet.demo import run_demo  # noqa: TID251 - the demo's entry point, the one allowed import
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").partition(".")[0] != "devnet":
+            raise
+        print(f"hive-badge-bot: {DEVNET_MISSING}", file=sys.stderr)
+        return EXIT_FAILURE
     return run_demo(seconds=args.seconds, speed=args.speed)
 
 

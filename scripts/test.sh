@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+# the bot with its dev tools, and the local Hive node emulator (devnet/, a distribution of its own)
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]' -e ./devnet
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy

@@ -6,11 +6,11 @@ from pathlib import Path
 
 from bot.badges import BadgeRules
 from bot.chain import ChainClient
-from bot.devnet.generator import ChainGenerator
 from bot.follower import Follower
 from bot.metrics import Metric
 from bot.store import Store
 from bot.tallies import CountingRules
+from devnet.generator import ChainGenerator
 
 SEED = 11
 FIRST = 50_000_000  # the first block the generated chain serves

@@ -11,15 +11,15 @@ from typing import Any
 from bot.badges import BadgeRules
 from bot.chain import PostingKey
 from bot.config import NotificationSettings
-from bot.devnet import keys
-from bot.devnet.generator import ChainGenerator, GeneratorParams
-from bot.devnet.node import DevNode
 from bot.errors import ChainError
 from bot.follower import Follower
 from bot.metrics import Metric
 from bot.poster import Poster, PostReport
 from bot.store import Store
 from bot.tallies import CountingRules
+from devnet import keys
+from devnet.generator import ChainGenerator, GeneratorParams
+from devnet.node import DevNode
 from tests.devnet import chain_client
 
 BOT = "badge-bot"

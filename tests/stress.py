@@ -40,14 +40,14 @@ from typing import Any
 
 import yaml
 
-from bot.devnet import keys
-from bot.devnet.deep import DeepHistory
-from bot.devnet.generator import ChainGenerator, GeneratorParams
-from bot.devnet.node import DevNode
-from bot.devnet.users import DevUser
 from bot.metrics import Metric
 from bot.outbox import State
 from bot.store import Store
+from devnet import keys
+from devnet.deep import DeepHistory
+from devnet.generator import ChainGenerator, GeneratorParams
+from devnet.node import DevNode
+from devnet.users import DevUser
 from tests.devnet import load_all_counts
 from tests.recount import recount_history
 

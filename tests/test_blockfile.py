@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 import requests
 
-from bot.devnet.blockfile import BlockFile, encode_block
-from bot.devnet.generator import ChainGenerator
-from bot.devnet.node import DevNode
-from bot.devnet.quickread import serve_blocks, serve_comment_lookups
+from devnet.blockfile import BlockFile, encode_block
+from devnet.generator import ChainGenerator
+from devnet.node import DevNode
+from devnet.quickread import serve_blocks, serve_comment_lookups
 
 SEED = 5
 FIRST = 90_000_000

@@ -14,15 +14,15 @@ import pytest
 from bot.badges import BadgeRules
 from bot.baselines import BaselineState
 from bot.bootstrap import Bootstrapper
-from bot.devnet.deep import DeepHistory
-from bot.devnet.generator import ChainGenerator, GeneratorParams
-from bot.devnet.node import DevNode
 from bot.follower import Follower
 from bot.history import HF24_TIME
 from bot.metrics import Metric
 from bot.operations import parse_timestamp
 from bot.store import Store
 from bot.tallies import CountingRules
+from devnet.deep import DeepHistory
+from devnet.generator import ChainGenerator, GeneratorParams
+from devnet.node import DevNode
 from tests.devnet import chain_client, load_all_counts
 from tests.recount import recount_history
 

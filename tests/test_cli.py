@@ -1,6 +1,7 @@
 """The commands that read the store, and the errors every command reports the same way."""
 
 import json
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -190,3 +191,11 @@ def test_backup_copies_the_store_to_a_new_private_file(
         assert copy.load_counts("bob") == {m: (7 if m is Metric.POSTS else 0) for m in Metric}
     assert main(["backup", str(target), "--config", str(config)]) == 1
     assert "already exists" in capsys.readouterr().err
+
+
+def test_the_demo_says_what_to_install_when_the_emulator_is_missing(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "devnet", None)  # as on a machine with the bot's wheel only
+    assert main(["demo", "--seconds", "1"]) == 1
+    assert "pip install -e ./devnet" in capsys.readouterr().err

@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 
-from bot.devnet.generator import ChainGenerator
-from bot.devnet.node import DevNode
 from bot.outbox import State
 from bot.store import Store
+from devnet.generator import ChainGenerator
+from devnet.node import DevNode
 from tests import notifying
 from tests.configs import write_config
 from tests.devnet import FIRST, Counts, generated_chain, load_all_counts

@@ -27,13 +27,13 @@ import pytest
 import requests
 from diff_match_patch import diff_match_patch
 
-from bot.devnet import names
-from bot.devnet.generator import ChainGenerator
-from bot.devnet.head import HeadClock
-from bot.devnet.legacy import legacy_asset
-from bot.devnet.node import DevNode
-from bot.devnet.ops import TaposRef
-from bot.devnet.recorded import RecordedChain
+from devnet import names
+from devnet.generator import ChainGenerator
+from devnet.head import HeadClock
+from devnet.legacy import legacy_asset
+from devnet.node import DevNode
+from devnet.ops import TaposRef
+from devnet.recorded import RecordedChain
 
 Block = dict[str, Any]
 Op = dict[str, Any]  # an operation's value
@@ -131,7 +131,7 @@ def block_digest(chain: ChainGenerator, start: int, count: int) -> str:
 
 _DIGEST_SCRIPT = """
 import hashlib, json, sys
-from bot.devnet.generator import ChainGenerator
+from devnet.generator import ChainGenerator
 seed, first, genesis, start, count = map(int, sys.argv[1:])
 chain = ChainGenerator(seed, first, genesis)
 digest = hashlib.sha256()

@@ -23,13 +23,13 @@ from beem.transactionbuilder import TransactionBuilder
 from beemapi.exceptions import UnhandledRPCError
 from beembase import operations
 
-from bot.devnet import keys, signing
-from bot.devnet.generator import ChainGenerator, GeneratorParams
-from bot.devnet.node import DevNode
-from bot.devnet.ops import TaposRef
-from bot.devnet.rc import OPERATION_COST, REGENERATION_SECONDS
-from bot.devnet.users import DevUser
-from bot.devnet.world import format_time
+from devnet import keys, signing
+from devnet.generator import ChainGenerator, GeneratorParams
+from devnet.node import DevNode
+from devnet.ops import TaposRef
+from devnet.rc import OPERATION_COST, REGENERATION_SECONDS
+from devnet.users import DevUser
+from devnet.world import format_time
 
 SEED = 5
 FIRST = 80_000_000

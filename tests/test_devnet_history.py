@@ -22,11 +22,11 @@ from typing import Any
 import pytest
 import requests
 
-from bot.devnet.deep import EPISODE, DeepHistory
-from bot.devnet.generator import ChainGenerator
-from bot.devnet.head import HeadClock
-from bot.devnet.history import HistoryApi
-from bot.devnet.node import DevNode
+from devnet.deep import EPISODE, DeepHistory
+from devnet.generator import ChainGenerator
+from devnet.head import HeadClock
+from devnet.history import HistoryApi
+from devnet.node import DevNode
 
 Entry = dict[str, Any]
 Expected = tuple[int, int, int, bool, dict[str, Any]]  # block, trx_in_block, op_in_trx, virtual, op
@@ -452,7 +452,7 @@ def test_broadcast_transactions_join_the_history_with_their_ids(
 ) -> None:
     from beembase import operations
 
-    from bot.devnet.users import DevUser
+    from devnet.users import DevUser
 
     head = FIRST + 300
     with DevNode(chain, head=head, irreversible_lag=0) as node:

@@ -22,15 +22,15 @@ from structlog.testing import capture_logs
 
 from bot.chain import ChainClient
 from bot.chain.client import NO_NODE_LEFT
-from bot.devnet.api import RpcError
-from bot.devnet.generator import ChainGenerator
-from bot.devnet.node import DevNode
 from bot.errors import BotError, ChainDataError, ChainError, TransientChainError
 from bot.follower import Follower
 from bot.outbox import Notification, State
 from bot.poster import PostReport
 from bot.store import Store
 from bot.tallies import CountingRules
+from devnet.api import RpcError
+from devnet.generator import ChainGenerator
+from devnet.node import DevNode
 from tests import notifying
 from tests.configs import write_config
 from tests.devnet import BADGE_RULES, FIRST, GENESIS, Counts, generated_chain, load_all_counts

@@ -11,15 +11,15 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 
-from bot.devnet.generator import ChainGenerator
-from bot.devnet.node import DevNode
-from bot.devnet.recorded import RecordedChain
 from bot.errors import ChainDataError, ChainError
 from bot.follower import Follower
 from bot.metrics import Metric
 from bot.operations import parse_timestamp
 from bot.store import Checkpoint, Store
 from bot.tallies import PAYOUT_WINDOW, CountingRules
+from devnet.generator import ChainGenerator
+from devnet.node import DevNode
+from devnet.recorded import RecordedChain
 from tests.devnet import (
     BADGE_RULES,
     FIRST,

@@ -17,14 +17,14 @@ from diff_match_patch import diff_match_patch
 from structlog.testing import capture_logs
 
 from bot.badges import count_announcements
-from bot.devnet.generator import ChainGenerator
-from bot.devnet.node import DevNode
-from bot.devnet.users import DevUser
 from bot.errors import PermanentChainError, PostingKeyError
 from bot.notifications import Templates, render_notification
 from bot.outbox import Notification, State
 from bot.poster import may_comment
 from bot.store import Store
+from devnet.generator import ChainGenerator
+from devnet.node import DevNode
+from devnet.users import DevUser
 from tests.devnet import chain_client
 from tests.notifying import (
     BOT,

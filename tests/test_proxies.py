@@ -18,9 +18,9 @@ import pytest
 from structlog.testing import capture_logs
 
 from bot.chain import ChainClient, Reply
-from bot.devnet.node import DevNode
 from bot.errors import UnconfirmedBroadcastError
 from bot.operations import CommentKey
+from devnet.node import DevNode
 from tests import notifying
 from tests.devnet import FIRST, generated_chain
 

@@ -15,11 +15,11 @@ import pytest
 
 from bot.chain import PostingKey
 from bot.cli import main
-from bot.devnet.node import DevNode
 from bot.errors import PostingKeyError
 from bot.metrics import Metric
 from bot.store import Checkpoint, Store
 from bot.tallies import Tally
+from devnet.node import DevNode
 from tests import notifying
 from tests.configs import write_config
 from tests.test_daemon import ROOT, poll, start_bot

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 import requests
 
-from bot.devnet.node import DevNode
-from bot.devnet.ops import TaposRef
-from bot.devnet.world import format_time
+from devnet.node import DevNode
+from devnet.ops import TaposRef
+from devnet.world import format_time
 from tests.conformance.corpus import CORPUS, load, message_template, names, shape_differences
 from tests.devnet import FIRST, LAST, generated_chain
 

@@ -1,10 +1,10 @@
 """Run a devnet node by hand:
-``python -m bot.devnet [--seed N] [--speed X] [--port P] [--account NAME …] [--fixture FILE]``.
+``python -m devnet [--seed N] [--speed X] [--port P] [--account NAME …] [--fixture FILE]``.
 
 It prints its URL, serves until interrupted, and is what a config's ``nodes`` can point at to watch the bot
 work without a Hive node (``start_block: head`` follows the generated chain as it grows). ``--account``
 adds an account that exists but never acts in generated blocks (the bot's own): its keys derive from
-(name, role, ``devnet``), e.g. ``bot.devnet.keys.private_key("badgebot", "posting", "devnet")``.
+(name, role, ``devnet``), e.g. ``devnet.keys.private_key("badgebot", "posting", "devnet")``.
 """
 
 from __future__ import annotations
@@ -15,14 +15,14 @@ import threading
 import time
 from pathlib import Path
 
-from bot.devnet.generator import live_chain
-from bot.devnet.node import DevNode
-from bot.devnet.recorded import RecordedChain
-from bot.devnet.source import ChainSource
+from devnet.generator import live_chain
+from devnet.node import DevNode
+from devnet.recorded import RecordedChain
+from devnet.source import ChainSource
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot.devnet", description="A local Hive node emulator.")
+    parser = argparse.ArgumentParser(prog="python -m devnet", description="A local Hive node emulator.")
     parser.add_argument("--seed", type=int, default=1, help="the generated chain (default 1)")
     parser.add_argument("--speed", type=float, default=1.0, help="chain seconds per second (default 1)")
     parser.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (default: any free one)")

@@ -17,8 +17,8 @@ from typing import Any
 
 from diff_match_patch import diff_match_patch
 
-from bot.devnet.source import AccountState, CommentState
-from bot.devnet.world import parse_time
+from devnet.source import AccountState, CommentState
+from devnet.world import parse_time
 
 
 @dataclass(slots=True)
@@ -34,7 +34,7 @@ class _Comment:
 
 
 class RecordedChain:
-    """A :class:`~bot.devnet.source.ChainSource` over recorded blocks."""
+    """A :class:`~devnet.source.ChainSource` over recorded blocks."""
 
     def __init__(self, blocks: list[dict[str, Any]]) -> None:
         if not blocks:

@@ -1,7 +1,7 @@
 """Quick answers for benchmarks: the node's hot reads served without generating or encoding anything again.
 
 A benchmark of the bot's catch-up must measure the bot, not the emulator. Two plug-ins replace handlers in a
-running node's :attr:`~bot.devnet.api.NodeApi.methods` with faster ones giving the same answers:
+running node's :attr:`~devnet.api.NodeApi.methods` with faster ones giving the same answers:
 
     with DevNode(chain, head=...) as node, BlockFile.cached(chain, start, count, directory) as blocks:
         serve_blocks(node.api, blocks)            # get_block(_range): one read of the file, no json.dumps
@@ -17,12 +17,12 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from bot.devnet.api import QUERY_LIMIT, NodeApi, RawJson, _database_comment
-from bot.devnet.blockfile import BlockFile
-from bot.devnet.generator import ChainGenerator
-from bot.devnet.ledger import Ledger
-from bot.devnet.source import CommentState
-from bot.devnet.world import CommentRef, World
+from devnet.api import QUERY_LIMIT, NodeApi, RawJson, _database_comment
+from devnet.blockfile import BlockFile
+from devnet.generator import ChainGenerator
+from devnet.ledger import Ledger
+from devnet.source import CommentState
+from devnet.world import CommentRef, World
 
 Handler = Callable[[Any], Any]
 

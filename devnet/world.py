@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING
 
 from diff_match_patch import diff_match_patch
 
-from bot.devnet import names
-from bot.devnet.lanes import VoteLane, backward, forward
-from bot.devnet.rand import Zipf, chance, derive, mix, rng, unit
+from devnet import names
+from devnet.lanes import VoteLane, backward, forward
+from devnet.rand import Zipf, chance, derive, mix, rng, unit
 
 if TYPE_CHECKING:
-    from bot.devnet.generator import GeneratorParams
+    from devnet.generator import GeneratorParams
 
 # salts: one per kind of choice, so that choices never share a hash
 _EXISTS, _AUTHOR, _ROOT, _PARENT, _TITLE, _BODY, _META, _EDIT = 0xC0, 0xC1, 0xC2, 0xC3, 0xC4, 0xC5, 0xC6, 0xC7

@@ -1,6 +1,6 @@
 """Which votes a generated block carries, and what they did to a comment by some head block.
 
-Pure functions of the seed: see :mod:`bot.devnet.lanes` for the scheduling and why voters never repeat on a
+Pure functions of the seed: see :mod:`devnet.lanes` for the scheduling and why voters never repeat on a
 comment except through the deliberate ``edit``/``unvote`` lanes.
 """
 
@@ -9,13 +9,13 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from bot.devnet.lanes import backward, forward
-from bot.devnet.rand import Zipf, derive, mix, rng, unit
-from bot.devnet.source import VoteState
-from bot.devnet.world import CommentRef, World
+from devnet.lanes import backward, forward
+from devnet.rand import Zipf, derive, mix, rng, unit
+from devnet.source import VoteState
+from devnet.world import CommentRef, World
 
 if TYPE_CHECKING:
-    from bot.devnet.generator import GeneratorParams
+    from devnet.generator import GeneratorParams
 
 _LANE, _VOTER, _WEIGHT, _STRATUM = 0xB3, 0xB4, 0xB5, 0xB6
 

@@ -25,11 +25,11 @@ from array import array
 from collections import OrderedDict
 from typing import Any
 
-from bot.devnet.generator import ChainGenerator
-from bot.devnet.ledger import Ledger
-from bot.devnet.optypes import Entry, effective_vote, impacted, op_id
-from bot.devnet.rand import mix
-from bot.devnet.source import PAYOUT_SECONDS, ChainSource
+from devnet.generator import ChainGenerator
+from devnet.ledger import Ledger
+from devnet.optypes import Entry, effective_vote, impacted, op_id
+from devnet.rand import mix
+from devnet.source import PAYOUT_SECONDS, ChainSource
 
 _CACHED_BLOCKS = 2048
 _REMEMBERED_COMMENTS = 500_000  # creation times kept while scanning (votes come within 10 days)

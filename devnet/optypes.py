@@ -16,7 +16,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from bot.devnet.legacy import legacy
+from devnet.legacy import legacy
 
 HF24_TIME = 1_602_684_000
 """2020-10-14T14:00:00 UTC, hardfork 24: ``effective_comment_vote_operation`` exists from here on."""

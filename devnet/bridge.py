@@ -15,10 +15,10 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from bot.devnet.checks import Rejected
-from bot.devnet.head import HeadClock
-from bot.devnet.source import PAYOUT_SECONDS, ChainSource, CommentState
-from bot.devnet.world import format_time
+from devnet.checks import Rejected
+from devnet.head import HeadClock
+from devnet.source import PAYOUT_SECONDS, ChainSource, CommentState
+from devnet.world import format_time
 
 POSTS_SPAN = 30 * 28_800  # blocks bridge.get_account_posts looks back
 POSTS_LIMIT = 20

@@ -1,4 +1,4 @@
-"""The node's write side: broadcasting transactions into the :class:`~bot.devnet.ledger.Ledger`, resource
+"""The node's write side: broadcasting transactions into the :class:`~devnet.ledger.Ledger`, resource
 credits and transaction status, answered as hived answers them.
 
 - ``condenser_api.broadcast_transaction [trx]`` (legacy JSON; beem's default) and
@@ -24,14 +24,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bot.devnet import checks, rc
-from bot.devnet.checks import Rejected
-from bot.devnet.faults import AnswerLost, BroadcastFaults, rc_message
-from bot.devnet.head import BLOCK_INTERVAL, HeadClock
-from bot.devnet.ledger import Accepted, Ledger
-from bot.devnet.legacy import canonical_transaction, legacy
-from bot.devnet.optypes import fc_int
-from bot.devnet.world import parse_time
+from devnet import checks, rc
+from devnet.checks import Rejected
+from devnet.faults import AnswerLost, BroadcastFaults, rc_message
+from devnet.head import BLOCK_INTERVAL, HeadClock
+from devnet.ledger import Accepted, Ledger
+from devnet.legacy import canonical_transaction, legacy
+from devnet.optypes import fc_int
+from devnet.world import parse_time
 
 QUERY_LIMIT = 1000
 SYNCHRONOUS_TIMEOUT = 60.0  # wall seconds a synchronous broadcast waits for its block at most

@@ -1,12 +1,12 @@
 """Scripted users of the devnet chain: an account that posts, replies (``STOP``) and votes through real beem
-over HTTP, signing with its real posting key (derived from the chain's password, see :mod:`bot.devnet.keys`).
+over HTTP, signing with its real posting key (derived from the chain's password, see :mod:`devnet.keys`).
 
     user = DevUser(node, "alice", data_dir=tmp_path / "alice")
     accepted = user.stop(bot, reply_permlink)       # a reply "STOP" to the bot's notification
     node.clock.set_head(accepted.block)             # now its block is served
 
 Each call is one ``TransactionBuilder`` broadcast (``condenser_api.broadcast_transaction``), answered with
-the node's :class:`~bot.devnet.ledger.Accepted` record (None when a fault made the node lose it); a refusal
+the node's :class:`~devnet.ledger.Accepted` record (None when a fault made the node lose it); a refusal
 raises beem's exception (``beemapi.exceptions.UnhandledRPCError`` with hived's message). The chain's rules
 apply to scripted users too: one comment (or edit) and one vote per account per block, one root post per
 5 minutes — a script moves the head (or waits for it) between two comments of one user. Signing costs
@@ -25,11 +25,11 @@ from beem import Hive
 from beem.transactionbuilder import TransactionBuilder
 from beembase import operations
 
-from bot.devnet import keys
-from bot.devnet.ledger import Accepted
+from devnet import keys
+from devnet.ledger import Accepted
 
 if TYPE_CHECKING:
-    from bot.devnet.node import DevNode
+    from devnet.node import DevNode
 
 DEFAULT_EXPIRATION = 300  # chain seconds: beem's 30 s is too short when the node runs at speed 20 and more
 

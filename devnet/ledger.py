@@ -1,6 +1,6 @@
 """A writable chain: transactions broadcast to the node, laid over any read-only chain source.
 
-:class:`Ledger` is itself a :class:`~bot.devnet.source.ChainSource`. A transaction accepted while the head is
+:class:`Ledger` is itself a :class:`~devnet.source.ChainSource`. A transaction accepted while the head is
 ``H`` goes into block ``H + 1``, after that block's own transactions, with its real id (beem's
 ``Signed_Transaction.id``); from the moment the head reaches ``H + 1``, the block carries it and the
 comments, edits, votes and deletions it makes are part of the chain state (``comment``, ``root_posts``).
@@ -8,9 +8,9 @@ Transactions only ever go into blocks above the head, so a block the node has se
 when a test moves the head back below a block and transacts into it again (the node forgets that block's
 cached JSON then).
 
-Checks are hived's, in hived's order (:mod:`bot.devnet.checks` has those needing no state): the operations'
+Checks are hived's, in hived's order (:mod:`devnet.checks` has those needing no state): the operations'
 own rules, duplicate, signatures, TaPoS, expiration (against the head block's time), then the operations
-(:mod:`bot.devnet.evaluators`) against the state as of
+(:mod:`devnet.evaluators`) against the state as of
 block ``H + 1``, which is also the time their rules are judged at (one comment per author per block, one root
 post per 100 blocks, one edit per block, one vote per block — the generated traffic of that block counts),
 then resource credits (at the head block's time). Not thread-safe: the node calls it under its lock.
@@ -28,13 +28,13 @@ from typing import Any
 
 from diff_match_patch import diff_match_patch
 
-from bot.devnet import checks, rc, signing
-from bot.devnet.checks import Rejected, fail
-from bot.devnet.evaluators import EVALUATORS, Event, Key, Options, Pending
-from bot.devnet.faults import DUPLICATE_MESSAGE, rc_message
-from bot.devnet.legacy import canonical_transaction
-from bot.devnet.source import AccountState, ChainSource, CommentState, VoteState
-from bot.devnet.world import parse_time
+from devnet import checks, rc, signing
+from devnet.checks import Rejected, fail
+from devnet.evaluators import EVALUATORS, Event, Key, Options, Pending
+from devnet.faults import DUPLICATE_MESSAGE, rc_message
+from devnet.legacy import canonical_transaction
+from devnet.source import AccountState, ChainSource, CommentState, VoteState
+from devnet.world import parse_time
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +49,7 @@ class Accepted:
 
 
 class Ledger:
-    """``source`` plus the transactions broadcast to it (a :class:`~bot.devnet.source.ChainSource`)."""
+    """``source`` plus the transactions broadcast to it (a :class:`~devnet.source.ChainSource`)."""
 
     def __init__(self, source: ChainSource, *, chain_id: str = signing.MAINNET_CHAIN_ID) -> None:
         self.source = source
@@ -146,7 +146,7 @@ class Ledger:
 
     def accept(self, transaction: dict[str, Any], head: int) -> Accepted:
         """Check ``transaction`` (legacy or ``block_api`` JSON) as hived would with ``head`` as its head
-        block and put it into block ``head + 1``; :class:`~bot.devnet.checks.Rejected` if hived would refuse it."""
+        block and put it into block ``head + 1``; :class:`~devnet.checks.Rejected` if hived would refuse it."""
         accepted, pending = self._check(transaction, head)
         self._record(accepted, pending)
         return accepted

@@ -2,14 +2,14 @@
 
 The generator makes ~2,000 blocks a second and the node encodes each block it serves: right for tests, but a
 benchmark of the bot's catch-up would then measure the emulator. A block file holds ``count`` consecutive
-blocks of a :class:`~bot.devnet.generator.ChainGenerator`, each as the exact text
-:class:`~bot.devnet.api.NodeApi` would send, with an index of offsets; a ``get_block_range`` of 1000 blocks is
+blocks of a :class:`~devnet.generator.ChainGenerator`, each as the exact text
+:class:`~devnet.api.NodeApi` would send, with an index of offsets; a ``get_block_range`` of 1000 blocks is
 one read of ~6 MB::
 
     blocks = BlockFile.cached(chain, start, count, directory)   # generated once (in parallel), then reused
     blocks.text(first, last)     # blocks first … last as JSON texts joined by commas
 
-:func:`bot.devnet.quickread.serve_blocks` makes a node answer from it.
+:func:`devnet.quickread.serve_blocks` makes a node answer from it.
 
 Layout, in ``directory``: ``<key>.blocks`` holds the blocks' JSON texts (UTF-8), each followed by a comma, so
 that blocks ``a … b`` are one slice less its last byte; ``<key>.index`` holds ``count + 1`` offsets
@@ -31,7 +31,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from bot.devnet.generator import ChainGenerator, GeneratorParams
+from devnet.generator import ChainGenerator, GeneratorParams
 
 _FORMAT = 1  # bump when the layout changes
 _CHUNK = 2_000  # blocks a worker generates at a time
@@ -40,7 +40,7 @@ _SAMPLES = 3  # blocks generated afresh to check a cached file
 
 
 def encode_block(block: dict[str, Any]) -> str:
-    """A block's JSON text, exactly as :class:`~bot.devnet.api.NodeApi` serializes it."""
+    """A block's JSON text, exactly as :class:`~devnet.api.NodeApi` serializes it."""
     return json.dumps(block, ensure_ascii=False, separators=(",", ":"))
 
 

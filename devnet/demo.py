@@ -25,18 +25,18 @@ import yaml
 
 from bot.app import open_daemon
 from bot.config import load_config
-from bot.devnet import keys
-from bot.devnet.generator import live_chain
-from bot.devnet.node import DevNode
-from bot.devnet.users import DevUser
 from bot.logs import configure_logging
 from bot.store import Store
+from devnet import keys
+from devnet.generator import live_chain
+from devnet.node import DevNode
+from devnet.users import DevUser
 
 BOT = "hive-badge-bot"
 KEY_ENV = "HIVE_BADGE_BOT_DEMO_POSTING_KEY"
 SEED = 7
 
-log = structlog.get_logger("bot.devnet.demo")
+log = structlog.get_logger("devnet.demo")
 
 
 def run_demo(*, seconds: float, speed: float) -> int:

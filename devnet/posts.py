@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterator
 
-from bot.devnet.world import CommentRef, World
+from devnet.world import CommentRef, World
 
 CHUNK = 1200  # blocks (one hour) indexed at once: ~6 ms
 _KEPT_CHUNKS = 2000  # ~80 days of chunks (a few hundred root posts each)

@@ -1,12 +1,12 @@
-"""The devnet node: :class:`~bot.devnet.api.NodeApi` behind an HTTP server on 127.0.0.1, in a thread.
+"""The devnet node: :class:`~devnet.api.NodeApi` behind an HTTP server on 127.0.0.1, in a thread.
 
     with DevNode(ChainGenerator(seed=1, first_block=..., genesis_time=...), head=...) as node:
         ...  # node.url is "http://127.0.0.1:<port>"; node.clock.set_head(n) moves the chain
 
-The source is served through a :class:`~bot.devnet.ledger.Ledger` (``node.ledger``), so the node accepts
+The source is served through a :class:`~devnet.ledger.Ledger` (``node.ledger``), so the node accepts
 broadcast transactions into its next block; ``node.faults`` makes broadcasts fail or get lost, and
 ``node.transport`` makes any request slow or fail in the HTTP layer: 5xx, JSON-RPC errors, truncated or
-HTML answers, hangs, dropped connections, the node down (see :mod:`bot.devnet.faults`).
+HTML answers, hangs, dropped connections, the node down (see :mod:`devnet.faults`).
 
 HTTP/1.1 with keep-alive, one thread per connection; POST bodies are JSON-RPC. The constructor only assigns:
 the socket is opened by :meth:`start` (or entering the ``with`` block).
@@ -25,12 +25,12 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from bot.devnet.api import NodeApi
-from bot.devnet.faults import AnswerLost, BroadcastFaults, TransportFault, TransportFaults
-from bot.devnet.head import HeadClock
-from bot.devnet.history import DeepHistory
-from bot.devnet.ledger import Ledger
-from bot.devnet.source import ChainSource
+from devnet.api import NodeApi
+from devnet.faults import AnswerLost, BroadcastFaults, TransportFault, TransportFaults
+from devnet.head import HeadClock
+from devnet.history import DeepHistory
+from devnet.ledger import Ledger
+from devnet.source import ChainSource
 
 
 class DevNode:
@@ -46,8 +46,8 @@ class DevNode:
         effective_votes_before_hf24: bool = True,
     ) -> None:
         """Serve ``source`` with the head at ``head`` (default: its last block), advancing at ``speed``.
-        ``source`` is wrapped in a :class:`~bot.devnet.ledger.Ledger` unless it is one already.
-        ``deep_histories`` gives accounts a long history before the first block (:mod:`bot.devnet.deep`).
+        ``source`` is wrapped in a :class:`~devnet.ledger.Ledger` unless it is one already.
+        ``deep_histories`` gives accounts a long history before the first block (:mod:`devnet.deep`).
         Account history has ``effective_comment_vote`` in every era, as on a node replayed with today's
         hived; ``effective_votes_before_hf24=False`` models an old node, with none before hardfork 24."""
         self.source = source

@@ -1,4 +1,4 @@
-"""One episode of a deep history (:mod:`bot.devnet.deep`): :data:`~bot.devnet.deep.EPISODE` entries generated
+"""One episode of a deep history (:mod:`devnet.deep`): :data:`~devnet.deep.EPISODE` entries generated
 event by event in time order from their own random stream, keeping what later events of the episode refer to.
 
 An episode starts with one of the account's comments (a root post or a reply, sometimes with
@@ -27,13 +27,13 @@ import random
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from bot.devnet import names
-from bot.devnet.optypes import Entry, effective_vote
-from bot.devnet.source import PAYOUT_SECONDS
-from bot.devnet.world import format_time
+from devnet import names
+from devnet.optypes import Entry, effective_vote
+from devnet.source import PAYOUT_SECONDS
+from devnet.world import format_time
 
 if TYPE_CHECKING:
-    from bot.devnet.deep import DeepHistoryGenerator, Plan
+    from devnet.deep import DeepHistoryGenerator, Plan
 
 WEEK_BLOCKS = PAYOUT_SECONDS // 3  # a vote this many blocks after the comment's creation finds it paid out
 _BURST = 5 * 28_800  # in a long episode, 60 % of the events fall in the 5 days after its first comment

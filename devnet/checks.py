@@ -18,9 +18,9 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any, Literal
 
-from bot.devnet.names import is_account_name
-from bot.devnet.source import AccountState
-from bot.devnet.world import parse_time
+from devnet.names import is_account_name
+from devnet.source import AccountState
+from devnet.world import parse_time
 
 MAX_TIME_UNTIL_EXPIRATION = 24 * 3600  # HIVE_MAX_TIME_UNTIL_SIGNATURE_EXPIRATION, since HF28
 TAPOS_WINDOW = 0x10000  # the block summary holds the last 65,536 block ids

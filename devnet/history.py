@@ -2,8 +2,8 @@
 ``condenser_api.get_account_history``.
 
 An account's history is numbered from 0: its deep history first (``DevNode(deep_histories={name:
-DeepHistory(entries, since)})``, see :mod:`bot.devnet.deep`), then the served chain's entries in block order
-(see :mod:`bot.devnet.chainhistory`: every operation of every transaction, and an
+DeepHistory(entries, since)})``, see :mod:`devnet.deep`), then the served chain's entries in block order
+(see :mod:`devnet.chainhistory`: every operation of every transaction, and an
 ``effective_comment_vote_operation`` after each vote that took effect). Both emit effective operations in
 every era, as a node replayed with today's hived does; ``effective_votes_before_hf24=False`` makes the node
 an old one, whose history has none before hardfork 24.
@@ -12,7 +12,7 @@ an old one, whose history has none before hardfork 24.
   "operation_filter_low"?, "operation_filter_high"?}`` → ``{"history": [[index, entry], ...]}``, ascending,
   the ``limit`` entries with index ≤ ``start`` (a negative or huge ``start``: from the newest). With a filter
   (bit n of ``operation_filter_low`` is type id n < 64, bit n - 64 of ``operation_filter_high`` is type id
-  n ≥ 64; see :data:`bot.devnet.optypes.OP_IDS`), up to ``limit`` entries of those types, walking back from
+  n ≥ 64; see :data:`devnet.optypes.OP_IDS`), up to ``limit`` entries of those types, walking back from
   ``start``; a filter of 0 takes nothing. Without ``include_reversible`` only entries in blocks up to the last
   irreversible one exist. An account without history answers ``[]``.
 - ``condenser_api.get_account_history [account, start, limit, filter_low?, filter_high?]`` → ``[[index,
@@ -27,15 +27,15 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from bot.devnet import names
-from bot.devnet.chainhistory import ChainIndex, pack
-from bot.devnet.checks import Rejected
-from bot.devnet.deep import DeepHistory, DeepHistoryGenerator
-from bot.devnet.generator import ChainGenerator
-from bot.devnet.head import HeadClock
-from bot.devnet.ledger import Ledger
-from bot.devnet.optypes import HF24_TIME, Entry, matches
-from bot.devnet.source import ChainSource
+from devnet import names
+from devnet.chainhistory import ChainIndex, pack
+from devnet.checks import Rejected
+from devnet.deep import DeepHistory, DeepHistoryGenerator
+from devnet.generator import ChainGenerator
+from devnet.head import HeadClock
+from devnet.ledger import Ledger
+from devnet.optypes import HF24_TIME, Entry, matches
+from devnet.source import ChainSource
 
 __all__ = ["MAX_LIMIT", "DeepHistory", "HistoryApi"]
 

@@ -2,7 +2,7 @@
 
 ``ChainGenerator(seed, first_block, genesis_time).block(n)`` is a pure function of ``(seed, n)``: it never
 computes the blocks before ``n``. Comments are named from the block that creates them (see
-:mod:`bot.devnet.world`) and votes are scheduled by lanes (see :mod:`bot.devnet.lanes`), so a block can say
+:mod:`devnet.world`) and votes are scheduled by lanes (see :mod:`devnet.lanes`), so a block can say
 which earlier comments it votes on, edits or replies to without any history. Votes reach back up to 10 days,
 so the first blocks served already vote on comments created before ``first_block``.
 """
@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from bot.devnet import keys, ops
-from bot.devnet.lanes import DEFAULT_LANES, VoteLane, check_lanes
-from bot.devnet.posts import RootPostIndex
-from bot.devnet.rand import affine_permutation, mix, rng
-from bot.devnet.source import AccountState, CommentState
-from bot.devnet.votes import VoteScheduler
-from bot.devnet.world import CommentRef, World, format_time
+from devnet import keys, ops
+from devnet.lanes import DEFAULT_LANES, VoteLane, check_lanes
+from devnet.posts import RootPostIndex
+from devnet.rand import affine_permutation, mix, rng
+from devnet.source import AccountState, CommentState
+from devnet.votes import VoteScheduler
+from devnet.world import CommentRef, World, format_time
 
 _BLOCK, _ID, _WITNESS, _ACCOUNT = 0xB0, 0xB1, 0xB2, 0xB7
 
@@ -57,7 +57,7 @@ class GeneratorParams:
 
 
 class ChainGenerator:
-    """A generated chain (a :class:`~bot.devnet.source.ChainSource`). The constructor only assigns; the
+    """A generated chain (a :class:`~devnet.source.ChainSource`). The constructor only assigns; the
     account pools are built on first use (~30 ms)."""
 
     def __init__(

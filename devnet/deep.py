@@ -3,9 +3,9 @@ served by index without being held in memory.
 
 ``DeepHistory(entries=N, since=epoch)`` makes an account's history start with N synthetic entries (indices
 0 … N-1) spread over the blocks from ``since`` to just before the first served block; the served chain's
-entries follow (see :mod:`bot.devnet.history`). Every entry is a pure function of (seed, account, N, since,
+entries follow (see :mod:`devnet.history`). Every entry is a pure function of (seed, account, N, since,
 index): the entries are cut into *episodes* of :data:`EPISODE` entries, each generated alone from its own
-random stream over its own share of the blocks (see :mod:`bot.devnet.episodes` for what happens in one).
+random stream over its own share of the blocks (see :mod:`devnet.episodes` for what happens in one).
 What one episode needs to know of another — its blocks, its first comment (never deleted, the target of
 votes on paid-out posts), the operation types it may hold — comes from its :class:`Plan`, computed in a few
 microseconds; so a page of entries costs the few episodes it spans, and a filtered walk skips the episodes
@@ -23,9 +23,9 @@ import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from bot.devnet import names
-from bot.devnet.episodes import WORDS, Comment, Episode, b36
-from bot.devnet.optypes import (
+from devnet import names
+from devnet.episodes import WORDS, Comment, Episode, b36
+from devnet.optypes import (
     CLAIM_REWARD_BALANCE,
     COMMENT,
     COMMENT_OPTIONS,
@@ -37,7 +37,7 @@ from bot.devnet.optypes import (
     Entry,
     matches,
 )
-from bot.devnet.rand import derive, mix, rng, unit
+from devnet.rand import derive, mix, rng, unit
 
 EPISODE = 40
 """Entries per episode (the last one may be shorter)."""

@@ -6,7 +6,7 @@ import random
 import re
 import string
 
-from bot.devnet.rand import rng
+from devnet.rand import rng
 
 ACCOUNT_NAME = re.compile(r"^(?=.{3,16}$)[a-z][a-z0-9-]*[a-z0-9](\.[a-z][a-z0-9-]*[a-z0-9])*$")
 """Hive account names: 3–16 chars; dot-separated labels of ≥ 3 chars, each starting with a letter and

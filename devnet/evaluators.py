@@ -3,8 +3,8 @@ devnet keeps state: comments (create, edit, delete, options) and votes. ``custom
 ``claim_reward_balance`` change nothing the devnet keeps (no balances, no follows).
 
 An evaluator reads the chain as of the block the transaction goes into (:class:`ChainState`: the
-:class:`~bot.devnet.ledger.Ledger`), including what the transaction's earlier operations did
-(:class:`Pending`); it refuses with :class:`~bot.devnet.checks.Rejected` or adds events to the pending
+:class:`~devnet.ledger.Ledger`), including what the transaction's earlier operations did
+(:class:`Pending`); it refuses with :class:`~devnet.checks.Rejected` or adds events to the pending
 transaction. Nothing changes until the ledger records an accepted transaction.
 """
 
@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from bot.devnet.checks import Rejected, fail
-from bot.devnet.source import PAYOUT_SECONDS, AccountState, CommentState
+from devnet.checks import Rejected, fail
+from devnet.source import PAYOUT_SECONDS, AccountState, CommentState
 
 ROOT_POST_BLOCKS = 100  # HIVE_MIN_ROOT_COMMENT_INTERVAL: a root post needs more than 300 s since the last
 MAX_DEPTH = 255  # HIVE_SOFT_MAX_COMMENT_DEPTH

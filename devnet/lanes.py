@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.devnet.rand import affine_permutation, mix
+from devnet.rand import affine_permutation, mix
 
 LaneKind = Literal["vote", "self", "edit", "unvote"]
 

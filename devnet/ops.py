@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.devnet import names
-from bot.devnet.world import format_time
+from devnet import names
+from devnet.world import format_time
 
 HIVE, HBD, VESTS = ("@@000000021", 3), ("@@000000013", 3), ("@@000000037", 6)
 _HIVE_ENGINE_TOKENS = ("SPS", "DEC", "LEO", "BEE", "SWAP.HIVE", "DCORE")

@@ -1,8 +1,8 @@
 """The JSON-RPC methods of the devnet node, answered as hived answers them. No HTTP here: bytes in, bytes out.
 
 Reads (``block_api``, ``database_api``, ``condenser_api``, hivemind's ``bridge``) are answered from any chain
-source. Over a :class:`~bot.devnet.ledger.Ledger` the node also takes broadcasts and answers ``rc_api`` and
-``transaction_status_api`` (see :mod:`bot.devnet.broadcast`).
+source. Over a :class:`~devnet.ledger.Ledger` the node also takes broadcasts and answers ``rc_api`` and
+``transaction_status_api`` (see :mod:`devnet.broadcast`).
 
 Requests come in both forms beem sends: appbase (``{"method": "block_api.get_block", "params": {...}}``)
 and ``call`` (``{"method": "call", "params": ["condenser_api", "get_block", [n]]}``), alone or in a batch.
@@ -22,17 +22,17 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from bot.devnet.bridge import BridgeApi
-from bot.devnet.broadcast import BroadcastApi
-from bot.devnet.checks import Rejected
-from bot.devnet.faults import AnswerLost, BroadcastFaults
-from bot.devnet.head import HeadClock
-from bot.devnet.history import DeepHistory, HistoryApi
-from bot.devnet.ledger import Ledger
-from bot.devnet.legacy import legacy, legacy_block
-from bot.devnet.signing import MAINNET_CHAIN_ID
-from bot.devnet.source import AccountState, ChainSource, CommentState
-from bot.devnet.world import format_time
+from devnet.bridge import BridgeApi
+from devnet.broadcast import BroadcastApi
+from devnet.checks import Rejected
+from devnet.faults import AnswerLost, BroadcastFaults
+from devnet.head import HeadClock
+from devnet.history import DeepHistory, HistoryApi
+from devnet.ledger import Ledger
+from devnet.legacy import legacy, legacy_block
+from devnet.signing import MAINNET_CHAIN_ID
+from devnet.source import AccountState, ChainSource, CommentState
+from devnet.world import format_time
 
 __all__ = ["MAINNET_CHAIN_ID", "NodeApi", "RawJson", "RpcError"]
 QUERY_LIMIT = 1000  # BLOCK_API_SINGLE_QUERY_LIMIT, DATABASE_API_SINGLE_QUERY_LIMIT
@@ -151,10 +151,10 @@ class NodeApi:
         self.history = HistoryApi(
             source, head, self._lock, deep_histories, effective_votes_before_hf24=effective_votes_before_hf24
         )
-        """``get_account_history`` (see :mod:`bot.devnet.history`)."""
+        """``get_account_history`` (see :mod:`devnet.history`)."""
         self.methods.update(self.history.methods())
         self.faults = faults if faults is not None else BroadcastFaults()
-        """What the next broadcasts suffer (see :mod:`bot.devnet.faults`)."""
+        """What the next broadcasts suffer (see :mod:`devnet.faults`)."""
         if isinstance(source, Ledger):
             writes = BroadcastApi(source, head, self._lock, self._forget_block, self.faults)
             self.methods.update(writes.methods())

@@ -44,7 +44,7 @@ class Bootstrapper:
         rules: CountingRules,
         badges: BadgeRules,
         *,
-        page_size: int = 1000,
+        page_size: int = MAX_PAGE,
     ) -> None:
         self.chain = chain
         self.store = store

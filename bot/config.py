@@ -29,6 +29,7 @@ import yaml
 from bot.accounts import account_name_problem
 from bot.badges import BadgeRules
 from bot.errors import BotError
+from bot.history import MAX_PAGE
 from bot.metrics import Metric
 from bot.notifications import Templates, template_problem
 from bot.tallies import CountingRules
@@ -96,8 +97,8 @@ class HistorySettings:
 
     calls_per_second: float = 2.0
     """Pace of the history job: one page per call, this many calls a second at most."""
-    page_size: int = 1000
-    """Entries asked per call (hived answers at most 1000)."""
+    page_size: int = MAX_PAGE
+    """Entries asked per call (hived answers at most :data:`~bot.history.MAX_PAGE`)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -552,7 +553,7 @@ _TEMPLATES_SCHEMA: Final[_Schema] = {
 
 _HISTORY_SCHEMA: Final[_Schema] = {
     "calls_per_second": _Key(_number(0.01, 100.0), required=False),
-    "page_size": _Key(_integer(1, 1000), required=False),
+    "page_size": _Key(_integer(1, MAX_PAGE), required=False),
 }
 
 _NOTIFICATIONS_SCHEMA: Final[_Schema] = {

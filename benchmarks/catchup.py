@@ -70,7 +70,7 @@ def _config_for(url: str) -> Config:
 
 
 BLOCKS_A_DAY = 28_800
-STAGES = ("fetch", "parse", "lookup", "count", "badges", "commit")
+STAGES = ("fetch", "lookup", "count", "badges", "commit")
 _WARM_FORMAT = 1
 
 

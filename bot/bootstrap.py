@@ -21,7 +21,7 @@ from bot.badges import BadgeRules
 from bot.baselines import Baseline, BaselineState
 from bot.chain import ChainClient
 from bot.errors import ChainDataError, PermanentChainError
-from bot.history import FILTER_HIGH, FILTER_LOW, next_request, parse_history, read_page
+from bot.history import FILTER_HIGH, FILTER_LOW, MAX_PAGE, next_request, parse_history, read_page
 from bot.store import Store
 from bot.tallies import CountingRules
 

@@ -5,9 +5,9 @@ count → find earned badges, STOP/START replies and the bot's own comments → 
 moves the checkpoint. Nothing is written until the commit, so a crash anywhere in a step loses nothing
 and a restart does the batch again from the checkpoint.
 
-A node whose blocks do not fit — none although they are irreversible, malformed, or not linked to the
-checkpoint — is set aside (:meth:`~bot.chain.ChainClient.set_aside`) and the next node is asked, in the
-same step. A node that sent far fewer blocks than asked for is set aside too, once its blocks are taken.
+The follower asks the chain for blocks linked to its checkpoint and gets them, or an error: which node
+sends them, and which ones are set aside for blocks that do not fit, is the chain adapter's business
+(:meth:`~bot.chain.ChainClient.fetch_blocks`).
 """
 
 from __future__ import annotations
@@ -21,9 +21,8 @@ import structlog
 
 from bot.badges import BadgeRules
 from bot.chain import MAX_BLOCK_RANGE, ChainClient
-from bot.chain.client import MAX_NODE_LAG
-from bot.errors import ChainDataError, ChainError
-from bot.operations import Block, CommentKey, comments_by, parse_block_range
+from bot.errors import ChainError
+from bot.operations import Block, CommentKey, comments_by
 from bot.optouts import (
     OptCommand,
     count_opt_commands,
@@ -38,8 +37,6 @@ from bot.tallies import CountingRules, Tally, count_blocks, referenced_comments,
 
 log = structlog.get_logger("bot.follower")
 
-_RANGE_CALL = "block_api.get_block_range"
-
 
 def next_range(
     checkpoint: int, irreversible: int, batch_size: int, stop_at: int | None
@@ -49,18 +46,6 @@ def next_range(
     if stop_at is not None:
         end = min(end, stop_at)
     return None if end <= checkpoint else (checkpoint + 1, end - checkpoint)
-
-
-def check_continuity(blocks: list[Block], first: int, previous_id: str | None) -> None:
-    """Raise :class:`ChainDataError` unless ``blocks`` are ``first, first+1, …`` each linked to the last."""
-    for offset, block in enumerate(blocks):
-        if block.num != first + offset:
-            raise ChainDataError(f"expected block {first + offset}, the node sent block {block.num}")
-        if previous_id is not None and block.previous != previous_id:
-            raise ChainDataError(
-                f"block {block.num}: previous is {block.previous}, but block {block.num - 1} is {previous_id}"
-            )
-        previous_id = block.block_id
 
 
 @dataclass(slots=True)
@@ -104,7 +89,7 @@ class Follower:
         self.lifetime = lifetime
         self._clock = clock
         self._range_chain = chain.clone()  # reads ahead, in the background: its own connections
-        self._ahead: tuple[int, int, Future[_Read]] | None = None  # (first, count, the range on its way)
+        self._ahead: tuple[Block, int, Future[_Read]] | None = None  # after which block, count, the range
         self._executor: ThreadPoolExecutor | None = None
         self._ahead_store: Store | None = None  # the read-ahead thread's own connection (reads only)
 
@@ -136,7 +121,7 @@ class Follower:
             return None
         first, count = target
         blocks, asked = self._fetch_blocks(first, count, checkpoint.block_id or None, timer)
-        self._read_ahead(blocks[-1].num, state.irreversible_block, stop_at)
+        self._read_ahead(blocks[-1], state.irreversible_block, stop_at)
         created_before, learned = self._comment_times(blocks, asked)
         counted_before = self.store.load_counted_votes(upvote_pairs(blocks))
         timer.lap("lookup")
@@ -169,73 +154,48 @@ class Follower:
     def _fetch_blocks(
         self, first: int, count: int, previous_id: str | None, timer: _Timer
     ) -> tuple[list[Block], Mapping[CommentKey, int | None]]:
-        """Blocks ``first`` … ``first + count - 1`` (or fewer), parsed and checked, from the first node whose
-        blocks fit, with the creation times already asked for them; raises the last node's
-        :class:`ChainDataError` when no node is left to ask. The range read ahead, if it is the one wanted,
-        is the first tried."""
-        chain = self._range_chain
-        for _ in chain.nodes:  # each node at most once
-            read = self._take_ahead(first, count)
-            count = read.count
-            timer.lap("fetch")
-            try:
-                blocks = read.blocks if read.blocks is not None else parse_block_range(read.raw, first)
-                if not blocks:
-                    raise ChainDataError(
-                        f"no block {first} although block {first + count - 1} is irreversible"
-                    )
-                check_continuity(blocks, first, previous_id)
-            except ChainDataError as exc:
-                if not chain.set_aside(str(exc), _RANGE_CALL):
-                    raise
-                continue
-            finally:
-                timer.lap("parse")
-            if count - len(blocks) > MAX_NODE_LAG:  # good blocks, but too few: ask another node next time
-                chain.set_aside(
-                    f"sent {len(blocks)} of blocks {first} … {first + count - 1}, all irreversible",
-                    _RANGE_CALL,
-                )
-            return blocks, read.asked
-        raise ChainDataError(f"no node sent blocks {first} … {first + count - 1} that fit the chain")
+        """Blocks ``first`` … ``first + count - 1`` (or fewer) linked to ``previous_id``, parsed, with the
+        creation times already asked for them: the range read ahead if it is the one wanted, else read now
+        (raises the chain's error when no node sent blocks that fit)."""
+        read = self._take_ahead(first, count, previous_id)
+        timer.lap("fetch")
+        return read.blocks, read.asked
 
-    def _read_ahead(self, last: int, irreversible: int, stop_at: int | None) -> None:
+    def _read_ahead(self, last: Block, irreversible: int, stop_at: int | None) -> None:
         """Start reading the range after ``last`` — its blocks, and the creation times the store does not
         have for the comments it names — while this batch is looked up, counted and committed: the waits
         for the node overlap the work. One range is held at most."""
-        target = next_range(last, irreversible, self.batch_size, stop_at)
+        target = next_range(last.num, irreversible, self.batch_size, stop_at)
         if target is None:
             return
         if self._executor is None:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-ahead")
-        self._ahead = (*target, self._executor.submit(self._read_range, *target))
+        self._ahead = (last, target[1], self._executor.submit(self._read_range, *target, last.block_id))
 
-    def _read_range(self, first: int, count: int) -> _Read:
+    def _read_range(self, first: int, count: int, previous_id: str) -> _Read:
         """In the read-ahead thread. The creation times are asked for the comments the store does not
         remember now; a comment the batch being committed meanwhile creates is asked needlessly, harmlessly
-        (the chain's answer is the same). A range that does not parse is left to the caller to judge."""
-        raw = self._range_chain.fetch_blocks(first, count)
-        try:
-            blocks = parse_block_range(raw, first)
-        except ChainDataError:
-            return _Read(raw, count, None, {})
+        (the chain's answer is the same)."""
+        blocks = self._range_chain.fetch_blocks(first, count, previous_id)
         if self._ahead_store is None:
             self._ahead_store = Store.open(self.store.path, create=False)
         keys = referenced_comments(blocks)
         missing = keys - self._ahead_store.load_comment_times(keys).keys()
         asked = self._range_chain.fetch_comment_times(missing) if missing else {}
-        return _Read(raw, count, blocks, asked)
+        return _Read(blocks, asked)
 
-    def _take_ahead(self, first: int, count: int) -> _Read:
-        """The range read ahead if it starts at ``first`` (it may be shorter than ``count``: a batch is what
-        it holds), else ``first`` … read now."""
+    def _take_ahead(self, first: int, count: int, previous_id: str | None) -> _Read:
+        """The range read ahead if it follows the block the checkpoint is (it may be shorter than
+        ``count``: a batch is what it holds), else ``first`` … read now."""
         ahead, self._ahead = self._ahead, None
-        if ahead is not None and ahead[0] == first and ahead[1] <= count:
-            try:
-                return ahead[2].result()
-            except ChainError:
-                pass  # it failed in the background (logged there): ask again now
-        return _Read(self._range_chain.fetch_blocks(first, count), count, None, {})
+        if ahead is not None:
+            after, ahead_count, future = ahead
+            if (after.num, after.block_id) == (first - 1, previous_id) and ahead_count <= count:
+                try:
+                    return future.result()
+                except ChainError:
+                    pass  # it failed in the background (logged there): ask again now
+        return _Read(self._range_chain.fetch_blocks(first, count, previous_id), {})
 
     def _counting_rules(self, first: Block) -> CountingRules:
         """With lifetime counts, pairs on comments older than live counting are reported (the seam)."""
@@ -304,12 +264,9 @@ class Follower:
 
 @dataclass(frozen=True, slots=True)
 class _Read:
-    """A range as read (ahead): its bytes, the count asked for, its blocks if they parsed, and the creation
-    times asked for the comments they name."""
+    """A range as read (ahead): its blocks, and the creation times asked for the comments they name."""
 
-    raw: bytes
-    count: int
-    blocks: list[Block] | None
+    blocks: list[Block]
     asked: Mapping[CommentKey, int | None]
 
 

@@ -104,6 +104,18 @@ def parse_block_range(raw: bytes, first: int | None = None) -> list[Block]:
     return [_block(block) for block in decoded.blocks]
 
 
+def check_continuity(blocks: list[Block], first: int, previous_id: str | None) -> None:
+    """Raise :class:`ChainDataError` unless ``blocks`` are ``first, first+1, …`` each linked to the last."""
+    for offset, block in enumerate(blocks):
+        if block.num != first + offset:
+            raise ChainDataError(f"expected block {first + offset}, the node sent block {block.num}")
+        if previous_id is not None and block.previous != previous_id:
+            raise ChainDataError(
+                f"block {block.num}: previous is {block.previous}, but block {block.num - 1} is {previous_id}"
+            )
+        previous_id = block.block_id
+
+
 def parse_blocks(raw_blocks: Iterable[Mapping[str, Any]]) -> list[Block]:
     """Blocks given as decoded JSON (tests, recorded data): the same parser, through JSON bytes."""
     blocks = list(raw_blocks)

@@ -168,7 +168,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length)
         if transport.latency > 0:
             time.sleep(transport.latency)
-        fault = transport.take(_methods(body)) if transport.has_faults() else None
+        fault = transport.take(request_methods(body)) if transport.has_faults() else None
         if fault is None and self._batch_refused(body):
             return
         if fault is None or fault.kind == "truncate":
@@ -188,7 +188,7 @@ class _Handler(BaseHTTPRequestHandler):
         limit = self.devnode.transport.batch_limit
         if limit is None or not body.lstrip().startswith(b"["):
             return False
-        size = len(_methods(body))
+        size = len(request_methods(body))
         if size <= limit:
             return False
         self.devnode.transport.count_turned_away()
@@ -206,14 +206,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _fail(self, fault: TransportFault, body: bytes) -> None:
         """Answer (or not) as ``fault`` says, without handling the request."""
         self.devnode.transport.count_turned_away()
-        if fault.kind in ("http_error", "rate_limit"):
-            status = HTTPStatus(fault.status)
-            headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
-            self._send(status, _error_page(status), "text/html", headers)
-        elif fault.kind == "rpc_error":
-            self._send(HTTPStatus.OK, _rpc_error(body, fault.code, fault.message))
-        elif fault.kind == "invalid":
-            self._send(HTTPStatus.OK, _MAINTENANCE_PAGE, "text/html")
+        answer = fault_answer(fault, body)
+        if answer is not None:
+            self._send(*answer)
         else:  # "hang": held, then closed; "disconnect": closed at once
             if fault.kind == "hang":
                 self.devnode.transport.hold(fault.seconds)
@@ -246,6 +241,20 @@ class _Handler(BaseHTTPRequestHandler):
         """Quiet: tests read :attr:`DevNode.requests` instead of an access log."""
 
 
+def fault_answer(fault: TransportFault, body: bytes) -> tuple[HTTPStatus, bytes, str, dict[str, str]] | None:
+    """What the node (its proxy) sends for ``fault`` instead of handling ``body``: status, body, content type
+    and headers; ``None``: nothing, the connection is closed unanswered."""
+    if fault.kind in ("http_error", "rate_limit"):
+        status = HTTPStatus(fault.status)
+        headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
+        return status, _error_page(status), "text/html", headers
+    if fault.kind == "rpc_error":
+        return HTTPStatus.OK, _rpc_error(body, fault.code, fault.message), "application/json", {}
+    if fault.kind == "invalid":
+        return HTTPStatus.OK, _MAINTENANCE_PAGE, "text/html", {}
+    return None
+
+
 _MAINTENANCE_PAGE = (
     b"<!DOCTYPE html><html><head><title>Down for maintenance</title></head>"
     b"<body><h1>Down for maintenance</h1><p>We will be back soon.</p></body></html>\n"
@@ -261,7 +270,7 @@ def _error_page(status: HTTPStatus) -> bytes:
     ).encode()
 
 
-def _methods(body: bytes) -> list[str]:
+def request_methods(body: bytes) -> list[str]:
     """The ``api.method`` of each request in ``body`` (a request in ``call`` form names its api and method)."""
     try:
         request = json.loads(body)

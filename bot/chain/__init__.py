@@ -1,7 +1,7 @@
 """The chain adapter: the one module that talks to Hive nodes, and the only one that imports beem.
 
-It calls JSON-RPC methods through beem's RPC client (``beemapi.noderpc.NodeRPC``), one client per
-configured node, with beem's own retries and sleeps switched off: this module decides failover and
+It calls JSON-RPC methods through a transport — by default beem's RPC client (``beemapi.noderpc.NodeRPC``),
+one per configured node — with beem's own retries and sleeps switched off: this module decides failover and
 back-off itself, so that a failing node costs one attempt and one log line, never a hidden sleep.
 
 - A call goes to the first node that is not backing off (in config order); on a failure it logs one
@@ -23,7 +23,10 @@ permanent for that transaction; a proxy's words are no verdict, the next node is
 beem keeps a SQLite wallet/config file under ``$XDG_DATA_HOME/beem``; nothing here opens it: reads go
 through ``NodeRPC`` and transactions are signed by :mod:`bot.chain.transactions` without ``beem.Hive``.
 
-- :mod:`bot.chain.client` — :class:`ChainClient`: failover, reads, broadcasts
+- :mod:`bot.chain.client` — :class:`ChainClient`: the Hive API (reads, blocks, broadcasts) and failover
+- :mod:`bot.chain.pool` — which node to ask: health, back-off, incidents (no I/O)
+- :mod:`bot.chain.jsonrpc` — one JSON-RPC request (or batch) to one node, and its answer read
+- :mod:`bot.chain.transport` — the :class:`~bot.chain.transport.Transport` protocol, and HTTP through beem
 - :mod:`bot.chain.transactions` — :class:`PostingKey` and signing the bot's replies
 - :mod:`bot.chain.verdicts` — pure rules: a broadcast's error answer, ``Retry-After``, batch limits
 """

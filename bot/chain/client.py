@@ -1,17 +1,14 @@
-"""Talking to Hive nodes: reads, and broadcasts of signed transactions, with failover between nodes.
+"""The Hive API the bot uses — reads, and broadcasts of signed transactions — with failover between nodes.
 
-Which node is asked, and what a failure costs:
+The layers below: :mod:`bot.chain.pool` (which node to ask, back-off, incidents), :mod:`bot.chain.jsonrpc`
+(a request and its answer), :mod:`bot.chain.transport` (the bytes on the wire), :mod:`bot.chain.verdicts`
+(what an error answer means). Here: which nodes a call goes to, and what each answer says.
 
 - A call goes to the first node, in config order, that is not backing off; a node that fails (no answer in
   time, HTTP error, an answer that is not JSON, a JSON-RPC error) is set aside and the next one is asked.
-- A node whose answer arrived but is wrong is set aside the same way: a malformed answer to any read (the
-  next node is asked within the same call), and whatever the caller finds wrong in it (:meth:`set_aside`:
-  the follower's blocks that are missing, do not link to its checkpoint, or cannot be parsed).
-- A set-aside node backs off exponentially (2, 4, 8 … s, capped by ``max_backoff``) while its failures
-  are one incident: a failure within :data:`INCIDENT_GAP` seconds after its back-off ended continues the
-  incident, a later one starts a new incident at 2 s. Only the first failure of an incident is logged as a
-  warning (``node_failed``); the others, at debug level. An answer does not end an incident: a node that
-  answers and is then found wrong keeps backing off longer, instead of being asked every 2 s forever.
+- A node whose answer arrived but is wrong is set aside the same way: a malformed answer to any read, and
+  blocks that are missing, do not link to the block before them, or cannot be parsed
+  (:meth:`ChainClient.fetch_blocks`); the next node is asked within the same call.
 - A node rate-limited (HTTP 429) backs off for its ``Retry-After`` instead (capped at
   :data:`~bot.chain.verdicts.MAX_RETRY_AFTER`). A JSON-RPC batch a node (its proxy) refuses — jussi's
   "JSONRPC batch size of 60 exceeds 50", an HTTP 4xx, a single answer — is sent again in batches of the
@@ -31,6 +28,7 @@ the first is set aside too. With a single node, one call, as before. The price i
 
 from __future__ import annotations
 
+import copy
 import enum
 import json
 import time
@@ -40,19 +38,14 @@ from typing import Any, TypeVar
 
 import msgspec
 import structlog
-from beemapi import exceptions as beem_errors
-from beemapi.noderpc import NodeRPC
 
+from bot.chain.jsonrpc import Batch, ErrorAnswer, RateLimited, Unauthorized, decode, first_line, request
+from bot.chain.pool import Node, NodePool
 from bot.chain.transactions import PostingKey, Reply, TaposBlock, sign_reply
-from bot.chain.verdicts import (
-    Judge,
-    Verdict,
-    classify_error_answer,
-    classify_read_error,
-    parse_batch_limit,
-    parse_retry_after,
-)
+from bot.chain.transport import HttpTransport, Transport
+from bot.chain.verdicts import Judge, Verdict, classify_error_answer, classify_read_error
 from bot.errors import (
+    ChainDataError,
     ChainError,
     NotEnoughRCError,
     PermanentChainError,
@@ -60,7 +53,7 @@ from bot.errors import (
     TransientChainError,
     UnconfirmedBroadcastError,
 )
-from bot.operations import CommentKey, parse_timestamp
+from bot.operations import Block, CommentKey, check_continuity, parse_block_range, parse_timestamp
 
 MAX_BLOCK_RANGE = 1000
 """hived answers ``block_api.get_block_range`` with at most this many blocks."""
@@ -72,8 +65,6 @@ MAX_NODE_LAG = 20
 """Blocks (one minute) a node's irreversible block may trail another node's before it is set aside."""
 NO_NODE_LEFT = "no node answered; each is set aside for a while"
 """What a read says, after its ``api.method``, when no node is left to ask."""
-INCIDENT_GAP = 60.0
-"""Seconds after a node's back-off ends within which a new failure belongs to the same incident."""
 
 _REFUSED_CALL = (-32601, -32602)
 """JSON-RPC codes of a call the node refuses itself: no such method or API, invalid parameters (hived's
@@ -110,33 +101,6 @@ class BroadcastResult(enum.Enum):
     ALREADY_ACCEPTED = "already accepted"  # "Duplicate transaction": the chain took it before
 
 
-class _Health:
-    """What is known of a node's health; shared by the clones of a client."""
-
-    def __init__(self) -> None:
-        self.failures = 0  # in its current (or last) incident
-        self.retry_at = 0.0
-        self.batch_limit: int | None = None  # requests a JSON-RPC batch may hold; None: no limit seen
-
-
-class _Node:
-    """One node: its connection (this client's own) and its health (shared with the client's clones). A failed
-    node's connection is dropped and built afresh later."""
-
-    def __init__(self, url: str, health: _Health | None = None) -> None:
-        self.url = url
-        self.rpc: NodeRPC | None = None
-        self.health = health or _Health()
-
-    @property
-    def failures(self) -> int:
-        return self.health.failures
-
-    @property
-    def retry_at(self) -> float:
-        return self.health.retry_at
-
-
 class ChainClient:
     """Reads the chain from a list of nodes, failing over between them. No I/O until the first call."""
 
@@ -147,30 +111,27 @@ class ChainClient:
         timeout: float,
         max_backoff: float,
         clock: Callable[[], float] = time.monotonic,
+        transport: Transport | None = None,
     ) -> None:
-        if not nodes:
-            raise ValueError("at least one node is needed")
-        self._nodes = [_Node(url) for url in nodes]
-        self._timeout = timeout
-        self._max_backoff = max_backoff
-        self._clock = clock
+        """``transport``: how requests reach the nodes (default: HTTP through beem, ``timeout`` seconds each)."""
+        self._pool = NodePool(nodes, max_backoff=max_backoff, clock=clock)
+        self._transport = transport or HttpTransport(timeout)
         self._chain_id: str | None = None
-        self._last: _Node | None = None  # the node that answered the last call
+        self._last: Node | None = None  # the node that answered the last call
         self._last_call = ""  # its "api.method"
-        self._answered: dict[str, _Node] = {}  # "api.method" → the node that answered it last
 
     @property
     def nodes(self) -> tuple[str, ...]:
-        return tuple(node.url for node in self._nodes)
+        return tuple(node.url for node in self._pool.nodes)
 
     def clone(self) -> ChainClient:
         """Another client for the same nodes, with its own connections (for another thread: a client is
         used by one thread at a time) and the same knowledge of their health: a node one sets aside, the
         other does not ask, and an incident is one warning between them."""
-        twin = ChainClient(
-            self.nodes, timeout=self._timeout, max_backoff=self._max_backoff, clock=self._clock
-        )
-        twin._nodes = [_Node(node.url, node.health) for node in self._nodes]
+        twin = copy.copy(self)
+        twin._pool = self._pool.clone()
+        twin._transport = self._transport.fork()
+        twin._last, twin._last_call = None, ""
         return twin
 
     # -- what the bot asks ----------------------------------------------------------------------
@@ -180,7 +141,7 @@ class ChainClient:
         module docstring)."""
         state = self._read("database_api", "get_dynamic_global_properties", {}, _chain_state)
         first = self._last
-        second = next((node for node in self._ready() if node is not first), None)
+        second = next((node for node in self._pool.ready() if node is not first), None)
         if first is None or second is None:
             return state
         call = "database_api.get_dynamic_global_properties"
@@ -198,23 +159,41 @@ class ChainClient:
             self._failed(second, _behind(other, state), call)
         return self._answered_by(first, state)
 
-    def fetch_blocks(self, start: int, count: int) -> bytes:
-        """Blocks ``start`` … ``start + count - 1`` (fewer if the node has fewer): the answer's ``result``
-        as the node sent it, JSON bytes ``{"blocks": [...]}``, for :func:`bot.operations.parse_block_range`.
+    def fetch_blocks(self, first: int, count: int, previous_id: str | None = None) -> list[Block]:
+        """Blocks ``first`` … ``first + count - 1``, parsed, each linked to the one before and the first to
+        ``previous_id`` (``None``: unknown), from the first node whose blocks fit; a node may send fewer
+        than asked (its last irreversible blocks). A node whose blocks do not fit — none, malformed, not
+        linked — is set aside and the next one asked; when none is left, the last misfit is raised as
+        :class:`ChainDataError`. A node that sent fewer than ``count - MAX_NODE_LAG`` blocks is set aside
+        too, once its blocks are taken: the next batch asks another one.
 
-        This call is the bulk of what the bot reads, so it skips beem's answer handling (which decodes the
-        answer twice and formats all of it for a debug line even when debug is off): the request goes
-        through the same beem client and session, and the answer is only split, not decoded."""
+        This call is the bulk of what the bot reads, so the answer skips any generic decoding: the
+        ``result``'s bytes go straight to :func:`bot.operations.parse_block_range`."""
         if not 1 <= count <= MAX_BLOCK_RANGE:
             raise ValueError(f"count must be 1..{MAX_BLOCK_RANGE}, got {count}")
-        params = {"starting_block_num": start, "count": count}
-        return self._read("block_api", "get_block_range", params, _blocks, raw=True)
+        params = {"starting_block_num": first, "count": count}
+        last = first + count - 1
+        for _ in self._pool.nodes:  # each node at most once
+            raw = self._read("block_api", "get_block_range", params, _blocks, raw=True)
+            try:
+                blocks = parse_block_range(raw, first)
+                if not blocks:
+                    raise ChainDataError(f"no block {first} although block {last} is irreversible")
+                check_continuity(blocks, first, previous_id)
+            except ChainDataError as exc:
+                if not self._set_aside(str(exc)):
+                    raise
+                continue
+            if count - len(blocks) > MAX_NODE_LAG:
+                self._set_aside(f"sent {len(blocks)} of blocks {first} … {last}, all irreversible")
+            return blocks
+        raise ChainDataError(f"no node sent blocks {first} … {last} that fit the chain")
 
     def fetch_comment_times(self, keys: Iterable[CommentKey]) -> dict[CommentKey, int | None]:
         """The creation time of each comment as the chain has it now; ``None`` for one it does not have."""
         wanted = sorted(set(keys))
         found: dict[CommentKey, int | None] = dict.fromkeys(wanted)
-        chunks = _Batch(
+        chunks = Batch(
             {"comments": [list(key) for key in wanted[start : start + MAX_FIND_COMMENTS]]}
             for start in range(0, len(wanted), MAX_FIND_COMMENTS)
         )  # hived takes 1000 a call: the calls go in one request (a JSON-RPC batch), one round trip
@@ -366,27 +345,28 @@ class ChainClient:
         node's word about what was asked (any verdict but unconfirmed) is raised as :class:`_Answered` at
         once: the node is healthy, it said no. Without, every error answer is the node's failure.
         """
-        return self._call(self._ready(), api, method, params, judge=judge)
+        return self._call(self._pool.ready(), api, method, params, judge=judge)
 
-    def set_aside(self, reason: str, call: str | None = None) -> bool:
-        """Set aside the node that answered the last call — or the last ``call`` ("api.method") — : its
-        answer was wrong although it came (a block range that is empty or short, blocks that do not link,
-        malformed JSON). It backs off as a failed node does, logged as a failure is. Returns whether
-        another node can be asked now."""
-        node = self._last if call is None else self._answered.pop(call, None)
-        if node is not None:
-            self._failed(node, reason, call or self._last_call)
-            if node is self._last:
-                self._last = None
-        return bool(self._ready())
+    def _set_aside(self, reason: str) -> bool:
+        """Set aside the node that answered the last call: its answer was wrong although it came. It backs
+        off as a failed node does, logged as a failure is. Returns whether another node can be asked now."""
+        if self._last is not None:
+            self._failed(self._last, reason, self._last_call)
+            self._last = None
+        return bool(self._pool.ready())
 
-    def _answered_by(self, node: _Node, state: ChainState) -> ChainState:
+    def _answered_by(self, node: Node, state: ChainState) -> ChainState:
         self._last = node
         return state
 
-    def _ready(self) -> list[_Node]:
-        now = self._clock()
-        return [node for node in self._nodes if node.retry_at <= now]
+    def _failed(self, node: Node, reason: str, call: str, *, wait: float | None = None) -> None:
+        """``node`` backs off (see :mod:`bot.chain.pool`); its connection is dropped, made afresh later."""
+        self._pool.failed(node, reason, call, wait=wait)
+        self._transport.drop(node.url)
+
+    def close(self) -> None:
+        for node in self._pool.nodes:
+            self._transport.drop(node.url)
 
     def _read(
         self,
@@ -402,22 +382,22 @@ class ChainClient:
         KeyError, TypeError, ValueError or AttributeError) is set aside and the next node is asked.
         ``judge``: as for :meth:`call`."""
         reason = ""
-        for _ in self._nodes:  # each node at most once
+        for _ in self._pool.nodes:  # each node at most once
             try:
-                answer = self._call(self._ready(), api, method, params, raw=raw, judge=judge)
+                answer = self._call(self._pool.ready(), api, method, params, raw=raw, judge=judge)
             except _NoAnswer:
                 raise TransientChainError(f"{api}.{method}: {NO_NODE_LEFT}") from None
             try:
                 return parse(answer)
             except _MALFORMED as exc:
                 reason = f"{api}.{method}: malformed answer ({exc!r})"
-                if not self.set_aside(reason):
+                if not self._set_aside(reason):
                     break
         raise TransientChainError(reason)
 
     def _call(
         self,
-        nodes: list[_Node],
+        nodes: list[Node],
         api: str,
         method: str,
         params: Mapping[str, Any] | list[Any],
@@ -432,8 +412,8 @@ class ChainClient:
         refused: list[str] = []
         for node in nodes:
             try:
-                answer = self._call_node(node, api, method, params)
-            except _ErrorAnswer as exc:
+                answer = request(self._transport, node, call, params)
+            except ErrorAnswer as exc:
                 verdict = None if judge is None else judge(exc.code, exc.message, exc.data)
                 if verdict not in (None, Verdict.UNCONFIRMED):
                     self._last = node
@@ -443,178 +423,21 @@ class ChainClient:
                     self._failed(node, f"refused: {exc}", call)
                 else:
                     self._failed(node, str(exc), call)
-            except _RateLimited as exc:
+            except RateLimited as exc:
                 self._failed(node, str(exc), call, wait=exc.seconds)
-            except beem_errors.UnauthorizedError:
-                refused.append(f"{node.url}: HTTP 401 Unauthorized")
-                self._failed(node, "refused: HTTP 401 Unauthorized", call)
-            except Exception as exc:  # noqa: BLE001 - beem raises anything from requests and json alike
+            except Unauthorized as exc:
+                refused.append(f"{node.url}: {exc}")
+                self._failed(node, f"refused: {exc}", call)
+            except Exception as exc:  # noqa: BLE001 - a transport raises anything from requests and json alike
                 self._failed(node, _describe(exc), call)
             else:
-                self._last = self._answered[call] = node
-                return answer if raw else _decode(answer)
+                self._last = node
+                return answer if raw else decode(answer)
         if len(refused) == len(nodes):
             raise PermanentChainError(f"{call} refused by every node: {'; '.join(refused)}")
         if judge is not None:
             raise _NoAnswer(f"{call}: no node answered ({len(nodes)} tried)")
         raise TransientChainError(f"{call}: {NO_NODE_LEFT}")
-
-    def _call_node(
-        self, node: _Node, api: str, method: str, params: Mapping[str, Any] | list[Any]
-    ) -> bytes | list[bytes]:
-        """The call through beem's client (its session, headers and timeout), the answer read here, not by
-        beem (which guesses an error from any body text, takes any JSON for an answer, and turns error
-        answers into its own exception classes): the ``result`` comes back as the node's bytes. ``params``
-        a :class:`_Batch`: one request holding a call for each (as many requests as the node's batch
-        limit needs), a list of results back."""
-        name = f"{api}.{method}"
-        if not isinstance(params, _Batch):
-            return self._post(node, name, [params], batch=False)[0]
-        while True:
-            size = node.health.batch_limit or len(params)
-            chunks = [params[start : start + size] for start in range(0, len(params), size)]
-            try:
-                return [
-                    result for chunk in chunks for result in self._post(node, name, chunk, batch=size > 1)
-                ]
-            except _BatchRefused as exc:
-                limit = min(size - 1, exc.limit or 1) if size > 1 else 0
-                if limit < 1:
-                    raise _BadAnswer(f"batch refused: {exc}") from None
-                node.health.batch_limit = limit
-                log.warning("node_batch_limit", node=node.url, call=name, limit=limit, reason=str(exc))
-
-    def _post(self, node: _Node, name: str, calls: Sequence[Any], *, batch: bool) -> list[bytes]:
-        """One HTTP request: ``calls`` (the params of each) as a batch, or the one call alone."""
-        request = [
-            {"jsonrpc": "2.0", "method": name, "params": each, "id": n} for n, each in enumerate(calls)
-        ]
-        body = json.dumps(request if batch else request[0], ensure_ascii=False).encode()
-        response = self._rpc(node).request_send(body)
-        status = response.status_code
-        if status == 429:
-            wait = parse_retry_after(response.headers.get("Retry-After"), time.time())
-            raise _RateLimited(
-                f"HTTP 429 {response.reason} (Retry-After: {response.headers.get('Retry-After')})", wait
-            )
-        if batch and 400 <= status < 500:
-            raise _BatchRefused(f"HTTP {status} {response.reason}", None)
-        if status != 200:
-            raise _BadAnswer(f"HTTP {status} {response.reason}")
-        answers = _envelopes(response.content, len(calls), batch=batch)
-        for answer in answers:
-            if answer.error is not None:
-                raise _ErrorAnswer(answer.error)
-        return [bytes(answer.result) for answer in answers if isinstance(answer.result, msgspec.Raw)]
-
-    def _rpc(self, node: _Node) -> NodeRPC:
-        if node.rpc is None:
-            # no database_api.get_config at connection (beem's way to learn that the node speaks appbase:
-            # every Hive node does), so that a call costs one request, and its failure is its own
-            rpc = NodeRPC(
-                node.url,
-                num_retries=0,
-                num_retries_call=0,
-                timeout=self._timeout,
-                autoconnect=False,
-                disable_chain_detection=True,
-            )
-            rpc.rpcconnect()
-            node.rpc = rpc
-        return node.rpc
-
-    def _failed(self, node: _Node, reason: str, call: str, *, wait: float | None = None) -> None:
-        """Set ``node`` aside: it backs off — ``wait`` seconds if it said how long (HTTP 429's
-        ``Retry-After``, already capped) — and the failure is logged (a warning only if it starts an
-        incident)."""
-        now = self._clock()
-        health = node.health
-        ongoing = health.failures > 0 and now - health.retry_at <= INCIDENT_GAP
-        health.failures = health.failures + 1 if ongoing else 1
-        node.rpc = None
-        backoff = min(self._max_backoff, 2.0**health.failures) if wait is None else wait
-        health.retry_at = now + backoff
-        (log.debug if ongoing else log.warning)(
-            "node_failed", node=node.url, call=call, reason=reason, retry_in=backoff, failures=node.failures
-        )
-
-    def close(self) -> None:
-        for node in self._nodes:
-            node.rpc = None
-
-
-class _Envelope(msgspec.Struct):
-    result: msgspec.Raw | msgspec.UnsetType = msgspec.UNSET
-    error: Any = None
-    id: int | str | None = None  # a batch's answers may come in any order
-
-
-_ENVELOPE = msgspec.json.Decoder(_Envelope)
-_ENVELOPES = msgspec.json.Decoder(list[_Envelope] | _Envelope)
-
-
-def _envelopes(content: bytes, count: int, *, batch: bool) -> list[_Envelope]:
-    """The answers to ``count`` calls, in the order asked. A body that is not JSON-RPC (an HTML page, a
-    body cut short, JSON that holds neither a result nor an error) is never taken for an answer; a single
-    answer to a batch (jussi's "JSONRPC batch size of 60 exceeds 50", a proxy that takes no batches) is
-    the batch refused."""
-    try:
-        decoded = _ENVELOPES.decode(content) if batch else _ENVELOPE.decode(content)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-        raise _BadAnswer(f"the answer is not JSON-RPC ({exc})") from None
-    if isinstance(decoded, _Envelope):
-        if batch:
-            error = decoded.error if isinstance(decoded.error, dict) else {}
-            raise _BatchRefused(str(error.get("message", "not a list")), parse_batch_limit(str(error)))
-        answers = [decoded]
-    else:
-        by_id = {answer.id: answer for answer in decoded}
-        answers = [by_id[n] for n in range(count) if n in by_id]
-    if len(answers) != count:
-        raise _BadAnswer(f"{len(answers)} answers to {count} calls")
-    for answer in answers:
-        if answer.error is None and answer.result is msgspec.UNSET:
-            raise _BadAnswer("the answer is not JSON-RPC (neither a result nor an error)")
-    return answers
-
-
-def _decode(result: bytes | list[bytes]) -> Any:
-    return [_decode(each) for each in result] if isinstance(result, list) else msgspec.json.decode(result)
-
-
-class _Batch(list[Any]):
-    """Several params of one method, sent as one JSON-RPC batch request (raw calls only)."""
-
-
-class _BadAnswer(Exception):
-    """A node's answer that is not a result."""
-
-
-class _ErrorAnswer(Exception):
-    """A node's JSON-RPC error answer, as its error object says it."""
-
-    def __init__(self, error: Any) -> None:
-        fields = error if isinstance(error, dict) else {"message": str(error)}
-        self.code = fields.get("code")
-        self.message = str(fields.get("message", ""))
-        self.data = fields.get("data")
-        super().__init__(f"error answer: {_first_line(Exception(self.message)) or 'no message'}")
-
-
-class _RateLimited(Exception):
-    """HTTP 429: the node (its proxy) asks to be left alone for ``seconds`` (None: it did not say)."""
-
-    def __init__(self, message: str, seconds: float | None) -> None:
-        super().__init__(message)
-        self.seconds = seconds
-
-
-class _BatchRefused(Exception):
-    """A proxy refused a JSON-RPC batch; ``limit``: the size it allows, if it said."""
-
-    def __init__(self, message: str, limit: int | None) -> None:
-        super().__init__(message)
-        self.limit = limit
 
 
 class _NoAnswer(TransientChainError):
@@ -661,7 +484,7 @@ def _behind(stale: ChainState, best: ChainState) -> str:
 def _blocks(answer: bytes) -> bytes:
     if answer.strip() in (b"", b"null"):
         raise ValueError("no result")
-    return answer  # parsed (and checked) by the follower, which sets the node aside if it must
+    return answer  # parsed and checked by fetch_blocks, which sets the node aside if it must
 
 
 class _FoundComment(msgspec.Struct):
@@ -704,17 +527,12 @@ def _describe(exc: BaseException) -> str:
         chain.append(cause)
         cause = cause.__cause__ or cause.__context__
     telling = next((item for item in chain if str(item).strip()), exc)
-    text = _first_line(telling)
+    text = first_line(telling)
     described = f"{type(telling).__name__}: {text}" if text else type(telling).__name__
     not_json = next((item for item in chain if isinstance(item, json.JSONDecodeError)), None)
     if not_json is not None and not_json is not telling:
-        described += f" (the answer is not JSON: {_first_line(not_json)})"
+        described += f" (the answer is not JSON: {first_line(not_json)})"
     return described
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:200] if text else ""
 
 
 __all__ = ["BroadcastResult", "ChainClient", "ChainState", "ResourceCredits"]

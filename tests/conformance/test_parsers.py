@@ -12,7 +12,7 @@ import pytest
 
 from bot.chain import ChainClient
 from bot.chain.transactions import PostingKey, Reply
-from bot.errors import ChainError, PermanentChainError, PostingKeyError
+from bot.errors import ChainDataError, ChainError, PermanentChainError, PostingKeyError
 from bot.history import parse_history
 from bot.operations import Comment, Vote, block_num_from_id, parse_block_range, parse_timestamp
 from tests.conformance.corpus import ReplayNode, load
@@ -64,7 +64,7 @@ def test_a_real_block_range_is_fetched_and_parsed_with_its_votes_and_comments(
     replay.serve(answer)
     real = answer.result["blocks"]
     first = block_num_from_id(real[0]["block_id"])
-    blocks = parse_block_range(client.fetch_blocks(first, len(real)), first)
+    blocks = client.fetch_blocks(first, len(real))
     assert [block.num for block in blocks] == list(range(first, first + len(real)))
     assert [block.block_id for block in blocks] == [block["block_id"] for block in real]
     ops = [op for block in real for tx in block["transactions"] for op in tx["operations"]]
@@ -77,9 +77,14 @@ def test_a_real_block_range_is_fetched_and_parsed_with_its_votes_and_comments(
     )
 
 
-def test_an_empty_real_block_range_parses_to_no_blocks(replay: ReplayNode, client: ChainClient) -> None:
-    replay.serve(load("block_api.get_block_range.non_existing"))
-    assert parse_block_range(client.fetch_blocks(1_000_000_000, 1000), 1_000_000_000) == []
+def test_an_empty_real_block_range_parses_to_no_blocks_and_is_no_block_the_bot_takes(
+    replay: ReplayNode, client: ChainClient
+) -> None:
+    answer = load("block_api.get_block_range.non_existing")
+    assert parse_block_range(json.dumps(answer.result).encode(), 1_000_000_000) == []
+    replay.serve(answer)
+    with pytest.raises(ChainDataError, match="no block 1000000000"):
+        client.fetch_blocks(1_000_000_000, 1000)
 
 
 @pytest.mark.parametrize(

@@ -26,6 +26,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
+from bot import counts
 from bot.badges import BadgeRules
 from bot.history import CommentDeleted, CommentSighting, PageReading, PairSighting, Side, VoteKey
 from bot.metrics import Metric
@@ -189,11 +190,7 @@ class Baselines:
             for account in accounts:
                 current = self.load(account)
                 if current is not None and current.state is BaselineState.DONE:
-                    self._db.execute(
-                        f"UPDATE counts SET {', '.join(f'{m.value} = {m.value} - ?' for m in Metric)} "
-                        "WHERE account = ?",
-                        (*(current.counts[m] for m in Metric), account),
-                    )
+                    counts.add_counts(self._db, {(account, m): -current.counts[m] for m in Metric})
                 self._forget(account)
                 self._db.execute("DELETE FROM baselines WHERE account = ?", (account,))
                 queue_baselines(self._db, [account], block_num)
@@ -259,16 +256,8 @@ class Baselines:
         )
 
     def _finish(self, account: str, baseline: Mapping[Metric, int], rules: BadgeRules) -> None:
-        before = self._db.execute(
-            f"SELECT {', '.join(m.value for m in Metric)} FROM counts WHERE account = ?", (account,)
-        ).fetchone()
-        live = dict(zip(Metric, before, strict=True)) if before else dict.fromkeys(Metric, 0)
-        self._db.execute(
-            f"INSERT INTO counts (account, {', '.join(m.value for m in Metric)}) VALUES (?, ?, ?, ?, ?) "
-            f"ON CONFLICT (account) DO UPDATE SET "
-            f"{', '.join(f'{m.value} = {m.value} + excluded.{m.value}' for m in Metric)}",
-            (account, *(baseline[m] for m in Metric)),
-        )
+        live = counts.load_counts_of(self._db, [account]).get(account, {})
+        counts.add_counts(self._db, {(account, metric): baseline[metric] for metric in Metric})
         checkpoint = self._db.execute("SELECT block_num, block_time FROM checkpoint").fetchone() or (0, 0)
         badges = plan_baseline(account, live, baseline, rules.ladders)
         record_badges(self._db, badges, {}, checkpoint[0], checkpoint[1])

@@ -4,7 +4,8 @@ Each migration takes the store from the version before it (``PRAGMA user_version
 applies them on open (:meth:`bot.store.Store.open`). A migration is never edited once released: a change
 is a new one. Which module reads and writes each table:
 
-- :mod:`bot.store`: ``checkpoint``, ``counts``, ``comments``, ``counted_votes``, ``paid_out_comments``,
+- :mod:`bot.counts`: ``counts``;
+- :mod:`bot.store`: ``checkpoint``, ``comments``, ``counted_votes``, ``paid_out_comments``,
   ``reply_texts``;
 - :mod:`bot.outbox`: ``badges``, ``notifications``, ``optouts``, ``root_posts``;
 - :mod:`bot.baselines`: ``live_start``, ``baselines``, ``baseline_seen``, ``seam_votes``,

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot import baselines, outbox
+from bot import baselines, counts, outbox
 from bot.baselines import Baselines
 from bot.errors import StoreError, StoreLockedError, StoreVersionError
 from bot.metrics import Metric
@@ -32,7 +32,6 @@ from bot.plan import BatchPlan, CountPlan, CountsView, OutboxChanges, plan_batch
 from bot.schema import MIGRATIONS, SCHEMA_VERSION
 from bot.tallies import PAYOUT_WINDOW, CountedVote, Tally
 
-_METRIC_COLUMNS = {metric: metric.value for metric in Metric}
 _WANTED_COMMENTS = "WITH wanted(author, permlink) AS (SELECT value ->> 0, value ->> 1 FROM json_each(?))"
 """Keys go to SQLite as one JSON parameter: one statement text whatever their number. (A VALUES list of
 bound parameters compiled a new, large statement for each count, and SQLite's statement cache kept up to
@@ -198,28 +197,14 @@ class Store:
 
     def load_counts_of(self, accounts: Iterable[str]) -> dict[str, dict[Metric, int]]:
         """The counts of those of ``accounts`` the store has."""
-        rows = self._db.execute(
-            f"SELECT account, {', '.join(_METRIC_COLUMNS.values())} FROM counts "
-            "WHERE account IN (SELECT value FROM json_each(?))",
-            (_json(sorted(set(accounts))),),
-        )
-        return {account: dict(zip(Metric, values, strict=True)) for account, *values in rows}
+        return counts.load_counts_of(self._db, accounts)
 
     def load_counts(self, account: str) -> dict[Metric, int] | None:
-        row = self._db.execute(
-            f"SELECT {', '.join(_METRIC_COLUMNS.values())} FROM counts WHERE account = ?", (account,)
-        ).fetchone()
-        return None if row is None else dict(zip(Metric, row, strict=True))
+        return counts.load_counts_of(self._db, [account]).get(account)
 
     def load_ranking(self, metric: Metric, limit: int | None) -> list[tuple[str, int]]:
         """Accounts by ``metric``, highest first (ties by name); ``limit=None`` for all."""
-        column = _METRIC_COLUMNS[metric]
-        rows = self._db.execute(
-            f"SELECT account, {column} FROM counts WHERE {column} > 0 ORDER BY {column} DESC, account "
-            "LIMIT ?",
-            (-1 if limit is None else limit,),
-        )
-        return [(account, value) for account, value in rows]
+        return counts.load_ranking(self._db, metric, limit)
 
     def load_summary(self) -> dict[str, int]:
         """Sizes for ``status``: accounts tracked, comments and pairs remembered, file bytes."""
@@ -305,7 +290,7 @@ class Store:
         self._forget(tally.deleted)
         self._remember_comments({**learned, **tally.created}, cutoff)
         self._remember_votes(tally.counted_votes)
-        self._add_counts(counted.increments)
+        counts.add_counts(self._db, counted.increments)
         self._prune(cutoff)
 
     def _forget(self, keys: Iterable[CommentKey]) -> None:
@@ -364,14 +349,6 @@ class Store:
             (_json(list(keys)),),
         )
         return {(author, permlink): id_ for author, permlink, id_ in rows}
-
-    def _add_counts(self, increments: Mapping[tuple[str, Metric], int]) -> None:
-        for metric, column in _METRIC_COLUMNS.items():
-            self._db.executemany(
-                f"INSERT INTO counts (account, {column}) VALUES (?, ?) "
-                f"ON CONFLICT (account) DO UPDATE SET {column} = {column} + excluded.{column}",
-                [(account, n) for (account, m), n in increments.items() if m == metric],
-            )
 
     def _prune(self, cutoff: int) -> None:
         self._db.execute(

@@ -11,7 +11,7 @@ counting's). Only comments created before S and less than 7 days before the vote
 votes in the 7 days around S matter. Live counting marks the pairs it counts on comments created before S
 (``seam_votes`` with origin ``live``, side by side); a baseline skips a pair live counted for its side, and
 marks those it counts in the 7 days before S (origin ``baseline``); live counting, in its commit
-(:func:`settle_seam`), does not count again a side a baseline has. Both run in write transactions, so
+(:func:`bot.plan.plan_counts`), does not count again a side a baseline has. Both run in write transactions, so
 whichever commits second sees the other's marks.
 """
 
@@ -26,11 +26,13 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
-from bot.badges import BadgeRules, count_crossings
+from bot import counts
+from bot.badges import BadgeRules
 from bot.history import CommentDeleted, CommentSighting, PageReading, PairSighting, Side, VoteKey
 from bot.metrics import Metric
-from bot.outbox import record_silent_badges
-from bot.tallies import PAYOUT_WINDOW, CountedVote
+from bot.outbox import record_badges
+from bot.plan import SIDE_METRICS, SeamSide, plan_baseline
+from bot.tallies import PAYOUT_WINDOW
 
 
 class BaselineState(enum.StrEnum):
@@ -52,9 +54,6 @@ class Baseline:
     pages: int
     entries: int
     error: str | None
-
-
-_METRICS = {Side.AUTHOR: Metric.UPVOTES_RECEIVED, Side.VOTER: Metric.UPVOTES_GIVEN}
 
 
 def record_live_start(db: sqlite3.Connection, block_num: int, block_time: int) -> None:
@@ -85,23 +84,17 @@ def load_done(db: sqlite3.Connection, accounts: Iterable[str]) -> set[str]:
     return {account for (account,) in rows}
 
 
-def settle_seam(
-    db: sqlite3.Connection, pairs: Iterable[CountedVote], increments: Mapping[tuple[str, Metric], int]
-) -> Counter[tuple[str, Metric]]:
-    """``increments`` less the sides of ``pairs`` (counted live on comments created before S) that a
-    baseline already counted; the others are marked as counted live."""
-    settled = Counter(increments)
-    for (author, permlink), voter in pairs:
-        for side, account in ((Side.AUTHOR, author), (Side.VOTER, voter)):
-            if _seam_mark(db, author, permlink, voter, side) == "baseline":
-                settled[(account, _METRICS[side])] -= 1
-            else:
-                db.execute(
-                    "INSERT OR IGNORE INTO seam_votes (author, permlink, voter, side, origin) "
-                    "VALUES (?, ?, ?, ?, 'live')",
-                    (author, permlink, voter, side),
-                )
-    return +settled
+def load_baseline_sides(db: sqlite3.Connection, sides: Iterable[SeamSide]) -> set[SeamSide]:
+    """Those of ``sides`` (of pairs counted live on comments created before S) a baseline counted."""
+    return {side for side in sides if _seam_mark(db, *side) == "baseline"}
+
+
+def mark_live(db: sqlite3.Connection, sides: Iterable[SeamSide]) -> None:
+    """Mark ``sides`` as counted live, so that a baseline committed later skips them."""
+    db.executemany(
+        "INSERT OR IGNORE INTO seam_votes (author, permlink, voter, side, origin) VALUES (?, ?, ?, ?, 'live')",
+        list(sides),
+    )
 
 
 def _seam_mark(db: sqlite3.Connection, author: str, permlink: str, voter: str, side: Side) -> str | None:
@@ -197,11 +190,7 @@ class Baselines:
             for account in accounts:
                 current = self.load(account)
                 if current is not None and current.state is BaselineState.DONE:
-                    self._db.execute(
-                        f"UPDATE counts SET {', '.join(f'{m.value} = {m.value} - ?' for m in Metric)} "
-                        "WHERE account = ?",
-                        (*(current.counts[m] for m in Metric), account),
-                    )
+                    counts.add_counts(self._db, {(account, m): -current.counts[m] for m in Metric})
                 self._forget(account)
                 self._db.execute("DELETE FROM baselines WHERE account = ?", (account,))
                 queue_baselines(self._db, [account], block_num)
@@ -255,7 +244,7 @@ class Baselines:
                 "VALUES (?, ?, ?, ?, 'baseline')",
                 key,
             )
-        return _METRICS[sighting.side]
+        return SIDE_METRICS[sighting.side]
 
     def _first_sight(self, account: str, kind: str, k1: str, k2: str) -> bool:
         return (
@@ -267,20 +256,11 @@ class Baselines:
         )
 
     def _finish(self, account: str, baseline: Mapping[Metric, int], rules: BadgeRules) -> None:
-        before = self._db.execute(
-            f"SELECT {', '.join(m.value for m in Metric)} FROM counts WHERE account = ?", (account,)
-        ).fetchone()
-        live = dict(zip(Metric, before, strict=True)) if before else dict.fromkeys(Metric, 0)
-        self._db.execute(
-            f"INSERT INTO counts (account, {', '.join(m.value for m in Metric)}) VALUES (?, ?, ?, ?, ?) "
-            f"ON CONFLICT (account) DO UPDATE SET "
-            f"{', '.join(f'{m.value} = {m.value} + excluded.{m.value}' for m in Metric)}",
-            (account, *(baseline[m] for m in Metric)),
-        )
-        totals = {(account, metric): live[metric] + baseline[metric] for metric in Metric}
-        reached = count_crossings({}, totals, rules.ladders)  # every threshold the account has reached
+        live = counts.load_counts_of(self._db, [account]).get(account, {})
+        counts.add_counts(self._db, {(account, metric): baseline[metric] for metric in Metric})
         checkpoint = self._db.execute("SELECT block_num, block_time FROM checkpoint").fetchone() or (0, 0)
-        record_silent_badges(self._db, reached, checkpoint[0], checkpoint[1])
+        badges = plan_baseline(account, live, baseline, rules.ladders)
+        record_badges(self._db, badges, {}, checkpoint[0], checkpoint[1])
         self._forget_seen(account)
         self._db.execute(
             "UPDATE baselines SET state = ?, error = NULL WHERE account = ?", (BaselineState.DONE, account)
@@ -317,58 +297,3 @@ def _baseline(row: tuple[Any, ...]) -> Baseline:
         entries=int(entries),
         error=None if error is None else str(error),
     )
-
-
-SCHEMA = """
-    CREATE TABLE live_start (
-        id INTEGER PRIMARY KEY CHECK (id = 1),
-        block_num INTEGER NOT NULL,
-        block_time INTEGER NOT NULL
-    );
-    CREATE TABLE baselines (
-        account TEXT PRIMARY KEY,
-        state TEXT NOT NULL,
-        queued_block INTEGER NOT NULL,
-        next_start INTEGER,
-        carry TEXT,
-        pages INTEGER NOT NULL DEFAULT 0,
-        entries INTEGER NOT NULL DEFAULT 0,
-        error TEXT,
-        upvotes_received INTEGER NOT NULL DEFAULT 0,
-        upvotes_given INTEGER NOT NULL DEFAULT 0,
-        posts INTEGER NOT NULL DEFAULT 0,
-        comments INTEGER NOT NULL DEFAULT 0
-    ) WITHOUT ROWID;
-    CREATE INDEX baselines_by_state ON baselines (state, queued_block);
-    CREATE TABLE baseline_seen (
-        account TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        k1 TEXT NOT NULL,
-        k2 TEXT NOT NULL,
-        PRIMARY KEY (account, kind, k1, k2)
-    ) WITHOUT ROWID;
-    CREATE TABLE seam_votes (
-        author TEXT NOT NULL,
-        permlink TEXT NOT NULL,
-        voter TEXT NOT NULL,
-        side TEXT NOT NULL,
-        origin TEXT NOT NULL,
-        PRIMARY KEY (author, permlink, voter, side)
-    ) WITHOUT ROWID;
-"""
-"""Schema 3 (applied by :mod:`bot.store`)."""
-
-UNCONFIRMED_SCHEMA = """
-    ALTER TABLE baselines ADD COLUMN effective_before_hf24 INTEGER NOT NULL DEFAULT 0;
-    CREATE TABLE baseline_unconfirmed (
-        account TEXT NOT NULL,
-        side TEXT NOT NULL,
-        author TEXT NOT NULL,
-        permlink TEXT NOT NULL,
-        voter TEXT NOT NULL,
-        time INTEGER NOT NULL,
-        PRIMARY KEY (account, side, author, permlink, voter)
-    ) WITHOUT ROWID;
-"""
-"""Schema 5: upvotes before HF24 set aside until the history shows whether its node emits effective
-operations that old (:meth:`Baselines._settle_unconfirmed`)."""

@@ -31,7 +31,7 @@ from bot.optouts import (
     texts_to_keep,
     unread_replies,
 )
-from bot.outbox import OutboxChanges
+from bot.plan import OutboxChanges
 from bot.store import Checkpoint, Store
 from bot.tallies import CountingRules, Tally, count_blocks, referenced_comments, upvote_pairs
 
@@ -56,6 +56,8 @@ class BatchReport:
     operations: int
     tally: Tally
     changes: OutboxChanges = field(default_factory=OutboxChanges)
+    badges: int = 0
+    """Badges the batch earned, announced or silent."""
     seconds: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -130,7 +132,7 @@ class Follower:
         last = blocks[-1]
         changes = self._outbox_changes(blocks, tally, age=state.time - last.timestamp)
         timer.lap("badges")
-        self.store.commit_batch(
+        plan = self.store.commit_batch(
             tally,
             learned,
             Checkpoint(last.num, last.block_id, last.timestamp),
@@ -146,6 +148,7 @@ class Follower:
             operations=sum(len(block.events) for block in blocks),
             tally=tally,
             changes=changes,
+            badges=len(plan.badges),
             seconds=timer.laps,
         )
         self._log(report)
@@ -255,7 +258,7 @@ class Follower:
             operations=report.operations,
             increments=sum(tally.increments.values()),
             unresolved_votes=tally.unresolved_votes,
-            badges=len(report.changes.earned),
+            badges=report.badges,
             opt_commands=len(report.changes.opt_commands),
             lag=report.lag,
             seconds=round(sum(report.seconds.values()), 3),

@@ -2,10 +2,12 @@
 
 Two writers share these tables, never at the same time (SQLite transactions):
 
-- the follower, through :meth:`bot.store.Store.commit_batch`, which calls :func:`record_batch` inside the
-  transaction that moves the checkpoint: a badge and the notification announcing it are in the store
-  before anything is sent, STOP and START take effect with the block that carried them, and a
-  notification is *delivered* when the bot's comment is seen in an irreversible block;
+- the follower, through :meth:`bot.store.Store.commit_batch`, which reads :func:`load_view` and writes
+  :func:`write_batch` inside the transaction that moves the checkpoint: a badge and the notification
+  announcing it are in the store before anything is sent, STOP and START take effect with the block that
+  carried them, and a notification is *delivered* when the bot's comment is seen in an irreversible block.
+  What to write is decided by :mod:`bot.plan`, not here: this module owns the tables (``badges``,
+  ``notifications``, ``optouts``, ``root_posts``) and the notification states;
 - the poster (:mod:`bot.poster`), through :class:`Outbox`, which marks a notification *sent* in its own
   commit before it broadcasts, so a crash between the broadcast and the next commit is remembered.
 
@@ -26,19 +28,17 @@ from __future__ import annotations
 
 import enum
 import json
-import math
 import sqlite3
-from collections.abc import Callable, Iterable, Mapping, Sequence, Set
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from bot.badges import Badge, BadgeRules, EarnedBadge, Silence, count_crossings, plan_badges
+from bot.badges import Badge, EarnedBadge
 from bot.metrics import Metric
-from bot.notifications import notification_permlink
 from bot.operations import CommentKey
 from bot.optouts import OptCommand
-from bot.tallies import Tally
+from bot.plan import BatchPlan, NewNotification, OutboxView
 
 
 class State(enum.StrEnum):
@@ -55,27 +55,6 @@ _OPEN = (State.WAITING, State.NO_POST)
 
 
 @dataclass(frozen=True, slots=True)
-class OutboxChanges:
-    """What one batch of blocks changes in the outbox (see :func:`record_batch`)."""
-
-    rules: BadgeRules | None = None
-    """Find the badges the batch's counts earn (in the commit, from the counts as they are there), by these
-    rules; None: find none."""
-    age: float = 0.0
-    """How long ago, in chain seconds, the batch's last block was made (stale badges are not announced)."""
-    earned: Sequence[EarnedBadge] = ()
-    """Badges earned, decided by the caller (besides those ``rules`` find)."""
-    opt_commands: Mapping[str, OptCommand] = field(default_factory=dict)
-    reply_texts: Mapping[CommentKey, str | None] = field(default_factory=dict)
-    """The texts of replies to the bot's comments, as the batch left them, to keep for later edits sent as
-    patches (None: forget the reply's); kept by the store, see :func:`bot.optouts.texts_to_keep`."""
-    delivered: Mapping[str, int] = field(default_factory=dict)
-    """Permlinks of the bot's own comments in the batch, with the block each was seen in."""
-    per_account_interval: float = 0.0
-    """Used with ``earned``; with ``rules``, theirs applies."""
-
-
-@dataclass(frozen=True, slots=True)
 class Notification:
     id: int
     account: str
@@ -89,77 +68,88 @@ class Notification:
     badges: tuple[Badge, ...]
 
 
-def record_batch(
-    db: sqlite3.Connection,
-    changes: OutboxChanges,
-    tally: Tally,
-    counted: Crossing,
-    block_num: int,
-    block_time: int,
-) -> None:
-    """Apply ``changes`` and the root posts ``tally`` saw created or deleted, found in blocks up to
-    ``block_num`` (at ``block_time``); ``counted`` is what the counts were and what was added to them, in
-    this transaction. Call inside the batch's transaction."""
-    for account, command in changes.opt_commands.items():
+def load_view(db: sqlite3.Connection, accounts: Iterable[str]) -> OutboxView:
+    """What :func:`bot.plan.plan_batch` needs to know of ``accounts`` (those whose counts crossed a
+    threshold in the batch)."""
+    wanted = json.dumps(sorted(set(accounts)))
+    if wanted == "[]":
+        return OutboxView()
+    in_wanted = "account IN (SELECT value FROM json_each(?))"
+    opted_out = {
+        account for (account,) in db.execute(f"SELECT account FROM optouts WHERE {in_wanted}", (wanted,))
+    }
+    open_rows = db.execute(
+        f"SELECT account, id FROM notifications WHERE {in_wanted} AND state IN {_in(_OPEN)}", (wanted, *_OPEN)
+    )
+    sent_rows = db.execute(
+        f"SELECT account, max(sent_time) FROM notifications WHERE {in_wanted} AND sent_time IS NOT NULL "
+        "GROUP BY account",
+        (wanted,),
+    )
+    return OutboxView(frozenset(opted_out), dict(open_rows.fetchall()), dict(sent_rows.fetchall()))
+
+
+def write_batch(db: sqlite3.Connection, plan: BatchPlan) -> None:
+    """Write the outbox's part of ``plan`` (see :func:`bot.plan.plan_batch`). Call inside the batch's
+    transaction, the one that moves the checkpoint: a badge and the notification announcing it are in the
+    store before anything is sent, STOP and START take effect with the block that carried them."""
+    for account, command in plan.opt_commands.items():
         if command is OptCommand.STOP:
-            _opt_out(db, account, block_num, "reply")
+            _opt_out(db, account, plan.block_num, "reply")
         else:
             db.execute("DELETE FROM optouts WHERE account = ?", (account,))
-    for author, permlink in tally.deleted:
+    for author, permlink in plan.deleted:
         db.execute("DELETE FROM root_posts WHERE account = ? AND permlink = ?", (author, permlink))
-    for account, (permlink, created) in tally.root_posts.items():
+    for account, (permlink, created) in plan.root_posts.items():
         _remember_root_post(db, account, permlink, created)
         db.execute(
             "UPDATE notifications SET state = ? WHERE account = ? AND state = ?",
             (State.WAITING, account, State.NO_POST),
         )
-    interval = changes.per_account_interval if changes.rules is None else changes.rules.per_account_interval
-    for earned in [*changes.earned, *_find_earned(db, changes, counted)]:
-        _record_badge(db, earned, block_num, block_time, interval)
+    ids = dict(plan.joined)
+    for new in plan.notifications:
+        ids[new.account] = _open_notification(db, new, plan.block_num)
+    record_badges(db, plan.badges, ids, plan.block_num, plan.block_time)
     db.executemany(
         "UPDATE notifications SET state = ?, delivered_block = ? WHERE permlink = ? AND state != ?",
-        [(State.DELIVERED, num, permlink, State.DELIVERED) for permlink, num in changes.delivered.items()],
+        [(State.DELIVERED, num, permlink, State.DELIVERED) for permlink, num in plan.delivered.items()],
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Crossing:
-    """Counts before a batch, what it added, and the accounts that may earn badges now (``None``: all)."""
-
-    before: Mapping[str, Mapping[Metric, int]] = field(default_factory=dict)
-    added: Mapping[tuple[str, Metric], int] = field(default_factory=dict)
-    eligible: Set[str] | None = None
-
-
-def _find_earned(db: sqlite3.Connection, changes: OutboxChanges, counted: Crossing) -> list[EarnedBadge]:
-    rules = changes.rules
-    if rules is None:
-        return []
-    added = {
-        key: n for key, n in counted.added.items() if counted.eligible is None or key[0] in counted.eligible
-    }
-    crossings = count_crossings(counted.before, added, rules.ladders)
-    opted_out = (
-        {account for (account,) in db.execute("SELECT account FROM optouts").fetchall()}
-        if crossings
-        else set()
-    )
-    return plan_badges(
-        crossings,
-        bot=rules.bot,
-        ignore=rules.ignore,
-        opted_out=opted_out,
-        age=changes.age,
-        max_age=rules.max_crossing_age,
-    )
-
-
-def record_silent_badges(
-    db: sqlite3.Connection, badges: Iterable[Badge], block_num: int, block_time: int
+def record_badges(
+    db: sqlite3.Connection,
+    badges: Iterable[EarnedBadge],
+    notification_ids: Mapping[str, int],
+    block_num: int,
+    block_time: int,
 ) -> None:
-    """Record ``badges`` as reached by an account's baseline: earned, never announced."""
-    for badge in badges:
-        _record_badge(db, EarnedBadge(badge, Silence.BASELINE), block_num, block_time, 0.0)
+    """Record ``badges`` as earned at ``block_num``: each announced one joins its account's notification in
+    ``notification_ids``; silent ones join none. A badge recorded before stays as it was."""
+    db.executemany(
+        "INSERT INTO badges (account, metric, threshold, block_num, block_time, notification_id, silence) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        [
+            (
+                earned.badge.account,
+                earned.badge.metric,
+                earned.badge.threshold,
+                block_num,
+                block_time,
+                None if earned.silence is not None else notification_ids[earned.badge.account],
+                earned.silence,
+            )
+            for earned in badges
+        ],
+    )
+
+
+def _open_notification(db: sqlite3.Connection, new: NewNotification, block_num: int) -> int:
+    cursor = db.execute(
+        "INSERT INTO notifications (account, permlink, state, not_before, created_block) VALUES (?, ?, ?, ?, ?)",
+        (new.account, new.permlink, State.WAITING, new.not_before, block_num),
+    )
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid
 
 
 def _opt_out(db: sqlite3.Connection, account: str, block_num: int | None, source: str) -> None:
@@ -178,43 +168,6 @@ def _remember_root_post(db: sqlite3.Connection, account: str, permlink: str, cre
         "INSERT INTO root_posts (account, permlink, created) VALUES (?, ?, ?) ON CONFLICT (account) DO UPDATE "
         "SET permlink = excluded.permlink, created = excluded.created WHERE excluded.created >= created",
         (account, permlink, created),
-    )
-
-
-def _record_badge(
-    db: sqlite3.Connection, earned: EarnedBadge, block_num: int, block_time: int, interval: float
-) -> None:
-    badge = earned.badge
-    notification_id = None
-    if earned.silence is None:
-        row = db.execute(
-            f"SELECT id FROM notifications WHERE account = ? AND state IN {_in(_OPEN)}",
-            (badge.account, *_OPEN),
-        ).fetchone()
-        if row is not None:
-            notification_id = row[0]
-        else:
-            last = db.execute(
-                "SELECT max(sent_time) FROM notifications WHERE account = ?", (badge.account,)
-            ).fetchone()[0]
-            not_before = block_time if last is None else max(block_time, math.ceil(last + interval))
-            notification_id = db.execute(
-                "INSERT INTO notifications (account, permlink, state, not_before, created_block) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (badge.account, notification_permlink(badge), State.WAITING, not_before, block_num),
-            ).lastrowid
-    db.execute(
-        "INSERT INTO badges (account, metric, threshold, block_num, block_time, notification_id, silence) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-        (
-            badge.account,
-            badge.metric,
-            badge.threshold,
-            block_num,
-            block_time,
-            notification_id,
-            earned.silence,
-        ),
     )
 
 

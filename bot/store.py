@@ -22,109 +22,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot import baselines
+from bot import baselines, counts, outbox
 from bot.baselines import Baselines
 from bot.errors import StoreError, StoreLockedError, StoreVersionError
 from bot.metrics import Metric
 from bot.operations import CommentKey
-from bot.outbox import Crossing, Outbox, OutboxChanges, record_batch
+from bot.outbox import Outbox
+from bot.plan import BatchPlan, CountPlan, CountsView, OutboxChanges, plan_batch, plan_counts, seam_sides
+from bot.schema import MIGRATIONS, SCHEMA_VERSION
 from bot.tallies import PAYOUT_WINDOW, CountedVote, Tally
 
-SCHEMA_VERSION = 6
-
-_MIGRATIONS: dict[int, str] = {
-    1: """
-        CREATE TABLE checkpoint (
-            id INTEGER PRIMARY KEY CHECK (id = 1),
-            block_num INTEGER NOT NULL,
-            block_id TEXT NOT NULL,
-            block_time INTEGER NOT NULL
-        );
-        CREATE TABLE counts (
-            account TEXT PRIMARY KEY,
-            upvotes_received INTEGER NOT NULL DEFAULT 0,
-            upvotes_given INTEGER NOT NULL DEFAULT 0,
-            posts INTEGER NOT NULL DEFAULT 0,
-            comments INTEGER NOT NULL DEFAULT 0
-        ) WITHOUT ROWID;
-        CREATE TABLE comments (
-            id INTEGER PRIMARY KEY,
-            author TEXT NOT NULL,
-            permlink TEXT NOT NULL,
-            created INTEGER NOT NULL,
-            UNIQUE (author, permlink)
-        );
-        CREATE INDEX comments_by_created ON comments (created);
-        CREATE TABLE counted_votes (
-            comment_id INTEGER NOT NULL,
-            voter TEXT NOT NULL,
-            PRIMARY KEY (comment_id, voter)
-        ) WITHOUT ROWID;
-    """,
-    2: """
-        CREATE TABLE badges (
-            account TEXT NOT NULL,
-            metric TEXT NOT NULL,
-            threshold INTEGER NOT NULL,
-            block_num INTEGER NOT NULL,
-            block_time INTEGER NOT NULL,
-            notification_id INTEGER REFERENCES notifications (id),
-            silence TEXT,
-            PRIMARY KEY (account, metric, threshold)
-        ) WITHOUT ROWID;
-        CREATE INDEX badges_by_notification ON badges (notification_id);
-        CREATE TABLE notifications (
-            id INTEGER PRIMARY KEY,
-            account TEXT NOT NULL,
-            permlink TEXT NOT NULL UNIQUE,
-            state TEXT NOT NULL,
-            not_before INTEGER NOT NULL,
-            created_block INTEGER NOT NULL,
-            parent_author TEXT,
-            parent_permlink TEXT,
-            attempts INTEGER NOT NULL DEFAULT 0,
-            last_error TEXT,
-            sent_time INTEGER,
-            delivered_block INTEGER
-        );
-        CREATE INDEX notifications_by_state ON notifications (state, not_before);
-        CREATE INDEX notifications_by_account ON notifications (account);
-        CREATE UNIQUE INDEX notifications_open ON notifications (account) WHERE state IN ('waiting', 'no_post');
-        CREATE TABLE optouts (
-            account TEXT PRIMARY KEY,
-            block_num INTEGER,
-            source TEXT NOT NULL
-        ) WITHOUT ROWID;
-        CREATE TABLE root_posts (
-            account TEXT PRIMARY KEY,
-            permlink TEXT NOT NULL,
-            created INTEGER NOT NULL
-        ) WITHOUT ROWID;
-    """,
-    3: baselines.SCHEMA,
-    4: """
-        CREATE TABLE paid_out_comments (
-            author TEXT NOT NULL,
-            permlink TEXT NOT NULL,
-            created INTEGER NOT NULL,
-            PRIMARY KEY (author, permlink)
-        ) WITHOUT ROWID;
-        CREATE INDEX paid_out_by_created ON paid_out_comments (created);
-    """,
-    5: """
-        CREATE TABLE reply_texts (
-            author TEXT NOT NULL,
-            permlink TEXT NOT NULL,
-            body TEXT NOT NULL,
-            changed INTEGER NOT NULL,
-            PRIMARY KEY (author, permlink)
-        ) WITHOUT ROWID;
-        CREATE INDEX reply_texts_by_changed ON reply_texts (changed);
-    """,
-    6: baselines.UNCONFIRMED_SCHEMA,
-}
-
-_METRIC_COLUMNS = {metric: metric.value for metric in Metric}
 _WANTED_COMMENTS = "WITH wanted(author, permlink) AS (SELECT value ->> 0, value ->> 1 FROM json_each(?))"
 """Keys go to SQLite as one JSON parameter: one statement text whatever their number. (A VALUES list of
 bound parameters compiled a new, large statement for each count, and SQLite's statement cache kept up to
@@ -215,7 +122,7 @@ class Store:
         with self._transaction():
             version = self._schema_version()
             for target in range(version + 1, SCHEMA_VERSION + 1):
-                for statement in _MIGRATIONS[target].split(";"):
+                for statement in MIGRATIONS[target].split(";"):
                     if statement.strip():
                         self._db.execute(statement)
                 self._db.execute(f"PRAGMA user_version = {target}")
@@ -290,28 +197,14 @@ class Store:
 
     def load_counts_of(self, accounts: Iterable[str]) -> dict[str, dict[Metric, int]]:
         """The counts of those of ``accounts`` the store has."""
-        rows = self._db.execute(
-            f"SELECT account, {', '.join(_METRIC_COLUMNS.values())} FROM counts "
-            "WHERE account IN (SELECT value FROM json_each(?))",
-            (_json(sorted(set(accounts))),),
-        )
-        return {account: dict(zip(Metric, values, strict=True)) for account, *values in rows}
+        return counts.load_counts_of(self._db, accounts)
 
     def load_counts(self, account: str) -> dict[Metric, int] | None:
-        row = self._db.execute(
-            f"SELECT {', '.join(_METRIC_COLUMNS.values())} FROM counts WHERE account = ?", (account,)
-        ).fetchone()
-        return None if row is None else dict(zip(Metric, row, strict=True))
+        return counts.load_counts_of(self._db, [account]).get(account)
 
     def load_ranking(self, metric: Metric, limit: int | None) -> list[tuple[str, int]]:
         """Accounts by ``metric``, highest first (ties by name); ``limit=None`` for all."""
-        column = _METRIC_COLUMNS[metric]
-        rows = self._db.execute(
-            f"SELECT account, {column} FROM counts WHERE {column} > 0 ORDER BY {column} DESC, account "
-            "LIMIT ?",
-            (-1 if limit is None else limit,),
-        )
-        return [(account, value) for account, value in rows]
+        return counts.load_ranking(self._db, metric, limit)
 
     def load_summary(self) -> dict[str, int]:
         """Sizes for ``status``: accounts tracked, comments and pairs remembered, file bytes."""
@@ -336,17 +229,17 @@ class Store:
         *,
         first: Checkpoint | None = None,
         lifetime: bool = False,
-    ) -> None:
-        """Apply ``tally``, remember ``learned`` creation times, record ``changes`` in the outbox (see
-        :func:`bot.outbox.record_batch`), move the checkpoint: one transaction.
+    ) -> BatchPlan:
+        """Apply ``tally``, remember ``learned`` creation times, record what ``changes`` mean for the
+        outbox, move the checkpoint: one transaction. What to write is decided by :mod:`bot.plan` from
+        facts read in this transaction; this method only reads and writes. Returns the plan written.
 
         ``checkpoint`` must follow the stored one (its block number is greater), so a batch cannot be
         applied twice. The store's first batch records where live counting starts (``first``, its first
         block). With ``lifetime`` (``bootstrap: history``) the accounts the batch counts get a baseline
         to compute, only accounts whose baseline is done may earn badges, and pairs straddling the start
-        are settled with the baselines (:func:`bot.baselines.settle_seam`).
+        are settled with the baselines (see :mod:`bot.baselines`).
         """
-        cutoff = checkpoint.block_time - PAYOUT_WINDOW
         with self._transaction():
             current = self.load_checkpoint()
             if current is not None and checkpoint.block_num <= current.block_num:
@@ -357,27 +250,48 @@ class Store:
             if current is None:
                 start = first or checkpoint
                 baselines.record_live_start(self._db, start.block_num, start.block_time)
-            increments = baselines.settle_seam(self._db, tally.seam_pairs, tally.increments)
-            accounts = {account for account, _ in increments}
-            before = self.load_counts_of(accounts)
-            self._keep_reply_texts(changes.reply_texts, checkpoint.block_time)
-            self._forget(tally.deleted)
-            self._remember_comments({**learned, **tally.created}, cutoff)
-            self._remember_votes(tally.counted_votes)
-            self._add_counts(increments)
-            self._prune(cutoff)
-            eligible = None
-            if lifetime:
-                baselines.queue_baselines(self._db, sorted(accounts), checkpoint.block_num)
-                eligible = baselines.load_done(self._db, accounts)
-            counted = Crossing(before, increments, eligible)
-            record_batch(self._db, changes, tally, counted, checkpoint.block_num, checkpoint.block_time)
+            counted = plan_counts(
+                tally, self._load_counts_view(tally, lifetime), changes.rules, lifetime=lifetime
+            )
+            known = outbox.load_view(self._db, {badge.account for badge in counted.crossings})
+            plan = plan_batch(counted, tally, changes, known, checkpoint.block_num, checkpoint.block_time)
+            self._write_counts(tally, learned, plan.counts, changes.reply_texts, checkpoint.block_time)
+            baselines.mark_live(self._db, counted.live_sides)
+            baselines.queue_baselines(self._db, counted.queue, checkpoint.block_num)
+            outbox.write_batch(self._db, plan)
             self._db.execute(
                 "INSERT INTO checkpoint (id, block_num, block_id, block_time) VALUES (1, ?, ?, ?) "
                 "ON CONFLICT (id) DO UPDATE SET block_num = excluded.block_num, "
                 "block_id = excluded.block_id, block_time = excluded.block_time",
                 (checkpoint.block_num, checkpoint.block_id, checkpoint.block_time),
             )
+        return plan
+
+    def _load_counts_view(self, tally: Tally, lifetime: bool) -> CountsView:
+        """What :func:`bot.plan.plan_counts` needs to know, for the accounts ``tally`` counts."""
+        accounts = {account for account, _ in tally.increments}
+        return CountsView(
+            before=self.load_counts_of(accounts),
+            baseline_sides=baselines.load_baseline_sides(self._db, seam_sides(tally.seam_pairs)),
+            done=baselines.load_done(self._db, accounts) if lifetime else None,
+        )
+
+    def _write_counts(
+        self,
+        tally: Tally,
+        learned: Mapping[CommentKey, int],
+        counted: CountPlan,
+        reply_texts: Mapping[CommentKey, str | None],
+        block_time: int,
+    ) -> None:
+        """The counts, and what the counting rules must remember (or may forget) after the batch."""
+        cutoff = block_time - PAYOUT_WINDOW
+        self._keep_reply_texts(reply_texts, block_time)
+        self._forget(tally.deleted)
+        self._remember_comments({**learned, **tally.created}, cutoff)
+        self._remember_votes(tally.counted_votes)
+        counts.add_counts(self._db, counted.increments)
+        self._prune(cutoff)
 
     def _forget(self, keys: Iterable[CommentKey]) -> None:
         for author, permlink in keys:
@@ -435,14 +349,6 @@ class Store:
             (_json(list(keys)),),
         )
         return {(author, permlink): id_ for author, permlink, id_ in rows}
-
-    def _add_counts(self, increments: Mapping[tuple[str, Metric], int]) -> None:
-        for metric, column in _METRIC_COLUMNS.items():
-            self._db.executemany(
-                f"INSERT INTO counts (account, {column}) VALUES (?, ?) "
-                f"ON CONFLICT (account) DO UPDATE SET {column} = {column} + excluded.{column}",
-                [(account, n) for (account, m), n in increments.items() if m == metric],
-            )
 
     def _prune(self, cutoff: int) -> None:
         self._db.execute(

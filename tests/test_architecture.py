@@ -26,6 +26,7 @@ PURE = (
     "bot.notifications",
     "bot.operations",
     "bot.optouts",
+    "bot.plan",
     "bot.tallies",
 )
 """The rules: decisions over plain data, testable without a node, a database or a clock."""

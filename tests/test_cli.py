@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.badges import Badge, EarnedBadge, Silence
+from bot.badges import BadgeRules
 from bot.cli import main
 from bot.metrics import Metric
-from bot.outbox import OutboxChanges
+from bot.plan import OutboxChanges
 from bot.store import Checkpoint, Store, lock_store
 from bot.tallies import Tally
 from tests.configs import write_config
@@ -159,17 +159,15 @@ def test_account_lists_its_badges_and_how_each_was_announced(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = write_config(tmp_path, [UNREACHABLE])
-    earned = [
-        EarnedBadge(Badge("alice", Metric.POSTS, 1), None),
-        EarnedBadge(Badge("alice", Metric.POSTS, 5), Silence.STALE),
-    ]
+    rules = BadgeRules({metric: (1, 5) for metric in Metric}, "badge-bot", max_crossing_age=86_400)
     with Store.open(tmp_path / "state" / "bot.sqlite") as store:
-        store.commit_batch(
-            Tally(increments=Counter({("alice", Metric.POSTS): 5})),
-            {},
-            Checkpoint(10, "0a", 1_750_000_000),
-            OutboxChanges(earned=earned),
-        )
+        for num, posts, age in [(10, 1, 0), (11, 4, 86_401)]:  # the second batch found a day late: stale
+            store.commit_batch(
+                Tally(increments=Counter({("alice", Metric.POSTS): posts})),
+                {},
+                Checkpoint(num, f"{num:02x}", 1_750_000_000 + 3 * num),
+                OutboxChanges(rules=rules, age=age),
+            )
     report = run_json(capsys, "account", "alice", "--config", str(path))
     assert [(b["metric"], b["threshold"], b["announced"]) for b in report["badges"]] == [  # type: ignore[attr-defined]
         ("posts", 1, "waiting"),

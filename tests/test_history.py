@@ -276,7 +276,7 @@ def test_the_baseline_adds_to_live_counts_and_its_badges_are_recorded_silently(s
 
 
 def test_until_its_baseline_is_done_an_account_earns_no_badge(store: Store) -> None:
-    from bot.outbox import OutboxChanges
+    from bot.plan import OutboxChanges
 
     store.commit_batch(
         Tally(increments=Counter({("alice", P): 2})),

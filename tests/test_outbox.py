@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.badges import Badge, EarnedBadge, Ladders, Silence, count_crossings, plan_badges
+from bot.badges import Badge, BadgeRules, Ladders, Silence
 from bot.errors import StoreError
 from bot.metrics import Metric
 from bot.notifications import notification_permlink
 from bot.operations import comments_by, parse_blocks
 from bot.optouts import OptCommand
-from bot.outbox import Notification, Outbox, OutboxChanges, State
+from bot.outbox import Notification, Outbox, State
+from bot.plan import OutboxChanges
 from bot.store import Checkpoint, Store
 from bot.tallies import CountingRules, Tally, count_blocks
 from tests.blocks import DAY, block, block_id, delete, post, reply, time_of
@@ -31,33 +34,43 @@ def store(tmp_path: Path) -> Iterator[Store]:
         yield opened
 
 
-def announced(account: str, metric: Metric = P, threshold: int = 1) -> EarnedBadge:
-    return EarnedBadge(Badge(account, metric, threshold), None)
-
-
-def silent(account: str, silence: Silence, metric: Metric = P, threshold: int = 1) -> EarnedBadge:
-    return EarnedBadge(Badge(account, metric, threshold), silence)
+def announced(account: str, metric: Metric = P, threshold: int = 1) -> Badge:
+    return Badge(account, metric, threshold)
 
 
 def commit(
     store: Store,
     num: int,
-    *earned: EarnedBadge,
+    *badges: Badge,
     commands: Mapping[str, OptCommand] | None = None,
     delivered: Mapping[str, int] | None = None,
     tally: Tally | None = None,
     interval: float = 0.0,
     time: int | None = None,
+    age: float = 0.0,
+    ignore: frozenset[str] = frozenset(),
+    find_badges: bool = False,
 ) -> None:
-    """Commit block ``num`` (at ``time_of(num)`` unless ``time``) with these outbox changes."""
+    """Commit block ``num`` (at ``time_of(num)`` unless ``time``, ``age`` seconds before the head) as the
+    follower does: ``tally``, plus the counts that take each of ``badges``'s accounts to its threshold.
+    With ``badges`` (or ``find_badges``) the commit finds the badges the counts earn, by :data:`LADDERS`."""
+    tally = tally or Tally()
+    increments = Counter(tally.increments)
+    counts = store.load_counts_of(badge.account for badge in badges)
+    for badge in badges:
+        key = (badge.account, badge.metric)
+        increments[key] = max(
+            increments[key], badge.threshold - counts.get(badge.account, {}).get(badge.metric, 0)
+        )
+    rules = BadgeRules(LADDERS, BOT, ignore, max_crossing_age=DAY, per_account_interval=interval)
     changes = OutboxChanges(
-        earned=earned,
+        rules=rules if badges or find_badges else None,
+        age=age,
         opt_commands=commands or {},
         delivered=delivered or {},
-        per_account_interval=interval,
     )
     checkpoint = Checkpoint(num, block_id(num), time_of(num) if time is None else time)
-    store.commit_batch(tally or Tally(), {}, checkpoint, changes)
+    store.commit_batch(replace(tally, increments=increments), {}, checkpoint, changes)
 
 
 def tally_of(*raw_blocks: dict[str, Any]) -> Tally:
@@ -130,9 +143,19 @@ def test_a_refused_commit_writes_neither_badges_nor_notifications(store: Store, 
     assert store.load_checkpoint() == Checkpoint(10, block_id(10), time_of(10))
 
 
-@pytest.mark.parametrize("silence", list(Silence))
-def test_a_silent_badge_is_recorded_without_a_notification(store: Store, silence: Silence) -> None:
-    commit(store, 1, silent("alice", silence))
+@pytest.mark.parametrize(
+    ("silence", "how"),
+    [
+        (Silence.IGNORED, {"ignore": frozenset({"alice"})}),
+        (Silence.OPTED_OUT, {"commands": {"alice": STOP}}),
+        (Silence.STALE, {"age": DAY + 1}),
+    ],
+)
+def test_a_silent_badge_is_recorded_without_a_notification(
+    store: Store, silence: Silence, how: dict[str, Any]
+) -> None:
+    # A baseline's badges: tests/test_history.py and tests/test_plan.py.
+    commit(store, 1, announced("alice"), **how)
 
     assert store.outbox.load_badges("alice") == [
         {"metric": "posts", "threshold": 1, "block": 1, "announced": silence.value, "permlink": None}
@@ -144,11 +167,8 @@ def test_a_count_jumping_past_several_thresholds_earns_all_and_announces_them_in
     store: Store,
 ) -> None:
     blocks = [block(1, *(post("alice", f"p{i}") for i in range(6)))]
-    tally = tally_of(*blocks)
-    crossings = count_crossings(store.load_counts_of(["alice"]), tally.increments, LADDERS)
-    earned = plan_badges(crossings, bot=BOT, ignore=set(), opted_out=set(), age=0, max_age=DAY)
 
-    commit(store, 1, *earned, tally=tally)
+    commit(store, 1, tally=tally_of(*blocks), find_badges=True)
 
     assert [(b["threshold"], b["announced"]) for b in store.outbox.load_badges("alice")] == [
         (1, "waiting"),
@@ -254,17 +274,8 @@ def test_stop_drops_open_notifications_and_records_the_opt_out(store: Store) -> 
 
 def test_an_opted_out_account_keeps_earning_badges_silently(store: Store) -> None:
     commit(store, 1, commands={"alice": STOP})
-    opted_out = store.outbox.load_opted_out(["alice", "bob"])
-    earned = plan_badges(
-        [Badge("alice", P, 1), Badge("bob", P, 1)],
-        bot=BOT,
-        ignore=set(),
-        opted_out=opted_out,
-        age=0,
-        max_age=DAY,
-    )
 
-    commit(store, 2, *earned)
+    commit(store, 2, announced("alice"), announced("bob"))
 
     assert store.outbox.load_badges("alice") == [
         {"metric": "posts", "threshold": 1, "block": 2, "announced": "opted_out", "permlink": None}
@@ -658,7 +669,7 @@ def test_next_due_skips_notifications_that_are_not_waiting(store: Store) -> None
 
 
 def test_summary_counts_every_state_opt_outs_and_badges(store: Store) -> None:
-    commit(store, 1, announced("alice"), announced("bob"), silent("carol", Silence.STALE), announced("dave"))
+    commit(store, 1, *map(announced, ["alice", "bob", "carol", "dave"]), ignore=frozenset({"carol"}))
     outbox = store.outbox
     send(outbox, time_of(2))
     outbox.mark_no_post(outbox.load_next_due(time_of(2)).id)  # type: ignore[union-attr]
@@ -685,7 +696,7 @@ def test_summary_counts_every_state_opt_outs_and_badges(store: Store) -> None:
 def test_badges_of_an_account_are_listed_by_block_metric_and_threshold(store: Store) -> None:
     commit(store, 1, announced("alice", R, 10), announced("alice", P, 1), announced("alice", P, 5))
     sent = send(store.outbox, time_of(2))
-    commit(store, 3, silent("alice", Silence.STALE, C, 10))
+    commit(store, 3, announced("alice", C, 10), age=DAY + 1)
 
     assert store.outbox.load_badges("alice") == [
         {"metric": "posts", "threshold": 1, "block": 1, "announced": "sent", "permlink": sent.permlink},

@@ -6,8 +6,9 @@ import pytest
 
 from bot.errors import StoreError, StoreVersionError
 from bot.metrics import Metric
-from bot.outbox import OutboxChanges
-from bot.store import _MIGRATIONS, PAID_OUT_MEMORY, REPLY_TEXT_MEMORY, SCHEMA_VERSION, Checkpoint, Store
+from bot.plan import OutboxChanges
+from bot.schema import MIGRATIONS, SCHEMA_VERSION
+from bot.store import PAID_OUT_MEMORY, REPLY_TEXT_MEMORY, Checkpoint, Store
 from bot.tallies import PAYOUT_WINDOW, Tally
 
 T0 = 1_750_000_000
@@ -168,7 +169,7 @@ def test_a_store_of_the_previous_schema_is_upgraded_keeping_its_data(tmp_path: P
     path = tmp_path / "bot.sqlite"
     with sqlite3.connect(path) as db:
         for version in range(1, 5):
-            db.executescript(_MIGRATIONS[version])
+            db.executescript(MIGRATIONS[version])
         db.execute("INSERT INTO checkpoint VALUES (1, 7, '07', ?)", (T0,))
         db.execute("PRAGMA user_version = 4")
     db.close()

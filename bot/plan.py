@@ -1,0 +1,216 @@
+"""One batch's decision: from what it counted and what the store knows, what the store writes. Pure.
+
+The README's flow, chain → operations → tallies → badges → outbox, runs here as two steps, each a pure
+function over facts the store reads inside its write transaction (so nothing changes between the read
+and the write):
+
+1. :func:`plan_counts` — the increments that stand once the seam with the baselines is settled, the seam
+   marks to write, the accounts to give a baseline, and the thresholds the counts cross (from
+   :class:`CountsView`);
+2. :func:`plan_batch` — for those crossings, which badges are announced and which stay silent, the
+   notifications they open or join, the opt-outs, root posts and deliveries (from :class:`OutboxView`,
+   read for the accounts that crossed only: most accounts cross nothing, and reading their outbox
+   would cost every batch).
+
+The store then writes the :class:`BatchPlan` with the checkpoint (:meth:`bot.store.Store.commit_batch`).
+The baseline job's page records its badges by the same rule (:func:`plan_baseline`) and the same writer
+(:func:`bot.outbox.record_badges`). A second store backend implements those reads and writes, never these
+rules.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping, Set
+from dataclasses import dataclass, field
+
+from bot.badges import Badge, BadgeRules, EarnedBadge, Silence, count_crossings, plan_badges
+from bot.history import Side
+from bot.metrics import Metric
+from bot.notifications import notification_permlink
+from bot.operations import CommentKey
+from bot.optouts import OptCommand
+from bot.tallies import CountedVote, Tally
+
+SeamSide = tuple[str, str, str, Side]
+"""One side of a pair on the seam: (author, permlink, voter, side)."""
+SIDE_METRICS = {Side.AUTHOR: Metric.UPVOTES_RECEIVED, Side.VOTER: Metric.UPVOTES_GIVEN}
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxChanges:
+    """What one batch of blocks read for the outbox, besides its counts (see :func:`plan_batch`)."""
+
+    rules: BadgeRules | None = None
+    """Find the badges the batch's counts earn (in the commit, from the counts as they are there), by these
+    rules; None: find none."""
+    age: float = 0.0
+    """How long ago, in chain seconds, the batch's last block was made (stale badges are not announced)."""
+    opt_commands: Mapping[str, OptCommand] = field(default_factory=dict)
+    reply_texts: Mapping[CommentKey, str | None] = field(default_factory=dict)
+    """The texts of replies to the bot's comments, as the batch left them, to keep for later edits sent as
+    patches (None: forget the reply's); kept by the store, see :func:`bot.optouts.texts_to_keep`."""
+    delivered: Mapping[str, int] = field(default_factory=dict)
+    """Permlinks of the bot's own comments in the batch, with the block each was seen in."""
+
+
+@dataclass(frozen=True, slots=True)
+class CountsView:
+    """What the counting half of the plan needs from the store, for the accounts the batch counts."""
+
+    before: Mapping[str, Mapping[Metric, int]] = field(default_factory=dict)
+    """The accounts' counts before the batch (absent accounts: zeros)."""
+    baseline_sides: Set[SeamSide] = frozenset()
+    """Sides of the batch's seam pairs that a baseline counted already."""
+    done: Set[str] | None = None
+    """Accounts whose baseline is done: only they may earn badges; None: no baselines, all may."""
+
+
+@dataclass(frozen=True, slots=True)
+class CountPlan:
+    """What the batch adds to the counts and the baselines, and the thresholds it crosses."""
+
+    increments: Mapping[tuple[str, Metric], int]
+    live_sides: tuple[SeamSide, ...] = ()
+    """Seam sides counted live: marked so that a baseline does not count them again."""
+    queue: tuple[str, ...] = ()
+    """Accounts to give a baseline (those without one get it, waiting)."""
+    crossings: tuple[Badge, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxView:
+    """What the outbox half of the plan needs from the store, for the accounts that crossed a threshold."""
+
+    opted_out: Set[str] = frozenset()
+    """Accounts opted out before the batch (its STOP and START apply on top)."""
+    open_notifications: Mapping[str, int] = field(default_factory=dict)
+    """Each account's open notification (waiting or no_post), by id: badges announced join it."""
+    last_sent: Mapping[str, int] = field(default_factory=dict)
+    """Chain time of each account's latest notification sent: the next waits the per-account interval."""
+
+
+@dataclass(frozen=True, slots=True)
+class NewNotification:
+    account: str
+    permlink: str
+    not_before: int
+
+
+@dataclass(frozen=True, slots=True)
+class BatchPlan:
+    """Everything one batch writes besides what the counting rules remember, with its block."""
+
+    block_num: int
+    block_time: int
+    counts: CountPlan
+    badges: tuple[EarnedBadge, ...] = ()
+    notifications: tuple[NewNotification, ...] = ()
+    """To open, one per account announced without an open notification; its announced badges join it."""
+    joined: Mapping[str, int] = field(default_factory=dict)
+    """Accounts whose announced badges join their open notification, by its id."""
+    opt_commands: Mapping[str, OptCommand] = field(default_factory=dict)
+    root_posts: Mapping[str, tuple[str, int]] = field(default_factory=dict)
+    deleted: frozenset[CommentKey] = frozenset()
+    """Comments deleted in the batch: a root post among them is no longer the account's newest."""
+    delivered: Mapping[str, int] = field(default_factory=dict)
+
+
+def seam_sides(pairs: Iterable[CountedVote]) -> list[SeamSide]:
+    """Both sides of each pair (what :attr:`CountsView.baseline_sides` is read for)."""
+    return [
+        (author, permlink, voter, side)
+        for (author, permlink), voter in pairs
+        for side in (Side.AUTHOR, Side.VOTER)
+    ]
+
+
+def plan_counts(tally: Tally, known: CountsView, rules: BadgeRules | None, *, lifetime: bool) -> CountPlan:
+    """The batch's increments less the seam sides a baseline counted; with ``lifetime`` (``bootstrap:
+    history``) the accounts it counts are queued for a baseline; the thresholds crossed by eligible ones."""
+    settled = Counter(tally.increments)
+    live: list[SeamSide] = []
+    for key in seam_sides(tally.seam_pairs):
+        author, _, voter, side = key
+        if key in known.baseline_sides:
+            settled[(author if side is Side.AUTHOR else voter, SIDE_METRICS[side])] -= 1
+        else:
+            live.append(key)
+    increments = +settled
+    accounts = sorted({account for account, _ in increments})
+    eligible = {key: n for key, n in increments.items() if known.done is None or key[0] in known.done}
+    crossings = () if rules is None else tuple(count_crossings(known.before, eligible, rules.ladders))
+    return CountPlan(increments, tuple(live), tuple(accounts) if lifetime else (), crossings)
+
+
+def plan_batch(
+    counted: CountPlan,
+    tally: Tally,
+    changes: OutboxChanges,
+    known: OutboxView,
+    block_num: int,
+    block_time: int,
+) -> BatchPlan:
+    """Which crossings are announced (the batch's STOP and START apply first), the notifications they open
+    or join, and the outbox's other changes."""
+    rules = changes.rules
+    badges: tuple[EarnedBadge, ...] = ()
+    if rules is not None:
+        stops = {account for account, command in changes.opt_commands.items() if command is OptCommand.STOP}
+        badges = tuple(
+            plan_badges(
+                counted.crossings,
+                bot=rules.bot,
+                ignore=rules.ignore,
+                opted_out=(set(known.opted_out) - set(changes.opt_commands)) | stops,
+                age=changes.age,
+                max_age=rules.max_crossing_age,
+            )
+        )
+    interval = 0.0 if rules is None else rules.per_account_interval
+    notifications, joined = _plan_notifications(badges, known, interval, block_time)
+    return BatchPlan(
+        block_num=block_num,
+        block_time=block_time,
+        counts=counted,
+        badges=badges,
+        notifications=notifications,
+        joined=joined,
+        opt_commands=changes.opt_commands,
+        root_posts=tally.root_posts,
+        deleted=frozenset(tally.deleted),
+        delivered=changes.delivered,
+    )
+
+
+def _plan_notifications(
+    badges: Iterable[EarnedBadge], known: OutboxView, interval: float, block_time: int
+) -> tuple[tuple[NewNotification, ...], dict[str, int]]:
+    """At most one open notification per account: announced badges join the open one, else open one,
+    named after its first badge and due once the per-account interval since the last one sent is over."""
+    opened: dict[str, NewNotification] = {}
+    joined: dict[str, int] = {}
+    for earned in badges:
+        account = earned.badge.account
+        if earned.silence is not None or account in opened or account in joined:
+            continue
+        if account in known.open_notifications:
+            joined[account] = known.open_notifications[account]
+            continue
+        last = known.last_sent.get(account)
+        not_before = block_time if last is None else max(block_time, math.ceil(last + interval))
+        opened[account] = NewNotification(account, notification_permlink(earned.badge), not_before)
+    return tuple(opened.values()), joined
+
+
+def plan_baseline(
+    account: str,
+    live: Mapping[Metric, int],
+    baseline: Mapping[Metric, int],
+    ladders: Mapping[Metric, tuple[int, ...]],
+) -> tuple[EarnedBadge, ...]:
+    """A finished baseline's badges: every threshold its counts and the live ones reach together, silent
+    (reached before the bot followed the account)."""
+    totals = {(account, metric): live.get(metric, 0) + baseline.get(metric, 0) for metric in Metric}
+    return tuple(EarnedBadge(badge, Silence.BASELINE) for badge in count_crossings({}, totals, ladders))

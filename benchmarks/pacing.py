@@ -34,7 +34,7 @@ from bot.chain import ChainClient, ChainState, PostingKey
 from bot.config import NotificationSettings
 from bot.follower import Follower
 from bot.metrics import Metric
-from bot.poster import Poster
+from bot.poster import Outcome, Poster
 from bot.store import Store
 from bot.tallies import CountingRules
 from devnet import keys
@@ -102,14 +102,8 @@ def measure(chain: ChainGenerator, name: str, args: argparse.Namespace, director
                 while follower.step() is not None:
                     pass
                 while (report := poster.step()) is not None:
-                    broadcasts += report.outcome in (
-                        "sent",
-                        "already_sent",
-                        "failed",
-                        "parked",
-                        "unconfirmed",
-                    )
-                    if report.outcome in ("failed", "parked", "paused", "unconfirmed"):
+                    broadcasts += report.outcome not in (Outcome.DRY_RUN, Outcome.NO_POST, Outcome.PAUSED)
+                    if report.outcome.ends_the_tick:
                         break
         refused = sum(REFUSED in str(entry.get("error", "")) for entry in logs)
         comments = [

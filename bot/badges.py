@@ -46,7 +46,7 @@ class Announcement:
     next_threshold: int | None
 
 
-def count_crossings(
+def find_crossings(
     before: Mapping[str, Mapping[Metric, int]],
     increments: Mapping[tuple[str, Metric], int],
     ladders: Ladders,
@@ -68,7 +68,7 @@ def _crossings(
                 yield Badge(account, metric, threshold)
 
 
-def count_announcements(badges: Iterable[Badge], ladders: Ladders) -> list[Announcement]:
+def select_announcements(badges: Iterable[Badge], ladders: Ladders) -> list[Announcement]:
     """What a notification about ``badges`` (one account's) says: per metric, in metric order."""
     highest: dict[Metric, int] = {}
     for badge in badges:

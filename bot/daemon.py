@@ -116,7 +116,7 @@ class Daemon:
         while not self._stop.is_set():
             report = poster.step()
             self._last_error["post"] = None
-            if report is None or report.outcome in ("paused", "failed", "parked", "unconfirmed"):
+            if report is None or report.outcome.ends_the_tick:
                 break
 
     def _reached_stop_at(self) -> bool:

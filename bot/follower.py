@@ -25,7 +25,7 @@ from bot.errors import ChainError
 from bot.operations import Block, CommentKey, comments_by
 from bot.optouts import (
     OptCommand,
-    count_opt_commands,
+    find_opt_commands,
     read_replies,
     replies_to,
     texts_to_keep,
@@ -222,7 +222,7 @@ class Follower:
         return OutboxChanges(
             rules=self.badges,
             age=age,
-            opt_commands=count_opt_commands(read),
+            opt_commands=find_opt_commands(read),
             reply_texts=texts_to_keep(read),
             delivered=comments_by(blocks, bot),
         )

@@ -126,7 +126,7 @@ def texts_to_keep(read: Iterable[ReadReply]) -> dict[CommentKey, str | None]:
     }
 
 
-def count_opt_commands(read: Iterable[ReadReply]) -> dict[str, OptCommand]:
+def find_opt_commands(read: Iterable[ReadReply]) -> dict[str, OptCommand]:
     """Each replier's last STOP or START, read from the reply's text after each operation (an unknown
     text says nothing)."""
     commands: dict[str, OptCommand] = {}

@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, field
 
-from bot.badges import Badge, BadgeRules, EarnedBadge, Silence, count_crossings, plan_badges
+from bot.badges import Badge, BadgeRules, EarnedBadge, Silence, find_crossings, plan_badges
 from bot.history import Side
 from bot.metrics import Metric
 from bot.notifications import notification_permlink
@@ -140,7 +140,7 @@ def plan_counts(tally: Tally, known: CountsView, rules: BadgeRules | None, *, li
     increments = +settled
     accounts = sorted({account for account, _ in increments})
     eligible = {key: n for key, n in increments.items() if known.done is None or key[0] in known.done}
-    crossings = () if rules is None else tuple(count_crossings(known.before, eligible, rules.ladders))
+    crossings = () if rules is None else tuple(find_crossings(known.before, eligible, rules.ladders))
     return CountPlan(increments, tuple(live), tuple(accounts) if lifetime else (), crossings)
 
 
@@ -213,4 +213,4 @@ def plan_baseline(
     """A finished baseline's badges: every threshold its counts and the live ones reach together, silent
     (reached before the bot followed the account)."""
     totals = {(account, metric): live.get(metric, 0) + baseline.get(metric, 0) for metric in Metric}
-    return tuple(EarnedBadge(badge, Silence.BASELINE) for badge in count_crossings({}, totals, ladders))
+    return tuple(EarnedBadge(badge, Silence.BASELINE) for badge in find_crossings({}, totals, ladders))

@@ -21,11 +21,12 @@ With ``dry_run`` the text is logged and recorded as dry-run; nothing is broadcas
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 
 import structlog
 
-from bot.badges import Ladders, count_announcements
+from bot.badges import Ladders, select_announcements
 from bot.chain import BroadcastResult, ChainClient, ChainState, PostingKey, Reply
 from bot.config import NotificationSettings
 from bot.errors import ChainError, NotEnoughRCError, UnconfirmedBroadcastError
@@ -39,10 +40,28 @@ MAX_RETRY_WAIT = 3600
 EXPIRY_MARGIN = 6  # chain seconds past a transaction's expiration before it is taken as lost
 
 
+class Outcome(enum.StrEnum):
+    """What one post step did with a notification."""
+
+    SENT = "sent"
+    ALREADY_SENT = "already_sent"  # "Duplicate transaction": the chain had it
+    UNCONFIRMED = "unconfirmed"  # no node answered: the chain settles it
+    DRY_RUN = "dry_run"
+    NO_POST = "no_post"  # no recent root post to reply to
+    FAILED = "failed"  # refused: retried later
+    PARKED = "parked"  # refused max_attempts times
+    PAUSED = "paused"  # resource credits below the reserve
+
+    @property
+    def ends_the_tick(self) -> bool:
+        """Whether the post job waits for its next tick rather than try the next notification now."""
+        return self in (Outcome.PAUSED, Outcome.FAILED, Outcome.PARKED, Outcome.UNCONFIRMED)
+
+
 @dataclass(frozen=True, slots=True)
 class PostReport:
     notification: Notification
-    outcome: str  # sent | already_sent | unconfirmed | dry_run | no_post | failed | parked | paused
+    outcome: Outcome
 
 
 class Poster:
@@ -90,7 +109,7 @@ class Poster:
             log.info(
                 "notification_waits_for_a_post", account=notification.account, permlink=notification.permlink
             )
-            return PostReport(notification, "no_post")
+            return PostReport(notification, Outcome.NO_POST)
         reply = self._reply(notification, parent)
         if self.key is None:
             outbox.mark_dry_run(notification.id, parent, head.time)
@@ -101,9 +120,9 @@ class Poster:
                 permlink=reply.permlink,
                 body=reply.body,
             )
-            return PostReport(notification, "dry_run")
+            return PostReport(notification, Outcome.DRY_RUN)
         if not self._enough_resource_credits(head.time):
-            return PostReport(notification, "paused")
+            return PostReport(notification, Outcome.PAUSED)
         if not outbox.mark_sent(notification.id, parent, head.time):
             return None  # opted out (or handled) since it was read
         return self._broadcast(notification, reply, head, self.key)
@@ -130,7 +149,7 @@ class Poster:
         return (account, newest[0])
 
     def _reply(self, notification: Notification, parent: tuple[str, str]) -> Reply:
-        announcements = count_announcements(notification.badges, self.ladders)
+        announcements = select_announcements(notification.badges, self.ladders)
         return Reply(
             author=self.bot,
             permlink=notification.permlink,
@@ -172,7 +191,7 @@ class Poster:
             outbox.mark_not_sent(notification.id, str(exc), head.time + int(self.settings.min_interval))
             self._paused_for_rc = True
             log.warning("posting_paused", reason=str(exc))
-            return PostReport(notification, "paused")
+            return PostReport(notification, Outcome.PAUSED)
         except UnconfirmedBroadcastError as exc:
             # it may be on chain already: sending again now would at best edit it. It stays sent; if its
             # comment is not in a block by the time the transaction expires, it goes out again then.
@@ -183,7 +202,7 @@ class Poster:
                 error=str(exc),
                 known_within=self.settings.expiration,
             )
-            return PostReport(notification, "unconfirmed")
+            return PostReport(notification, Outcome.UNCONFIRMED)
         except ChainError as exc:
             wait = min(MAX_RETRY_WAIT, self.settings.min_interval * 2**notification.attempts)
             state = outbox.mark_failed(
@@ -198,7 +217,7 @@ class Poster:
                 error=str(exc),
                 retry_in=None if parked else wait,
             )
-            return PostReport(notification, "parked" if parked else "failed")
+            return PostReport(notification, Outcome.PARKED if parked else Outcome.FAILED)
         log.info(
             "notification_sent",
             account=notification.account,
@@ -208,7 +227,7 @@ class Poster:
             result=result.value,
         )
         return PostReport(
-            notification, "already_sent" if result is BroadcastResult.ALREADY_ACCEPTED else "sent"
+            notification, Outcome.ALREADY_SENT if result is BroadcastResult.ALREADY_ACCEPTED else Outcome.SENT
         )
 
 

@@ -88,7 +88,7 @@ class SteppedBot:
         try:
             while (report := self.poster.step()) is not None:
                 self.reports.append(report)
-                if report.outcome in ("paused", "failed", "parked", "unconfirmed"):
+                if report.outcome.ends_the_tick:
                     break
         except ChainError as exc:
             self.errors.append(exc)

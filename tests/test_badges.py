@@ -14,9 +14,9 @@ from bot.badges import (
     EarnedBadge,
     Ladders,
     Silence,
-    count_announcements,
-    count_crossings,
+    find_crossings,
     plan_badges,
+    select_announcements,
 )
 from bot.metrics import Metric
 
@@ -30,7 +30,7 @@ LADDERS: Ladders = {
 }
 
 
-# --- count_crossings --------------------------------------------------------------------------------------
+# --- find_crossings --------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -50,17 +50,17 @@ LADDERS: Ladders = {
 def test_crossings_are_the_thresholds_in_old_exclusive_new_inclusive(
     before: int, added: int, earned: list[int]
 ) -> None:
-    crossings = count_crossings({"alice": {P: before}}, {("alice", P): added}, LADDERS)
+    crossings = find_crossings({"alice": {P: before}}, {("alice", P): added}, LADDERS)
 
     assert crossings == [Badge("alice", P, threshold) for threshold in earned]
 
 
 def test_an_account_absent_from_before_starts_from_zero() -> None:
-    assert count_crossings({}, {("alice", P): 5}, LADDERS) == [Badge("alice", P, 1), Badge("alice", P, 5)]
+    assert find_crossings({}, {("alice", P): 5}, LADDERS) == [Badge("alice", P, 1), Badge("alice", P, 5)]
 
 
 def test_a_metric_absent_from_before_starts_from_zero() -> None:
-    crossings = count_crossings({"alice": {R: 500}}, {("alice", C): 10}, LADDERS)
+    crossings = find_crossings({"alice": {R: 500}}, {("alice", C): 10}, LADDERS)
 
     assert crossings == [Badge("alice", C, 10)]
 
@@ -69,7 +69,7 @@ def test_crossings_of_several_accounts_and_metrics_are_sorted() -> None:
     increments = Counter({("bob", R): 10, ("alice", P): 1, ("alice", R): 60, ("bob", G): 9})
     before = {"bob": {G: 1}}
 
-    assert count_crossings(before, increments, LADDERS) == [
+    assert find_crossings(before, increments, LADDERS) == [
         Badge("alice", P, 1),
         Badge("alice", R, 10),
         Badge("alice", R, 50),
@@ -101,7 +101,7 @@ def test_crossings_equal_every_threshold_between_the_old_and_the_new_count(
         old = before.get(account, {}).get(metric, 0)
         expected |= {Badge(account, metric, t) for t in LADDERS[metric] if old < t <= old + added}
 
-    crossings = count_crossings(before, increments, LADDERS)
+    crossings = find_crossings(before, increments, LADDERS)
     assert crossings == sorted(expected)
     assert len(set(crossings)) == len(crossings)
 
@@ -117,30 +117,30 @@ def test_one_batch_earns_what_the_same_increments_split_in_two_batches_earn(
     for (account, metric), added in first.items():
         middle.setdefault(account, {})[metric] = middle.get(account, {}).get(metric, 0) + added
 
-    split = count_crossings(before, first, LADDERS) + count_crossings(middle, second, LADDERS)
+    split = find_crossings(before, first, LADDERS) + find_crossings(middle, second, LADDERS)
 
-    assert sorted(split) == count_crossings(before, increments, LADDERS)
+    assert sorted(split) == find_crossings(before, increments, LADDERS)
     assert len(set(split)) == len(split)  # no badge earned twice
 
 
-# --- count_announcements ----------------------------------------------------------------------------------
+# --- select_announcements ----------------------------------------------------------------------------------
 
 
 def test_a_jump_over_several_thresholds_announces_only_the_highest_with_the_next_target() -> None:
     badges = [Badge("alice", R, 10), Badge("alice", R, 50), Badge("alice", R, 100)]
 
-    assert count_announcements(badges, LADDERS) == [Announcement(R, 100, 200)]
+    assert select_announcements(badges, LADDERS) == [Announcement(R, 100, 200)]
 
 
 def test_the_last_threshold_of_a_ladder_has_no_next_target() -> None:
-    assert count_announcements([Badge("alice", R, 200)], LADDERS) == [Announcement(R, 200, None)]
-    assert count_announcements([Badge("alice", C, 10)], LADDERS) == [Announcement(C, 10, None)]
+    assert select_announcements([Badge("alice", R, 200)], LADDERS) == [Announcement(R, 200, None)]
+    assert select_announcements([Badge("alice", C, 10)], LADDERS) == [Announcement(C, 10, None)]
 
 
 def test_announcements_are_one_per_metric_in_metric_order_whatever_the_badge_order() -> None:
     badges = [Badge("alice", C, 10), Badge("alice", P, 5), Badge("alice", R, 10), Badge("alice", P, 1)]
 
-    assert count_announcements(badges, LADDERS) == [
+    assert select_announcements(badges, LADDERS) == [
         Announcement(R, 10, 50),
         Announcement(P, 5, 10),
         Announcement(C, 10, None),
@@ -148,7 +148,7 @@ def test_announcements_are_one_per_metric_in_metric_order_whatever_the_badge_ord
 
 
 def test_no_badges_announce_nothing() -> None:
-    assert count_announcements([], LADDERS) == []
+    assert select_announcements([], LADDERS) == []
 
 
 @given(st.lists(st.tuples(metrics, st.integers(0, 3)), min_size=1))
@@ -157,7 +157,7 @@ def test_each_announcement_names_the_highest_badge_and_the_threshold_right_after
 ) -> None:
     badges = [Badge("alice", m, LADDERS[m][i % len(LADDERS[m])]) for m, i in picks]
 
-    announcements = count_announcements(badges, LADDERS)
+    announcements = select_announcements(badges, LADDERS)
 
     assert [a.metric for a in announcements] == [m for m in Metric if m in {b.metric for b in badges}]
     for item in announcements:

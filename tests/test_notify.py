@@ -16,7 +16,7 @@ import pytest
 from diff_match_patch import diff_match_patch
 from structlog.testing import capture_logs
 
-from bot.badges import count_announcements
+from bot.badges import select_announcements
 from bot.errors import PermanentChainError, PostingKeyError
 from bot.notifications import Templates, render_notification
 from bot.outbox import Notification, State
@@ -150,7 +150,7 @@ def test_the_text_names_the_highest_badge_per_metric_and_the_next_target(
     merged = 0
     for _, value in bot_comments(node, START, DRAIN_END):
         notification = by_permlink[value["permlink"]]
-        announcements = count_announcements(notification.badges, LADDERS)
+        announcements = select_announcements(notification.badges, LADDERS)
         assert value["body"] == render_notification(notification.account, BOT, announcements, Templates())
         assert value["body"].startswith(f"Congratulations @{notification.account}! ")
         assert json.loads(value["json_metadata"])["badges"] == [

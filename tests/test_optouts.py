@@ -14,7 +14,7 @@ from bot.optouts import (
     MAX_KEPT_TEXT,
     OptCommand,
     ReadReply,
-    count_opt_commands,
+    find_opt_commands,
     is_patch,
     parse_opt_command,
     read_replies,
@@ -255,13 +255,13 @@ def test_texts_longer_than_the_bound_are_not_kept() -> None:
     assert texts_to_keep(read) == {("alice", "r1"): long, ("bob", "r2"): None}
 
 
-# --- count_opt_commands -----------------------------------------------------------------------------------
+# --- find_opt_commands -----------------------------------------------------------------------------------
 
 
 def commands_of(
     replies: list[Comment], kept: dict[tuple[str, str], str] | None = None
 ) -> dict[str, OptCommand]:
-    return count_opt_commands(read_replies(replies, kept or {}))
+    return find_opt_commands(read_replies(replies, kept or {}))
 
 
 def test_each_replier_gets_their_own_command() -> None:

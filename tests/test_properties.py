@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from bot.errors import ChainDataError
 from bot.operations import Comment, DeleteComment, parse_block, parse_blocks
-from bot.optouts import count_opt_commands, parse_opt_command, read_replies, replies_to
+from bot.optouts import find_opt_commands, parse_opt_command, read_replies, replies_to
 from bot.store import Checkpoint, Store
 from bot.tallies import PAYOUT_WINDOW, CountingRules, count_blocks, referenced_comments, upvote_pairs
 from tests.blocks import block, block_id, delete, post, reply, time_of, vote
@@ -172,13 +172,13 @@ def test_stop_detection_never_fails_and_replies_to_others_say_nothing(text: str)
     command = parse_opt_command(text)
     assert command is None or command.value in ("stop", "start")
     parsed = parse_blocks([block(1, reply("alice", "r", "not-the-bot", "n", text))])
-    assert count_opt_commands(read_replies(replies_to(parsed, "badge-bot"), {})) == {}
+    assert find_opt_commands(read_replies(replies_to(parsed, "badge-bot"), {})) == {}
 
 
 def test_a_huge_body_is_parsed(tmp_path: Path) -> None:
     huge = "STOP " + "x" * 64_000
     parsed = parse_blocks([block(1, reply("alice", "r", "badge-bot", "n", huge))])
-    assert count_opt_commands(read_replies(replies_to(parsed, "badge-bot"), {}))["alice"].value == "stop"
+    assert find_opt_commands(read_replies(replies_to(parsed, "badge-bot"), {}))["alice"].value == "stop"
 
 
 def _comments() -> Any:

@@ -1,4 +1,4 @@
-"""A devnet node for benchmarks/bootstrap.py, run in its own process so the bot's memory is measured alone.
+"""A devnet node for benchmarks/baselines.py, run in its own process so the bot's memory is measured alone.
 
     python benchmarks/_history_node.py ACCOUNT=ENTRIES …
 

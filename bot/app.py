@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from bot.bootstrap import Bootstrapper
+from bot.baseline_job import BaselineJob
 from bot.chain import ChainClient, PostingKey
 from bot.config import Config
 from bot.daemon import Daemon
@@ -46,7 +46,7 @@ def build_follower(config: Config, store: Store, chain: ChainClient | None = Non
         config.badge_rules(),
         batch_size=config.chain.batch_size,
         start_block=config.start_block,
-        lifetime=config.bootstrap == "history",
+        with_baselines=config.with_baselines,
     )
 
 
@@ -63,8 +63,8 @@ def build_poster(
     )
 
 
-def build_bootstrapper(config: Config, store: Store, chain: ChainClient | None = None) -> Bootstrapper:
-    return Bootstrapper(
+def build_baseline_job(config: Config, store: Store, chain: ChainClient | None = None) -> BaselineJob:
+    return BaselineJob(
         chain or chain_client(config),
         store,
         config.counting_rules(),
@@ -82,18 +82,17 @@ def open_daemon(config: Config, *, stop_at: int | None = None) -> Iterator[Daemo
         lock_store(config.store),
         Store.open(config.store) as follower_store,
         Store.open(config.store) as poster_store,
-        Store.open(config.store) as history_store,
+        Store.open(config.store) as baseline_store,
     ):
         follower = build_follower(config, follower_store)
-        lifetime = config.bootstrap == "history"
         try:
             yield Daemon(
                 follower,
                 build_poster(config, poster_store, key),
                 poll_interval=config.chain.poll_interval,
                 stop_at=stop_at,
-                bootstrapper=build_bootstrapper(config, history_store) if lifetime else None,
-                history_interval=1.0 / config.history.calls_per_second,
+                baseline_job=build_baseline_job(config, baseline_store) if config.with_baselines else None,
+                baseline_interval=1.0 / config.history.calls_per_second,
             )
         finally:
             follower.close()

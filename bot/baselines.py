@@ -1,7 +1,7 @@
 """Baselines: each account's counts from before the bot's first block, read from its account history.
 
 The bot counts live from its first block S (``live_start``). With ``bootstrap: history`` every account it
-meets gets a baseline row, *waiting*; the history job (:mod:`bot.bootstrap`) reads the account's history
+meets gets a baseline row, *waiting*; the baseline job (:mod:`bot.baseline_job`) reads the account's history
 newest page first, each page committed with its progress (:meth:`Baselines.commit_page`), and when the
 oldest page is in, adds the baseline to the account's counts and records the badges it reaches, silently.
 Until then the account earns no badge (:func:`load_done` tells the follower's commit who may).
@@ -106,7 +106,7 @@ def _seam_mark(db: sqlite3.Connection, author: str, permlink: str, voter: str, s
 
 
 class Baselines:
-    """Baselines as the history job and the commands see them. Writes run in ``transaction()``."""
+    """Baselines as the baseline job and the commands see them. Writes run in ``transaction()``."""
 
     def __init__(
         self, db: sqlite3.Connection, transaction: Callable[[], AbstractContextManager[None]]

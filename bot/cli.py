@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.accounts import account_name_problem
-from bot.app import build_bootstrapper, chain_client, open_daemon
+from bot.app import build_baseline_job, chain_client, open_daemon
 from bot.config import Config, ConfigError, load_config
 from bot.daemon import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 from bot.errors import BotError, ChainError, PostingKeyError, StoreLockedError
@@ -228,10 +228,10 @@ def _bootstrap_here(config: Config, store: Store, names: Sequence[str]) -> int:
     if store.baselines.load_live_start() is None:
         print("queued: the baselines are computed once the bot has followed its first block")
         return EXIT_OK
-    bootstrapper = build_bootstrapper(config, store)
+    baseline_job = build_baseline_job(config, store)
     pending = set(names)
     while pending:
-        report = bootstrapper.step()
+        report = baseline_job.step()
         if report is None:
             break
         baseline = report.baseline

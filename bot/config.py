@@ -96,7 +96,7 @@ class HistorySettings:
     """How lifetime counts are read from account history (``bootstrap: history``)."""
 
     calls_per_second: float = 2.0
-    """Pace of the history job: one page per call, this many calls a second at most."""
+    """Pace of the baseline job: one page per call, this many calls a second at most."""
     page_size: int = MAX_PAGE
     """Entries asked per call (hived answers at most :data:`~bot.history.MAX_PAGE`)."""
 
@@ -149,6 +149,12 @@ class Config:
     chain: ChainSettings = field(default_factory=ChainSettings)
     log: LogSettings = field(default_factory=LogSettings)
     notifications: NotificationSettings = field(default_factory=NotificationSettings)
+
+    @property
+    def with_baselines(self) -> bool:
+        """Whether accounts get a baseline — their counts from before the bot's first block, read from their
+        account history — before they earn badges (``bootstrap: history``)."""
+        return self.bootstrap == "history"
 
     def counting_rules(self) -> CountingRules:
         return CountingRules(count_self_votes=self.count_self_votes)

@@ -6,8 +6,8 @@ Up to three jobs, each with its own store connection:
   (:class:`~bot.follower.Follower`);
 - ``post``, every ``poll_interval``: the outbox, one notification at a time (:class:`~bot.poster.Poster`);
   its first run checks the posting key against the account;
-- ``history`` (``bootstrap: history``), ``calls_per_second`` times a second: one page of account history
-  into a baseline (:class:`~bot.bootstrap.Bootstrapper`).
+- ``baselines`` (``bootstrap: history``), ``calls_per_second`` times a second: one page of account history
+  into a baseline (:class:`~bot.baseline_job.BaselineJob`).
 
 Lifecycle: :meth:`Daemon.run` starts the scheduler, waits until a stop is asked (a signal, or the
 ``--stop-at-block`` target reached, or a fatal error), then shuts the scheduler down and waits for the
@@ -32,7 +32,7 @@ from types import FrameType
 import structlog
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from bot.bootstrap import Bootstrapper
+from bot.baseline_job import BaselineJob
 from bot.errors import BotError, PostingKeyError, StoreError
 from bot.follower import Follower
 from bot.poster import Poster
@@ -52,13 +52,13 @@ class Daemon:
         *,
         poll_interval: float,
         stop_at: int | None = None,
-        bootstrapper: Bootstrapper | None = None,
-        history_interval: float = 0.5,
+        baseline_job: BaselineJob | None = None,
+        baseline_interval: float = 0.5,
     ) -> None:
         self.follower = follower
         self.poster = poster
-        self.bootstrapper = bootstrapper
-        self.history_interval = history_interval
+        self.baseline_job = baseline_job
+        self.baseline_interval = baseline_interval
         self.poll_interval = poll_interval
         self.stop_at = stop_at
         self.exit_code = EXIT_OK
@@ -79,8 +79,8 @@ class Daemon:
         jobs: dict[str, tuple[Callable[[], object], float]] = {"follow": (self.follow, self.poll_interval)}
         if self.poster is not None:
             jobs["post"] = (functools.partial(self.post, self.poster), self.poll_interval)
-        if self.bootstrapper is not None:
-            jobs["history"] = (self.bootstrapper.step, self.history_interval)
+        if self.baseline_job is not None:
+            jobs["baselines"] = (self.baseline_job.step, self.baseline_interval)
         for name, (job, interval) in jobs.items():
             scheduler.add_job(
                 self._guarded(name, job, interval),

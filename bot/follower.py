@@ -77,7 +77,7 @@ class Follower:
         *,
         batch_size: int = MAX_BLOCK_RANGE,
         start_block: int | None = None,
-        lifetime: bool = False,
+        with_baselines: bool = False,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         """``lifetime``: accounts earn badges on lifetime counts, baselines from history (see
@@ -88,7 +88,7 @@ class Follower:
         self.badges = badges
         self.batch_size = batch_size
         self.start_block = start_block
-        self.lifetime = lifetime
+        self.with_baselines = with_baselines
         self._clock = clock
         self._range_chain = chain.clone()  # reads ahead, in the background: its own connections
         self._ahead: tuple[Block, int, Future[_Read]] | None = None  # after which block, count, the range
@@ -138,7 +138,7 @@ class Follower:
             Checkpoint(last.num, last.block_id, last.timestamp),
             changes,
             first=Checkpoint(blocks[0].num, blocks[0].block_id, blocks[0].timestamp),
-            lifetime=self.lifetime,
+            with_baselines=self.with_baselines,
         )
         timer.lap("commit")
         report = BatchReport(
@@ -202,7 +202,7 @@ class Follower:
 
     def _counting_rules(self, first: Block) -> CountingRules:
         """With lifetime counts, pairs on comments older than live counting are reported (the seam)."""
-        if not self.lifetime:
+        if not self.with_baselines:
             return self.rules
         start = self.store.baselines.load_live_start()
         return replace(self.rules, seam_time=first.timestamp if start is None else start[1])

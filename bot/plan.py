@@ -126,8 +126,10 @@ def seam_sides(pairs: Iterable[CountedVote]) -> list[SeamSide]:
     ]
 
 
-def plan_counts(tally: Tally, known: CountsView, rules: BadgeRules | None, *, lifetime: bool) -> CountPlan:
-    """The batch's increments less the seam sides a baseline counted; with ``lifetime`` (``bootstrap:
+def plan_counts(
+    tally: Tally, known: CountsView, rules: BadgeRules | None, *, with_baselines: bool
+) -> CountPlan:
+    """The batch's increments less the seam sides a baseline counted; with ``with_baselines`` (``bootstrap:
     history``) the accounts it counts are queued for a baseline; the thresholds crossed by eligible ones."""
     settled = Counter(tally.increments)
     live: list[SeamSide] = []
@@ -141,7 +143,7 @@ def plan_counts(tally: Tally, known: CountsView, rules: BadgeRules | None, *, li
     accounts = sorted({account for account, _ in increments})
     eligible = {key: n for key, n in increments.items() if known.done is None or key[0] in known.done}
     crossings = () if rules is None else tuple(find_crossings(known.before, eligible, rules.ladders))
-    return CountPlan(increments, tuple(live), tuple(accounts) if lifetime else (), crossings)
+    return CountPlan(increments, tuple(live), tuple(accounts) if with_baselines else (), crossings)
 
 
 def plan_batch(

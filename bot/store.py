@@ -228,7 +228,7 @@ class Store:
         changes: OutboxChanges = _NO_CHANGES,
         *,
         first: Checkpoint | None = None,
-        lifetime: bool = False,
+        with_baselines: bool = False,
     ) -> BatchPlan:
         """Apply ``tally``, remember ``learned`` creation times, record what ``changes`` mean for the
         outbox, move the checkpoint: one transaction. What to write is decided by :mod:`bot.plan` from
@@ -236,7 +236,7 @@ class Store:
 
         ``checkpoint`` must follow the stored one (its block number is greater), so a batch cannot be
         applied twice. The store's first batch records where live counting starts (``first``, its first
-        block). With ``lifetime`` (``bootstrap: history``) the accounts the batch counts get a baseline
+        block). With ``with_baselines`` (``bootstrap: history``) the accounts the batch counts get a baseline
         to compute, only accounts whose baseline is done may earn badges, and pairs straddling the start
         are settled with the baselines (see :mod:`bot.baselines`).
         """
@@ -251,7 +251,10 @@ class Store:
                 start = first or checkpoint
                 baselines.record_live_start(self._db, start.block_num, start.block_time)
             counted = plan_counts(
-                tally, self._load_counts_view(tally, lifetime), changes.rules, lifetime=lifetime
+                tally,
+                self._load_counts_view(tally, with_baselines),
+                changes.rules,
+                with_baselines=with_baselines,
             )
             known = outbox.load_view(self._db, {badge.account for badge in counted.crossings})
             plan = plan_batch(counted, tally, changes, known, checkpoint.block_num, checkpoint.block_time)
@@ -267,13 +270,13 @@ class Store:
             )
         return plan
 
-    def _load_counts_view(self, tally: Tally, lifetime: bool) -> CountsView:
+    def _load_counts_view(self, tally: Tally, with_baselines: bool) -> CountsView:
         """What :func:`bot.plan.plan_counts` needs to know, for the accounts ``tally`` counts."""
         accounts = {account for account, _ in tally.increments}
         return CountsView(
             before=self.load_counts_of(accounts),
             baseline_sides=baselines.load_baseline_sides(self._db, seam_sides(tally.seam_pairs)),
-            done=baselines.load_done(self._db, accounts) if lifetime else None,
+            done=baselines.load_done(self._db, accounts) if with_baselines else None,
         )
 
     def _write_counts(

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from bot.badges import BadgeRules
+from bot.baseline_job import BaselineJob
 from bot.baselines import BaselineState
-from bot.bootstrap import Bootstrapper
 from bot.follower import Follower
 from bot.history import HF24_TIME
 from bot.metrics import Metric
@@ -53,9 +53,9 @@ class Bot:
             RULES,
             batch_size=100,
             start_block=S,
-            lifetime=True,
+            with_baselines=True,
         )
-        self.bootstrapper = Bootstrapper(
+        self.baseline_job = BaselineJob(
             chain_client(self.node.url), self.history_store, CountingRules(), RULES, page_size=200
         )
 
@@ -93,7 +93,7 @@ def run(
             """Up to ``pages`` pages; the bot is killed once, when the deepest history is half read."""
             nonlocal bot
             for _ in range(pages):
-                report = bot.bootstrapper.step()
+                report = bot.baseline_job.step()
                 if report is None:
                     return False
                 half_read = report.baseline.pages >= 3 and report.baseline.state is BaselineState.WAITING
@@ -196,7 +196,7 @@ def test_an_old_nodes_votes_before_hf24_count_without_effective_ops(
         bot = Bot(node, tmp_path / "bot.sqlite")
         bot.follower.step(S)
         bot.history_store.baselines.requeue([account], S)
-        while bot.bootstrapper.step() is not None:
+        while bot.baseline_job.step() is not None:
             pass
         baseline = bot.history_store.baselines.load(account)
         bot.close()

@@ -194,7 +194,7 @@ def _entry(kind: str, value: dict[str, Any]) -> dict[str, Any]:
 def store(tmp_path: Path) -> Store:
     """A store whose live counting started at block S (time T + 3 S)."""
     opened = Store.open(tmp_path / "bot.sqlite")
-    opened.commit_batch(Tally(), {}, Checkpoint(S, "00", T + 3 * S), lifetime=True)
+    opened.commit_batch(Tally(), {}, Checkpoint(S, "00", T + 3 * S), with_baselines=True)
     return opened
 
 
@@ -267,7 +267,7 @@ def test_the_baseline_adds_to_live_counts_and_its_badges_are_recorded_silently(s
         Tally(increments=Counter({("alice", P): 1})),
         {},
         Checkpoint(S + 1, "01", T + 3 * S + 3),
-        lifetime=True,
+        with_baselines=True,
     )
     page(store, "alice", comment(0, "alice", "a"), comment(1, "alice", "b", block=101), last=True)
     assert store.load_counts("alice") == {R: 0, G: 0, P: 3, C: 0}
@@ -283,7 +283,7 @@ def test_until_its_baseline_is_done_an_account_earns_no_badge(store: Store) -> N
         {},
         Checkpoint(S + 1, "01", T + 3 * S + 3),
         OutboxChanges(rules=RULES),
-        lifetime=True,
+        with_baselines=True,
     )
     assert store.outbox.load_badges("alice") == []
     page(store, "alice", last=True)  # an empty history
@@ -292,7 +292,7 @@ def test_until_its_baseline_is_done_an_account_earns_no_badge(store: Store) -> N
         {},
         Checkpoint(S + 2, "02", T + 3 * S + 6),
         OutboxChanges(rules=RULES),
-        lifetime=True,
+        with_baselines=True,
     )
     announced = {(row["threshold"], row["announced"]) for row in store.outbox.load_badges("alice")}
     assert announced == {(1, "baseline"), (2, "baseline"), (3, "waiting")}
@@ -306,7 +306,9 @@ def test_a_pair_counted_live_is_not_counted_again_by_the_baseline(store: Store) 
         counted_votes={(("alice", "p"), "bob")},
         seam_pairs={(("alice", "p"), "bob")},
     )
-    store.commit_batch(live, {("alice", "p"): created}, Checkpoint(S + 1, "01", T + 3 * S + 3), lifetime=True)
+    store.commit_batch(
+        live, {("alice", "p"): created}, Checkpoint(S + 1, "01", T + 3 * S + 3), with_baselines=True
+    )
     block = S - 100  # in the 7 days before S
     bob_upvoted_alice(store, "alice", block)
     assert store.load_counts("alice") == {R: 1, G: 0, P: 0, C: 0}
@@ -323,7 +325,10 @@ def test_a_pair_the_baseline_counted_is_not_counted_again_live_for_that_side(sto
         seam_pairs={(("alice", "p"), "bob")},
     )
     store.commit_batch(
-        live, {("alice", "p"): T + 3 * S - 86_400}, Checkpoint(S + 1, "01", T + 3 * S + 3), lifetime=True
+        live,
+        {("alice", "p"): T + 3 * S - 86_400},
+        Checkpoint(S + 1, "01", T + 3 * S + 3),
+        with_baselines=True,
     )
     assert store.load_counts("alice") == {R: 1, G: 0, P: 0, C: 0}  # alice's side was the baseline's
     assert store.load_counts("bob") == {R: 0, G: 1, P: 0, C: 0}  # bob's side is live's
@@ -424,7 +429,7 @@ def test_a_replayed_mainnet_nodes_2016_history_counts_exactly_the_upvotes_its_ef
 ) -> None:
     """2016, four years before HF24, and the node still says which votes took effect: 368 of @camilla's
     374 upvotes are followed by their ``effective_comment_vote``; the other 6 were cast on comments already
-    paid out, and do not count. Read newest page first, as the history job does."""
+    paid out, and do not count. Read newest page first, as the baseline job does."""
     raw = json.loads(CAMILLA.read_text())["history"]
     upvotes, followed = upvotes_followed_by_their_effective_op(raw)
     assert (upvotes, len(followed)) == (374, 368)

@@ -24,7 +24,7 @@ def daemon(tmp_path: Path) -> Iterator[Daemon]:
     with Store.open(tmp_path / "bot.sqlite") as store:
         rules = BadgeRules(ladders={metric: (10,) for metric in Metric}, bot="badge-bot")
         follower = Follower(chain, store, CountingRules(), rules)
-        yield Daemon(follower, None, poll_interval=1.0, history_interval=0.25)
+        yield Daemon(follower, None, poll_interval=1.0, baseline_interval=0.25)
         follower.close()
 
 
@@ -36,7 +36,7 @@ def test_an_unexpected_error_logs_its_traceback_once_per_incident(daemon: Daemon
         if error is not None:
             raise error
 
-    guarded = daemon._guarded("history", job, 0.25)
+    guarded = daemon._guarded("baselines", job, 0.25)
     with capture_logs() as logs:
         for _ in range(4):
             guarded()
@@ -50,9 +50,9 @@ def test_a_failing_job_says_when_it_runs_again_by_its_own_interval(daemon: Daemo
         raise TransientChainError("no node answered")
 
     with capture_logs() as logs:
-        daemon._guarded("history", job, 0.25)()
+        daemon._guarded("baselines", job, 0.25)()
         daemon._guarded("follow", job, 1.0)()
     assert [(e["job"], e["retry_in"]) for e in logs if e["event"] == "job_failed"] == [
-        ("history", 0.25),
+        ("baselines", 0.25),
         ("follow", 1.0),
     ]

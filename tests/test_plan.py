@@ -46,7 +46,7 @@ class Case:
 
 def plan(case: Case) -> BatchPlan:
     tally = Tally(increments=Counter({(account, P): n for account, n in case.posts.items()}))
-    counted = plan_counts(tally, CountsView(before=case.before), RULES, lifetime=False)
+    counted = plan_counts(tally, CountsView(before=case.before), RULES, with_baselines=False)
     changes = OutboxChanges(rules=RULES, age=case.age, opt_commands=case.commands)
     return plan_batch(counted, tally, changes, case.known, NUM, TIME)
 
@@ -174,7 +174,7 @@ def test_a_seam_side_a_baseline_counted_is_not_counted_again_and_the_others_are_
     tally = Tally(increments=Counter({("alice", R): 1, ("bob", G): 1}), seam_pairs={pair})
     known = CountsView(baseline_sides=frozenset({("alice", "post", "bob", Side.AUTHOR)}))
 
-    counted = plan_counts(tally, known, RULES, lifetime=True)
+    counted = plan_counts(tally, known, RULES, with_baselines=True)
 
     assert counted.increments == {("bob", G): 1}
     assert counted.live_sides == (("alice", "post", "bob", Side.VOTER),)
@@ -184,7 +184,7 @@ def test_a_seam_side_a_baseline_counted_is_not_counted_again_and_the_others_are_
 def test_until_its_baseline_is_done_an_account_crosses_no_threshold() -> None:
     tally = Tally(increments=Counter({("alice", P): 1, ("bob", P): 1}))
 
-    counted = plan_counts(tally, CountsView(done=frozenset({"bob"})), RULES, lifetime=True)
+    counted = plan_counts(tally, CountsView(done=frozenset({"bob"})), RULES, with_baselines=True)
 
     assert counted.crossings == (Badge("bob", P, 1),)
     assert counted.queue == ("alice", "bob")
@@ -193,7 +193,7 @@ def test_until_its_baseline_is_done_an_account_crosses_no_threshold() -> None:
 def test_without_rules_nothing_is_earned() -> None:
     tally = Tally(increments=Counter({("alice", P): 1}))
 
-    counted = plan_counts(tally, CountsView(), None, lifetime=False)
+    counted = plan_counts(tally, CountsView(), None, with_baselines=False)
     planned = plan_batch(counted, tally, OutboxChanges(), OutboxView(), NUM, TIME)
 
     assert (counted.crossings, planned.badges, planned.notifications) == ((), (), ())

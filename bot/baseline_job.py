@@ -1,4 +1,4 @@
-"""The history job: computes baselines, one page of account history per run, paced.
+"""The baseline job: computes baselines, one page of account history per run, paced.
 
 Each run takes the baseline in progress (or the next waiting one), reads one page of the account's history
 below where it stopped (:func:`bot.history.next_request`), and commits what the page adds together with the
@@ -25,7 +25,7 @@ from bot.history import FILTER_HIGH, FILTER_LOW, MAX_PAGE, next_request, parse_h
 from bot.store import Store
 from bot.tallies import CountingRules
 
-log = structlog.get_logger("bot.bootstrap")
+log = structlog.get_logger("bot.baseline_job")
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +34,7 @@ class PageReport:
     entries: int
 
 
-class Bootstrapper:
+class BaselineJob:
     """Reads account histories into baselines. The constructor only assigns."""
 
     def __init__(

@@ -1,12 +1,12 @@
-"""How fast the history job reads account history, and what memory it holds for a million-entry account.
+"""How fast the baseline job reads account history, and what memory it holds for a million-entry account.
 
-    .venv/bin/python benchmarks/bootstrap.py [--entries 1000000] [--small 100000] [--page-size 1000]
+    .venv/bin/python benchmarks/baselines.py [--entries 1000000] [--small 100000] [--page-size 1000]
 
 A devnet node runs in its own process (``benchmarks/_history_node.py``) serving two accounts with deep
 synthetic histories (votes, vote edits, votes on paid-out posts, comments, edits, deletes). In this process:
 
 1. the limit: the small account's pages fetched over HTTP and parsed as JSON, nothing else;
-2. the history job (``bot.bootstrap.Bootstrapper``) reading the small account into a fresh store;
+2. the baseline job (``bot.baseline_job.BaselineJob``) reading the small account into a fresh store;
 3. the job again on both accounts, under ``tracemalloc``, for the peak of Python memory it holds.
 
 It prints entries a second for 1 and 2 and their ratio, and the memory peaks and their ratio: the memory
@@ -27,7 +27,7 @@ from pathlib import Path
 import requests
 
 from bot.badges import BadgeRules
-from bot.bootstrap import Bootstrapper
+from bot.baseline_job import BaselineJob
 from bot.chain import ChainClient
 from bot.history import FILTER_HIGH, FILTER_LOW, next_request
 from bot.metrics import Metric
@@ -67,8 +67,8 @@ def main() -> int:
         node.communicate(timeout=60)
     print(f"account history read, {args.small:,} and {args.entries:,} entries, pages of {args.page_size}")
     print(f"  limit (HTTP + JSON only)       {raw:>10,.0f} entries/s")
-    print(f"  history job                    {job:>10,.0f} entries/s   ratio to the limit {job / raw:.2f}")
-    print(f"  history job, traced, big       {big_rate:>10,.0f} entries/s")
+    print(f"  baseline job                   {job:>10,.0f} entries/s   ratio to the limit {job / raw:.2f}")
+    print(f"  baseline job, traced, big       {big_rate:>10,.0f} entries/s")
     print(f"  Python memory peak, small      {small_peak / 1e6:>10.1f} MB")
     print(
         f"  Python memory peak, big        {big_peak / 1e6:>10.1f} MB   ratio big/small {big_peak / small_peak:.2f}"
@@ -102,9 +102,9 @@ def measure_raw(url: str, account: str, page_size: int) -> float:
 def measure_job(url: str, accounts: list[str], page_size: int, *, traced: bool) -> tuple[float, int, int]:
     """(entries a second, Python memory peak in bytes, largest store size in bytes) reading ``accounts``."""
     with tempfile.TemporaryDirectory() as directory, Store.open(Path(directory) / "bot.sqlite") as store:
-        store.commit_batch(Tally(), {}, Checkpoint(FIRST + 100, "00", 0), lifetime=True)
+        store.commit_batch(Tally(), {}, Checkpoint(FIRST + 100, "00", 0), with_baselines=True)
         store.baselines.requeue(accounts, FIRST + 100)
-        job = Bootstrapper(ChainClient([url], timeout=60, max_backoff=1), store, CountingRules(), RULES,
+        job = BaselineJob(ChainClient([url], timeout=60, max_backoff=1), store, CountingRules(), RULES,
                            page_size=page_size)  # fmt: skip
         if traced:
             tracemalloc.start()

@@ -22,21 +22,27 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from dataclasses import replace
 from pathlib import Path
 
 import requests
 
-from bot.badges import BadgeRules
-from bot.baseline_job import BaselineJob
-from bot.chain import ChainClient
+from bot.app import build_baseline_job
+from bot.config import Config, load_config
 from bot.history import FILTER_HIGH, FILTER_LOW, next_request
-from bot.metrics import Metric
 from bot.store import Checkpoint, Store
-from bot.tallies import CountingRules, Tally
+from bot.tallies import Tally
 
 ROOT = Path(__file__).resolve().parents[1]
 FIRST = 90_000_000
-RULES = BadgeRules(ladders={metric: (1,) for metric in Metric}, bot="benchmark")
+CONFIG = ROOT / "config" / "bot.yaml"
+
+
+def _config_for(url: str, page_size: int) -> Config:
+    """The shipped config, with ``url`` as its node and pages of ``page_size`` entries."""
+    config = load_config(CONFIG)
+    chain = replace(config.chain, request_timeout=60.0, max_backoff=1.0)
+    return replace(config, nodes=(url,), chain=chain, history=replace(config.history, page_size=page_size))
 
 
 def main() -> int:
@@ -104,8 +110,7 @@ def measure_job(url: str, accounts: list[str], page_size: int, *, traced: bool) 
     with tempfile.TemporaryDirectory() as directory, Store.open(Path(directory) / "bot.sqlite") as store:
         store.commit_batch(Tally(), {}, Checkpoint(FIRST + 100, "00", 0), with_baselines=True)
         store.baselines.requeue(accounts, FIRST + 100)
-        job = BaselineJob(ChainClient([url], timeout=60, max_backoff=1), store, CountingRules(), RULES,
-                           page_size=page_size)  # fmt: skip
+        job = build_baseline_job(_config_for(url, page_size), store)
         if traced:
             tracemalloc.start()
         entries, disk, began = 0, 0, time.perf_counter()

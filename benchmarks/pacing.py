@@ -24,19 +24,18 @@ from __future__ import annotations
 import argparse
 import random
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import structlog
 from structlog.testing import capture_logs
 
-from bot.badges import BadgeRules
-from bot.chain import ChainClient, ChainState, PostingKey
-from bot.config import NotificationSettings
-from bot.follower import Follower
+from bot.app import build_follower, chain_client
+from bot.chain import ChainState, PostingKey
+from bot.config import Config, NotificationSettings, load_config
 from bot.metrics import Metric
 from bot.poster import Outcome, Poster
 from bot.store import Store
-from bot.tallies import CountingRules
 from devnet import keys
 from devnet.generator import ChainGenerator, GeneratorParams
 from devnet.node import DevNode
@@ -54,6 +53,15 @@ LADDERS = {
 }
 SETTINGS = NotificationSettings(per_account_interval=60, expiration=60)
 REFUSED = "once every 3 seconds"
+
+
+def _config_for(url: str) -> Config:
+    """The shipped config as this benchmark runs the bot: its own account, ladders and pacing, ``url``."""
+    config = load_config(Path(__file__).resolve().parents[1] / "config" / "bot.yaml")
+    return replace(
+        config, account=BOT, nodes=(url,), start_block=START, dry_run=False, bootstrap="none",
+        badges=LADDERS, count_self_votes=True, notifications=SETTINGS,
+    )  # fmt: skip
 
 
 class HeadPacedPoster(Poster):
@@ -80,11 +88,11 @@ def measure(chain: ChainGenerator, name: str, args: argparse.Namespace, director
         DevNode(chain, head=START, irreversible_lag=1) as node,
         Store.open(directory / f"{name}.sqlite") as store,
     ):
-        client = ChainClient([node.url], timeout=10, max_backoff=1)
-        rules = BadgeRules(ladders=LADDERS, bot=BOT, per_account_interval=SETTINGS.per_account_interval)
-        follower = Follower(client, store, CountingRules(), rules, start_block=START)
+        config = _config_for(node.url)
+        follower = build_follower(config, store)
         key = PostingKey(keys.private_key(BOT, "posting", "devnet"))
-        poster = POSTERS[name](client.clone(), store, SETTINGS, bot=BOT, ladders=LADDERS, key=key)
+        # the poster variant under measure is built here; bot.app builds the bot's own (``landed``)
+        poster = POSTERS[name](chain_client(config), store, SETTINGS, bot=BOT, ladders=LADDERS, key=key)
         for head in range(START + 1, START + BACKLOG + 1):
             node.clock.set_head(head)
             while follower.step() is not None:

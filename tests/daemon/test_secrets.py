@@ -22,7 +22,7 @@ from bot.tallies import Tally
 from devnet.node import DevNode
 from tests import notifying
 from tests.configs import write_config
-from tests.test_daemon import ROOT, poll, start_bot
+from tests.daemon.test_daemon import ROOT, poll, start_bot
 
 
 def private_file(path: Path, text: str, mode: int = 0o600) -> Path:

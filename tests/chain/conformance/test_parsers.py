@@ -15,7 +15,7 @@ from bot.chain.transactions import PostingKey, Reply
 from bot.errors import ChainDataError, ChainError, PermanentChainError, PostingKeyError
 from bot.history import parse_history
 from bot.operations import Comment, Vote, block_num_from_id, parse_block_range, parse_timestamp
-from tests.conformance.corpus import ReplayNode, load
+from tests.chain.conformance.corpus import ReplayNode, load
 
 WIF = "5JLw5dgQAx6rhZEgNN5C2ds1V47RweGshynFSWFbaMohsYsBvE8"  # a throwaway key, of no account
 

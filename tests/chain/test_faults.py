@@ -33,9 +33,9 @@ from devnet.generator import ChainGenerator
 from devnet.node import DevNode
 from tests import notifying
 from tests.configs import write_config
+from tests.daemon.test_daemon import checkpoint_of, counts_of, finish, poll, start_bot
 from tests.devnet import BADGE_RULES, FIRST, GENESIS, Counts, generated_chain, load_all_counts
 from tests.recount import recount
-from tests.test_daemon import checkpoint_of, counts_of, finish, poll, start_bot
 
 LAST = FIRST + 199  # the segment followed: four batches
 BATCH = 50

@@ -20,7 +20,7 @@ import requests
 from devnet.node import DevNode
 from devnet.ops import TaposRef
 from devnet.world import format_time
-from tests.conformance.corpus import CORPUS, load, message_template, names, shape_differences
+from tests.chain.conformance.corpus import CORPUS, load, message_template, names, shape_differences
 from tests.devnet import FIRST, LAST, generated_chain
 
 _HIVEMIND_COMMENT = frozenset({

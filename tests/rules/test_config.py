@@ -15,7 +15,7 @@ from bot.config import ChainSettings, Config, ConfigError, LogSettings, Notifica
 from bot.errors import BotError
 from bot.metrics import Metric
 
-SHIPPED_CONFIG = Path(__file__).resolve().parent.parent / "config" / "bot.yaml"
+SHIPPED_CONFIG = Path(__file__).resolve().parents[2] / "config" / "bot.yaml"
 
 # A well-known example WIF from the Bitcoin wiki: looks exactly like a private key, guards nothing.
 WIF = "5HueCGU8rMjxEXxiPuD5BDku4MkFqeZyd4dZ1jvhTVqvbTLvyTJ"

@@ -23,7 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "conformance"
+CORPUS = Path(__file__).resolve().parents[2] / "fixtures" / "conformance"
 
 _TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
 _ASSET = re.compile(r"-?\d+\.\d+ (HIVE|HBD|VESTS|STEEM|SBD)")

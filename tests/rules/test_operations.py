@@ -8,7 +8,7 @@ from bot.errors import ChainDataError
 from bot.operations import Comment, DeleteComment, Vote, parse_block, parse_blocks, parse_timestamp
 from tests.blocks import block, delete, post, vote
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
 def test_vote_comment_and_delete_operations_become_events_in_chain_order() -> None:

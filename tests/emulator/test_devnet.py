@@ -39,8 +39,8 @@ Block = dict[str, Any]
 Op = dict[str, Any]  # an operation's value
 Located = list[tuple[int, Op]]  # operation values with the number of the block carrying them
 
-REPO = Path(__file__).resolve().parents[1]
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+REPO = Path(__file__).resolve().parents[2]
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 RANGE_2016 = FIXTURES / "mainnet-blocks-1000000-1000999.block_api.json"
 CALLS_2025 = FIXTURES / "mainnet-2025-get_block-calls.json"
 REAL_2025_BLOCKS = [97_477_292, 97_477_294, 97_477_296, 97_477_298]

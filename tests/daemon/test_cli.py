@@ -75,7 +75,7 @@ def test_text_output_is_readable(config: Path, capsys: pytest.CaptureFixture[str
 
 @pytest.mark.parametrize("name", ["bot.yaml", "devnet.yaml"])
 def test_check_config_accepts_the_shipped_configs(name: str, capsys: pytest.CaptureFixture[str]) -> None:
-    shipped = Path(__file__).resolve().parents[1] / "config" / name
+    shipped = Path(__file__).resolve().parents[2] / "config" / name
     assert main(["check-config", "--config", str(shipped)]) == 0
     assert "dry-run" in capsys.readouterr().out
 

@@ -398,7 +398,7 @@ def test_a_replayed_nodes_votes_before_hf24_without_their_effective_operation_ne
 
 # -- a real node's answer ------------------------------------------------------------------------------
 
-CAMILLA = Path(__file__).resolve().parent / "fixtures" / "mainnet-camilla-2016-get_account_history.json"
+CAMILLA = Path(__file__).resolve().parents[1] / "fixtures" / "mainnet-camilla-2016-get_account_history.json"
 """hived's pattern test ``get_account_history/only_account`` (mainnet replayed to 5,000,000 blocks): @camilla's
 newest 1000 entries, September 2016 (see ``tests/fixtures/README.md``)."""
 

@@ -31,7 +31,7 @@ from tests.devnet import (
     load_all_counts,
 )
 from tests.recount import recount
-from tests.test_operations import FIXTURES
+from tests.rules.test_operations import FIXTURES
 
 UNREACHABLE = "http://127.0.0.1:9"  # the discard port: nothing listens there
 

@@ -28,7 +28,7 @@ from tests.configs import write_config
 from tests.devnet import FIRST, Counts, generated_chain, load_all_counts
 from tests.recount import recount
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BOUND = 60.0  # seconds: the most any wait in this file may take before the test fails
 FAST = {"poll_interval": 0.1, "request_timeout": 5, "max_backoff": 1}  # tests/configs.py's chain section
 

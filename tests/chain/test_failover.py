@@ -1,6 +1,6 @@
 """Failover between nodes, without a socket: the real chain client asks devnet nodes through the in-process
 transport (:mod:`devnet.inprocess`), which plays each node's faults as its HTTP server does. Fast enough
-to run for every change; ``tests/test_faults.py`` proves the same over HTTP and beem."""
+to run for every change; ``tests/chain/test_faults.py`` proves the same over HTTP and beem."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from bot.chain import ChainClient
 from devnet.generator import ChainGenerator
 from devnet.inprocess import InProcessTransport
 from devnet.node import DevNode
-from tests.devnet import FIRST, GENESIS, generated_chain
+from tests.support.chains import FIRST, GENESIS, generated_chain
+from tests.support.clock import Clock
 
 A, B = "http://node-a.invalid", "http://node-b.invalid"  # never resolved: no request leaves the process
 HEAD = FIRST + 200
@@ -22,7 +23,7 @@ HEAD = FIRST + 200
 def client_of(nodes: Mapping[str, DevNode]) -> ChainClient:
     """A client whose clock stands still: a node set aside is not asked again in a test."""
     return ChainClient(
-        list(nodes), timeout=1, max_backoff=8, clock=lambda: 1000.0, transport=InProcessTransport(nodes)
+        list(nodes), timeout=1, max_backoff=8, clock=Clock(), transport=InProcessTransport(nodes)
     )
 
 

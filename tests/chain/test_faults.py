@@ -1,11 +1,11 @@
 """Node faults, end to end: the devnet node fails in each way a Hive node does — slow, timing out, hanging,
 5xx, JSON-RPC errors, truncated or HTML answers, dropped connections, stale, contradicting the others,
 down — and the real bot, through real beem, fails over, backs off, logs one line per incident, resumes by
-itself, and counts every block exactly once (the counts equal ``tests/recount.py``'s).
+itself, and counts every block exactly once (the counts equal ``tests/support/recount.py``'s).
 
 Back-offs run on an injected clock, so no test waits for one; the daemon runs as a subprocess where real
 time matters (all nodes down for a while, then up). Broadcast refusals (RC, duplicate, anything else) go
-through the poster of ``tests/notifying.py``'s stepped bot.
+through the poster of ``tests/support/notifying.py``'s stepped bot.
 """
 
 from __future__ import annotations
@@ -31,29 +31,17 @@ from bot.tallies import CountingRules
 from devnet.api import RpcError
 from devnet.generator import ChainGenerator
 from devnet.node import DevNode
-from tests import notifying
-from tests.configs import write_config
-from tests.daemon.test_daemon import checkpoint_of, counts_of, finish, poll, start_bot
-from tests.devnet import BADGE_RULES, FIRST, GENESIS, Counts, generated_chain, load_all_counts
-from tests.recount import recount
+from tests.support import notifying
+from tests.support.chains import BADGE_RULES, FIRST, GENESIS, Counts, generated_chain, load_all_counts
+from tests.support.clock import Clock
+from tests.support.configs import write_config
+from tests.support.processes import checkpoint_of, counts_of, finish, poll, start_bot
+from tests.support.recount import recount
 
 LAST = FIRST + 199  # the segment followed: four batches
 BATCH = 50
 TIMEOUT = 0.5  # seconds: the bot's request timeout
 LogEntries = Sequence[Mapping[str, Any]]
-
-
-class Clock:
-    """The chain client's clock: back-offs pass when a test says so."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from bot.tallies import PAYOUT_WINDOW, CountingRules
 from devnet.generator import ChainGenerator
 from devnet.node import DevNode
 from devnet.recorded import RecordedChain
-from tests.devnet import (
+from tests.support.chains import (
     BADGE_RULES,
     FIRST,
     LAST,
@@ -30,8 +30,8 @@ from tests.devnet import (
     generated_chain,
     load_all_counts,
 )
-from tests.recount import recount
-from tests.rules.test_operations import FIXTURES
+from tests.support.paths import FIXTURES
+from tests.support.recount import recount
 
 UNREACHABLE = "http://127.0.0.1:9"  # the discard port: nothing listens there
 

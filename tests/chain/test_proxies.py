@@ -4,7 +4,7 @@ limits, rate limits, error pages, cut bodies and slow upstreams.
 
 jussi's answers are steemit/jussi@1ebf8427's (``jussi/errors.py``, ``jussi/middlewares/limits.py``: a batch over
 ``JUSSI_JSONRPC_BATCH_SIZE_LIMIT``, default 50, is answered HTTP 200 with code 1600, "JSONRPC batch size of N
-exceeds L"); hived's refusals are its own words (see ``tests/test_verdicts.py``)."""
+exceeds L"); hived's refusals are its own words (see ``tests/rules/test_verdicts.py``)."""
 
 from __future__ import annotations
 
@@ -21,19 +21,12 @@ from bot.chain import ChainClient, Reply
 from bot.errors import UnconfirmedBroadcastError
 from bot.operations import CommentKey
 from devnet.node import DevNode
-from tests import notifying
-from tests.devnet import FIRST, generated_chain
+from tests.support import notifying
+from tests.support.chains import FIRST, generated_chain
+from tests.support.clock import Clock
 
 TIMEOUT = 0.5
 HEAD = FIRST + 100
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -111,13 +104,13 @@ def test_a_rate_limited_node_waits_as_long_as_retry_after_says(
     chain = client(limited.url, other.url, clock=clock)
     with capture_logs() as logs:
         assert chain.fetch_state().head_block == HEAD  # the other node answered at once
-        clock.now += 30
+        clock.advance(30)
         chain.fetch_state()
     (warning,) = warnings(logs)
     assert warning["node"] == limited.url and "HTTP 429" in str(warning["reason"])
     assert 38 <= float(str(warning["retry_in"])) <= 40
     assert limited.requests.count("database_api.get_dynamic_global_properties") == 0
-    clock.now += 11
+    clock.advance(11)
     chain.fetch_state()
     assert limited.requests.count("database_api.get_dynamic_global_properties") == 1  # asked again
 

@@ -23,8 +23,8 @@ from bot.tallies import CountingRules
 from devnet.deep import DeepHistory
 from devnet.generator import ChainGenerator, GeneratorParams
 from devnet.node import DevNode
-from tests.devnet import chain_client, load_all_counts
-from tests.recount import recount_history
+from tests.support.chains import chain_client, load_all_counts
+from tests.support.recount import recount_history
 
 SEED = 31
 FIRST = 50_000_000

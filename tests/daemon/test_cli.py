@@ -13,7 +13,8 @@ from bot.metrics import Metric
 from bot.plan import OutboxChanges
 from bot.store import Checkpoint, Store, lock_store
 from bot.tallies import Tally
-from tests.configs import write_config
+from tests.support.configs import write_config
+from tests.support.paths import ROOT
 
 UNREACHABLE = "http://127.0.0.1:9"  # the discard port: nothing listens there
 
@@ -75,7 +76,7 @@ def test_text_output_is_readable(config: Path, capsys: pytest.CaptureFixture[str
 
 @pytest.mark.parametrize("name", ["bot.yaml", "devnet.yaml"])
 def test_check_config_accepts_the_shipped_configs(name: str, capsys: pytest.CaptureFixture[str]) -> None:
-    shipped = Path(__file__).resolve().parents[2] / "config" / name
+    shipped = ROOT / "config" / name
     assert main(["check-config", "--config", str(shipped)]) == 0
     assert "dry-run" in capsys.readouterr().out
 

@@ -6,14 +6,12 @@ wait: the tests poll the store or wait on events raised by the node, always with
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,14 +21,14 @@ from bot.outbox import State
 from bot.store import Store
 from devnet.generator import ChainGenerator
 from devnet.node import DevNode
-from tests import notifying
-from tests.configs import write_config
-from tests.devnet import FIRST, Counts, generated_chain, load_all_counts
-from tests.recount import recount
+from tests.support import notifying
+from tests.support.chains import FIRST, Counts, generated_chain
+from tests.support.configs import write_config
+from tests.support.paths import ROOT
+from tests.support.processes import BOUND, checkpoint_of, counts_of, finish, poll, start_bot
+from tests.support.recount import recount
 
-ROOT = Path(__file__).resolve().parents[2]
-BOUND = 60.0  # seconds: the most any wait in this file may take before the test fails
-FAST = {"poll_interval": 0.1, "request_timeout": 5, "max_backoff": 1}  # tests/configs.py's chain section
+FAST = {"poll_interval": 0.1, "request_timeout": 5, "max_backoff": 1}  # support/configs.py's chain section
 
 
 @pytest.fixture(scope="module")
@@ -40,51 +38,6 @@ def chain() -> ChainGenerator:
 
 def truth_until(chain: ChainGenerator, last: int) -> Counts:
     return recount((chain.block(n) or {} for n in range(FIRST, last + 1)), chain.comment_created)
-
-
-def start_bot(
-    config: Path, *args: str, home: Path | None = None, env: dict[str, str] | None = None
-) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
-    if home is not None:
-        env["HOME"] = str(home)
-        env.pop("XDG_DATA_HOME", None)
-    return subprocess.Popen(
-        [sys.executable, "-m", "bot", "run", "--config", str(config), *args],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def finish(process: subprocess.Popen[str]) -> tuple[int, list[dict[str, Any]]]:
-    """Wait for the bot to exit; its exit code and its JSON log lines."""
-    _, stderr = process.communicate(timeout=BOUND)
-    lines = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
-    return process.returncode, lines
-
-
-def poll(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + BOUND
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
-        time.sleep(0.02)
-
-
-def checkpoint_of(store_path: Path) -> int | None:
-    if not store_path.exists():
-        return None
-    with Store.open(store_path, create=False) as store:
-        checkpoint = store.load_checkpoint()
-    return None if checkpoint is None else checkpoint.block_num
-
-
-def counts_of(store_path: Path) -> Counts:
-    with Store.open(store_path, create=False) as store:
-        return load_all_counts(store)
 
 
 class Trap:
@@ -198,20 +151,6 @@ def test_a_second_daemon_on_the_same_store_exits_1_and_leaves_the_first_running(
         first.send_signal(signal.SIGINT)
         code, logs = finish(first)
     assert code == 0, logs
-
-
-@pytest.fixture(autouse=True)
-def no_stray_processes() -> Iterator[None]:
-    """A failing test must not leave a bot running."""
-    before = set(_children())
-    yield
-    for pid in set(_children()) - before:
-        os.kill(pid, signal.SIGKILL)
-
-
-def _children() -> list[int]:
-    path = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children")
-    return [int(pid) for pid in path.read_text().split()] if path.exists() else []
 
 
 def test_kill_9_right_after_a_broadcast_then_restart_creates_no_second_comment(

@@ -25,8 +25,8 @@ from bot.store import Store
 from devnet.generator import ChainGenerator
 from devnet.node import DevNode
 from devnet.users import DevUser
-from tests.devnet import chain_client
-from tests.notifying import (
+from tests.support.chains import chain_client
+from tests.support.notifying import (
     BOT,
     LADDERS,
     SETTINGS,

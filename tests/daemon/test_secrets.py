@@ -20,9 +20,10 @@ from bot.metrics import Metric
 from bot.store import Checkpoint, Store
 from bot.tallies import Tally
 from devnet.node import DevNode
-from tests import notifying
-from tests.configs import write_config
-from tests.daemon.test_daemon import ROOT, poll, start_bot
+from tests.support import notifying
+from tests.support.configs import write_config
+from tests.support.paths import ROOT
+from tests.support.processes import poll, start_bot
 
 
 def private_file(path: Path, text: str, mode: int = 0o600) -> Path:

@@ -1,10 +1,10 @@
-"""A short run of the crash stress (tests/stress.py): the suite's guard; the long run is its own command."""
+"""A short run of the crash stress (tests/support/stress.py): the suite's guard; the long run is its own command."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from tests.stress import run_stress
+from tests.support.stress import run_stress
 
 
 def test_the_bot_killed_at_random_moments_loses_nothing_and_posts_nothing_twice(tmp_path: Path) -> None:

@@ -34,13 +34,13 @@ from devnet.legacy import legacy_asset
 from devnet.node import DevNode
 from devnet.ops import TaposRef
 from devnet.recorded import RecordedChain
+from tests.support.clock import Clock
+from tests.support.paths import FIXTURES, ROOT
 
 Block = dict[str, Any]
 Op = dict[str, Any]  # an operation's value
 Located = list[tuple[int, Op]]  # operation values with the number of the block carrying them
 
-REPO = Path(__file__).resolve().parents[2]
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 RANGE_2016 = FIXTURES / "mainnet-blocks-1000000-1000999.block_api.json"
 CALLS_2025 = FIXTURES / "mainnet-2025-get_block-calls.json"
 REAL_2025_BLOCKS = [97_477_292, 97_477_294, 97_477_296, 97_477_298]
@@ -259,7 +259,7 @@ def test_blocks_hash_the_same_in_processes_with_other_hash_seeds(chain: ChainGen
         env = {**os.environ, "PYTHONHASHSEED": hash_seed}
         done = subprocess.run(
             [sys.executable, "-c", _DIGEST_SCRIPT, *args],
-            cwd=REPO, env=env, capture_output=True, text=True, timeout=60, check=True,
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=True,
         )  # fmt: skip
         assert done.stdout.strip() == here, f"PYTHONHASHSEED={hash_seed}: {done.stderr}"
 
@@ -653,18 +653,18 @@ def test_moving_the_head_serves_the_new_blocks_and_moves_the_irreversible_block(
 
 
 def test_head_clock_advances_one_block_per_3_s_of_chain_time_and_stops_at_the_last_block() -> None:
-    now = [100.0]
-    clock = HeadClock(1_000, 1_010, speed=20, irreversible_lag=1, clock=lambda: now[0])
+    now = Clock(100.0)
+    clock = HeadClock(1_000, 1_010, speed=20, irreversible_lag=1, clock=now)
     assert (clock.head(), clock.irreversible()) == (1_000, 999)
-    now[0] += 0.149  # speed 20: a block every 0.15 s
+    now.advance(0.149)  # speed 20: a block every 0.15 s
     assert clock.head() == 1_000
-    now[0] += 0.002
+    now.advance(0.002)
     assert clock.head() == 1_001
-    now[0] += 60
+    now.advance(60)
     assert clock.head() == 1_010
     clock.set_speed(0)
     clock.set_head(1_005)
-    now[0] += 60
+    now.advance(60)
     assert clock.head() == 1_005
 
 

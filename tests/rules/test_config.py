@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import pickle
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -14,62 +12,23 @@ import yaml
 from bot.config import ChainSettings, Config, ConfigError, LogSettings, NotificationSettings, load_config
 from bot.errors import BotError
 from bot.metrics import Metric
+from tests.support.configs import (
+    MINIMAL,
+    REMOVE,
+    REQUIRED_KEYS,
+    assert_rejected_naming_the_key,
+    changed,
+    load_error,
+    write,
+    write_text,
+)
+from tests.support.paths import ROOT
 
-SHIPPED_CONFIG = Path(__file__).resolve().parents[2] / "config" / "bot.yaml"
+SHIPPED_CONFIG = ROOT / "config" / "bot.yaml"
 
 # A well-known example WIF from the Bitcoin wiki: looks exactly like a private key, guards nothing.
 WIF = "5HueCGU8rMjxEXxiPuD5BDku4MkFqeZyd4dZ1jvhTVqvbTLvyTJ"
 PUBLIC_KEY = "STM8GC13uCZbP44HzMLV6zPZGwVQ8Nt4Kji8PapsPiNq1BK153XTX"
-
-MINIMAL: dict[str, Any] = {
-    "account": "badge-bot",
-    "nodes": ["https://api.hive.blog"],
-    "posting_key_env": "BOT_POSTING_KEY",
-    "store": "state.sqlite",
-    "start_block": "head",
-    "dry_run": True,
-    "badges": {
-        "upvotes_received": {"thresholds": [50, 100]},
-        "upvotes_given": {"thresholds": [50, 100]},
-        "posts": {"thresholds": [1, 5]},
-        "comments": {"thresholds": [10]},
-    },
-}
-REQUIRED_KEYS = list(MINIMAL)
-REMOVE = object()
-
-
-def changed(dotted_key: str, value: object) -> dict[str, Any]:
-    """A copy of MINIMAL with one (possibly nested) key set to `value`, or removed when `value` is REMOVE."""
-    data = copy.deepcopy(MINIMAL)
-    *parents, last = dotted_key.split(".")
-    level = data
-    for name in parents:
-        level = level.setdefault(name, {})
-    if value is REMOVE:
-        del level[last]
-    else:
-        level[last] = value
-    return data
-
-
-def write(directory: Path, data: object, name: str = "bot.yaml") -> Path:
-    path = directory / name
-    path.write_text(yaml.safe_dump(data), encoding="utf-8")
-    return path
-
-
-def write_text(directory: Path, text: str) -> Path:
-    path = directory / "bot.yaml"
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def load_error(path: Path) -> ConfigError:
-    with pytest.raises(ConfigError) as caught:
-        load_config(path)
-    return caught.value
-
 
 # --- valid files --------------------------------------------------------------------------------------------
 
@@ -318,19 +277,6 @@ def test_invalid_value_is_rejected_naming_the_key(
     tmp_path: Path, dotted_key: str, value: object, error_key: str, fragment: str
 ) -> None:
     assert_rejected_naming_the_key(tmp_path, dotted_key, value, error_key, fragment)
-
-
-def assert_rejected_naming_the_key(
-    tmp_path: Path, dotted_key: str, value: object, error_key: str, fragment: str
-) -> None:
-    """MINIMAL with ``dotted_key`` set to ``value`` is refused, the error naming the file and ``error_key``."""
-    path = write(tmp_path, changed(dotted_key, value))
-
-    error = load_error(path)
-
-    assert error.key == error_key
-    assert str(error).startswith(f"{path}: {error_key}: ")
-    assert fragment in str(error)
 
 
 @pytest.mark.parametrize(

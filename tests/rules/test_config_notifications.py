@@ -10,7 +10,7 @@ import yaml
 from bot.config import NotificationSettings, load_config
 from bot.metrics import Metric
 from bot.notifications import DEFAULT_BADGE, DEFAULT_NEXT_TARGET, Templates
-from tests.rules.test_config import MINIMAL, assert_rejected_naming_the_key, changed, load_error, write
+from tests.support.configs import MINIMAL, assert_rejected_naming_the_key, changed, load_error, write
 
 
 def test_without_the_section_the_defaults_apply(tmp_path: Path) -> None:

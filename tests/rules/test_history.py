@@ -29,6 +29,7 @@ from bot.metrics import Metric
 from bot.operations import format_timestamp
 from bot.store import Checkpoint, Store
 from bot.tallies import PAYOUT_WINDOW, Tally
+from tests.support.paths import FIXTURES
 
 T = HF24_TIME + 100 * 86_400  # modern times: effective_comment_vote exists
 S = 5_000  # the block live counting starts at
@@ -398,7 +399,7 @@ def test_a_replayed_nodes_votes_before_hf24_without_their_effective_operation_ne
 
 # -- a real node's answer ------------------------------------------------------------------------------
 
-CAMILLA = Path(__file__).resolve().parents[1] / "fixtures" / "mainnet-camilla-2016-get_account_history.json"
+CAMILLA = FIXTURES / "mainnet-camilla-2016-get_account_history.json"
 """hived's pattern test ``get_account_history/only_account`` (mainnet replayed to 5,000,000 blocks): @camilla's
 newest 1000 entries, September 2016 (see ``tests/fixtures/README.md``)."""
 

@@ -1,14 +1,12 @@
 import itertools
 import json
-from pathlib import Path
 
 import pytest
 
 from bot.errors import ChainDataError
 from bot.operations import Comment, DeleteComment, Vote, parse_block, parse_blocks, parse_timestamp
-from tests.blocks import block, delete, post, vote
-
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+from tests.support.blocks import block, delete, post, vote
+from tests.support.paths import FIXTURES
 
 
 def test_vote_comment_and_delete_operations_become_events_in_chain_order() -> None:

@@ -23,7 +23,7 @@ from bot.optouts import (
     texts_to_keep,
     unread_replies,
 )
-from tests.blocks import block, post, reply, vote
+from tests.support.blocks import block, post, reply, vote
 
 BOT = "badge-bot"
 STOP, START = OptCommand.STOP, OptCommand.START

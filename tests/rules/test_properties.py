@@ -17,8 +17,8 @@ from bot.operations import Comment, DeleteComment, parse_block, parse_blocks
 from bot.optouts import find_opt_commands, parse_opt_command, read_replies, replies_to
 from bot.store import Checkpoint, Store
 from bot.tallies import PAYOUT_WINDOW, CountingRules, count_blocks, referenced_comments, upvote_pairs
-from tests.blocks import block, block_id, delete, post, reply, time_of, vote
-from tests.devnet import load_all_counts
+from tests.support.blocks import block, block_id, delete, post, reply, time_of, vote
+from tests.support.chains import load_all_counts
 
 ACCOUNTS = st.sampled_from(["alice", "bob", "carol", "dan"])
 PERMLINKS = st.sampled_from(["p", "q", "r"])

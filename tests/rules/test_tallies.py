@@ -17,7 +17,7 @@ from bot.tallies import (
     referenced_comments,
     upvote_pairs,
 )
-from tests.blocks import DAY, block, delete, post, reply, time_of, vote
+from tests.support.blocks import DAY, block, delete, post, reply, time_of, vote
 
 R, G, P, C = Metric.UPVOTES_RECEIVED, Metric.UPVOTES_GIVEN, Metric.POSTS, Metric.COMMENTS
 

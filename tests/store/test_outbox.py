@@ -20,7 +20,7 @@ from bot.outbox import Notification, Outbox, State
 from bot.plan import OutboxChanges
 from bot.store import Checkpoint, Store
 from bot.tallies import CountingRules, Tally, count_blocks
-from tests.blocks import DAY, block, block_id, delete, post, reply, time_of
+from tests.support.blocks import DAY, block, block_id, delete, post, reply, time_of
 
 R, G, P, C = Metric.UPVOTES_RECEIVED, Metric.UPVOTES_GIVEN, Metric.POSTS, Metric.COMMENTS
 BOT = "badge-bot"
@@ -154,7 +154,7 @@ def test_a_refused_commit_writes_neither_badges_nor_notifications(store: Store, 
 def test_a_silent_badge_is_recorded_without_a_notification(
     store: Store, silence: Silence, how: dict[str, Any]
 ) -> None:
-    # A baseline's badges: tests/test_history.py and tests/test_plan.py.
+    # A baseline's badges: tests/rules/test_history.py and tests/rules/test_plan.py.
     commit(store, 1, announced("alice"), **how)
 
     assert store.outbox.load_badges("alice") == [

@@ -20,10 +20,11 @@ import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
-CORPUS = Path(__file__).resolve().parents[2] / "fixtures" / "conformance"
+from tests.support.paths import FIXTURES
+
+CORPUS = FIXTURES / "conformance"
 
 _TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
 _ASSET = re.compile(r"-?\d+\.\d+ (HIVE|HBD|VESTS|STEEM|SBD)")

@@ -21,7 +21,7 @@ from devnet.node import DevNode
 from devnet.ops import TaposRef
 from devnet.world import format_time
 from tests.chain.conformance.corpus import CORPUS, load, message_template, names, shape_differences
-from tests.devnet import FIRST, LAST, generated_chain
+from tests.support.chains import FIRST, LAST, generated_chain
 
 _HIVEMIND_COMMENT = frozenset({
     "abs_rshares", "author_rewards", "beneficiaries", "body", "body_length", "cashout_time",

@@ -1,6 +1,6 @@
 """Crash stress: the daemon killed with SIGKILL at random moments, restarted each time, and nothing lost.
 
-    .venv/bin/python -m tests.stress --seed 7 --kills 100      # the long run; the suite runs a short one
+    .venv/bin/python -m tests.support.stress --seed 7 --kills 100      # the long run; the suite runs a short one
 
 A devnet node (in this process) serves a generated chain, with two accounts that have long histories; the
 bot runs as ``python -m bot run`` in a subprocess with lifetime counts (``bootstrap: history``) and posting
@@ -33,7 +33,6 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,10 +47,11 @@ from devnet.deep import DeepHistory
 from devnet.generator import ChainGenerator, GeneratorParams
 from devnet.node import DevNode
 from devnet.users import DevUser
-from tests.devnet import load_all_counts
-from tests.recount import recount_history
+from tests.support.chains import load_all_counts
+from tests.support.paths import ROOT
+from tests.support.processes import poll
+from tests.support.recount import recount_history
 
-ROOT = Path(__file__).resolve().parents[1]
 BOT = "badge-bot"
 FIRST = 70_000_000
 GENESIS = 1_750_000_000
@@ -192,7 +192,7 @@ def run_stress(seed: int, kills: int, directory: Path) -> Report:
                 process.wait(BOUND)
                 report.kills[kind] += 1
             process = _start(config)
-            _until(lambda: _settled(store_path, node), "the bot to finish its work")
+            poll(lambda: _settled(store_path, node), "the bot to finish its work", bound=BOUND, every=0.2)
             process.send_signal(signal.SIGTERM)
             code = process.wait(BOUND)
             if code != 0:
@@ -236,14 +236,6 @@ def _start(config: Path) -> subprocess.Popen[bytes]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-
-
-def _until(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + BOUND
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
-        time.sleep(0.2)
 
 
 def _settled(store_path: Path, node: DevNode) -> bool:

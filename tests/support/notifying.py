@@ -20,7 +20,7 @@ from bot.tallies import CountingRules
 from devnet import keys
 from devnet.generator import ChainGenerator, GeneratorParams
 from devnet.node import DevNode
-from tests.devnet import chain_client
+from tests.support.chains import chain_client
 
 BOT = "badge-bot"
 SEED = 21

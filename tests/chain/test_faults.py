@@ -20,19 +20,20 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 
+from bot.app import build_follower
 from bot.chain import ChainClient
 from bot.chain.client import NO_NODE_LEFT
+from bot.config import ChainSettings
 from bot.errors import BotError, ChainDataError, ChainError, TransientChainError
 from bot.follower import Follower
 from bot.outbox import Notification, State
 from bot.poster import PostReport
 from bot.store import Store
-from bot.tallies import CountingRules
 from devnet.api import RpcError
 from devnet.generator import ChainGenerator
 from devnet.node import DevNode
 from tests.support import notifying
-from tests.support.chains import BADGE_RULES, FIRST, GENESIS, Counts, generated_chain, load_all_counts
+from tests.support.chains import FIRST, GENESIS, Counts, bot_config, generated_chain, load_all_counts
 from tests.support.clock import Clock
 from tests.support.configs import write_config
 from tests.support.processes import checkpoint_of, counts_of, finish, poll, start_bot
@@ -62,8 +63,10 @@ def nodes() -> Iterator[tuple[DevNode, DevNode]]:
 
 
 def follower_of(urls: list[str], store: Store, clock: Clock, *, max_backoff: float = 1) -> Follower:
+    """The daemon's follower, on a chain client whose back-offs pass when ``clock`` says."""
     chain = ChainClient(urls, timeout=TIMEOUT, max_backoff=max_backoff, clock=clock)
-    return Follower(chain, store, CountingRules(), BADGE_RULES, batch_size=BATCH, start_block=FIRST)
+    config = bot_config(urls, store.path, chain=ChainSettings(batch_size=BATCH))
+    return build_follower(config, store, chain=chain)
 
 
 def follow(follower: Follower, clock: Clock, stop_at: int = LAST, *, errors: int = 10) -> list[BotError]:

@@ -11,21 +11,20 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 
+from bot.app import build_follower
 from bot.errors import ChainDataError, ChainError
-from bot.follower import Follower
 from bot.metrics import Metric
 from bot.operations import parse_timestamp
 from bot.store import Checkpoint, Store
-from bot.tallies import PAYOUT_WINDOW, CountingRules
+from bot.tallies import PAYOUT_WINDOW
 from devnet.generator import ChainGenerator
 from devnet.node import DevNode
 from devnet.recorded import RecordedChain
 from tests.support.chains import (
-    BADGE_RULES,
     FIRST,
     LAST,
     Counts,
-    chain_client,
+    bot_config,
     follow,
     generated_chain,
     load_all_counts,
@@ -97,9 +96,7 @@ def test_counts_after_a_generated_segment_equal_an_independent_recount(
 def test_self_votes_are_left_out_when_the_config_says_so(
     chain: ChainGenerator, raw_blocks: list[dict[str, Any]], node: DevNode, tmp_path: Path
 ) -> None:
-    counted = follow(
-        [node.url], tmp_path / "bot.sqlite", stop_at=LAST, rules=CountingRules(count_self_votes=False)
-    )
+    counted = follow([node.url], tmp_path / "bot.sqlite", stop_at=LAST, count_self_votes=False)
     assert counted == recount(raw_blocks, chain.comment_created, count_self_votes=False)
     assert counted != recount(raw_blocks, chain.comment_created)
 
@@ -128,7 +125,7 @@ def test_only_irreversible_blocks_are_processed(chain: ChainGenerator, tmp_path:
         DevNode(chain, head=FIRST + 50, irreversible_lag=2) as node,
         Store.open(tmp_path / "s.sqlite") as store,
     ):
-        follower = Follower(chain_client(node.url), store, CountingRules(), BADGE_RULES, start_block=FIRST)
+        follower = build_follower(bot_config([node.url], tmp_path / "s.sqlite"), store)
         report = follower.step()
         assert report is not None and report.last == FIRST + 48
         assert follower.step() is None  # nothing new is irreversible
@@ -139,7 +136,7 @@ def test_only_irreversible_blocks_are_processed(chain: ChainGenerator, tmp_path:
 
 def test_start_block_head_starts_at_the_irreversible_block(chain: ChainGenerator, tmp_path: Path) -> None:
     with DevNode(chain, head=FIRST + 500) as node, Store.open(tmp_path / "s.sqlite") as store:
-        follower = Follower(chain_client(node.url), store, CountingRules(), BADGE_RULES, start_block=None)
+        follower = build_follower(bot_config([node.url], tmp_path / "s.sqlite", start_block=None), store)
         report = follower.step()
         assert report is not None and report.first == report.last == FIRST + 499
 
@@ -164,7 +161,7 @@ def test_a_block_that_does_not_link_to_the_checkpoint_is_refused(
         follow([node.url], store_path, stop_at=FIRST + 10)
     other = ChainGenerator(99, FIRST, chain.block_time(FIRST), blocks=100)
     with DevNode(other, head=FIRST + 20) as node, Store.open(store_path) as store:
-        follower = Follower(chain_client(node.url), store, CountingRules(), BADGE_RULES)
+        follower = build_follower(bot_config([node.url], store_path, start_block=None), store)
         with pytest.raises(ChainDataError, match=f"block {FIRST + 11}: previous is"):
             follower.step()
         checkpoint = store.load_checkpoint()
@@ -189,9 +186,7 @@ def test_a_batch_that_fails_midway_commits_nothing_and_is_redone_whole(
 
         node.api.methods["database_api.find_comments"] = crash_when_armed
         with Store.open(store_path) as store:
-            follower = Follower(
-                chain_client(node.url), store, CountingRules(), BADGE_RULES, start_block=FIRST
-            )
+            follower = build_follower(bot_config([node.url], store_path), store)
             follower.step(LAST)
             node.clock.set_head(LAST + 1)
             armed.set()

@@ -6,24 +6,22 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
 
-from bot.badges import BadgeRules
-from bot.baseline_job import BaselineJob
+from bot.app import build_baseline_job, build_follower
 from bot.baselines import BaselineState
-from bot.follower import Follower
+from bot.config import HistorySettings, NotificationSettings
 from bot.history import HF24_TIME
 from bot.metrics import Metric
 from bot.operations import parse_timestamp
 from bot.store import Store
-from bot.tallies import CountingRules
 from devnet.deep import DeepHistory
 from devnet.generator import ChainGenerator, GeneratorParams
 from devnet.node import DevNode
-from tests.support.chains import chain_client, load_all_counts
+from tests.support.chains import CHAIN, bot_config, load_all_counts
 from tests.support.recount import recount_history
 
 SEED = 31
@@ -31,33 +29,31 @@ FIRST = 50_000_000
 GENESIS = 1_750_000_000
 S = FIRST + 2_400  # live counting starts here; every comment edited after S was created after FIRST
 END = S + 600
-RULES = BadgeRules(
-    ladders={metric: (10, 100, 1000, 10_000) for metric in Metric}, bot="badge-bot", max_crossing_age=10**9
-)
+LADDERS = {metric: (10, 100, 1000, 10_000) for metric in Metric}
 
 
 @dataclass
 class Bot:
-    """A follower with lifetime counts and a history job, as the daemon has them (own store connections)."""
+    """A follower with lifetime counts and a baseline job, as the daemon has them (own store connections)."""
 
     node: DevNode
     path: Path
 
     def __post_init__(self) -> None:
+        config = bot_config(
+            [self.node.url],
+            self.path,
+            start_block=S,
+            badges=LADDERS,
+            bootstrap="history",
+            chain=replace(CHAIN, batch_size=100),
+            history=HistorySettings(page_size=200),
+            notifications=NotificationSettings(max_crossing_age=10**9),
+        )
         self.follower_store = Store.open(self.path)
         self.history_store = Store.open(self.path)
-        self.follower = Follower(
-            chain_client(self.node.url),
-            self.follower_store,
-            CountingRules(),
-            RULES,
-            batch_size=100,
-            start_block=S,
-            with_baselines=True,
-        )
-        self.baseline_job = BaselineJob(
-            chain_client(self.node.url), self.history_store, CountingRules(), RULES, page_size=200
-        )
+        self.follower = build_follower(config, self.follower_store)
+        self.baseline_job = build_baseline_job(config, self.history_store)
 
     def close(self) -> None:
         self.follower.close()

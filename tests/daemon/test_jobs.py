@@ -8,22 +8,18 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
-from bot.badges import BadgeRules
-from bot.chain import ChainClient
+from bot.app import build_follower
 from bot.daemon import Daemon
 from bot.errors import TransientChainError
-from bot.follower import Follower
-from bot.metrics import Metric
 from bot.store import Store
-from bot.tallies import CountingRules
+from tests.support.chains import bot_config
 
 
 @pytest.fixture
 def daemon(tmp_path: Path) -> Iterator[Daemon]:
-    chain = ChainClient(["http://127.0.0.1:9"], timeout=1, max_backoff=1)  # never asked
-    with Store.open(tmp_path / "bot.sqlite") as store:
-        rules = BadgeRules(ladders={metric: (10,) for metric in Metric}, bot="badge-bot")
-        follower = Follower(chain, store, CountingRules(), rules)
+    config = bot_config(["http://127.0.0.1:9"], tmp_path / "bot.sqlite")  # the node is never asked
+    with Store.open(config.store) as store:
+        follower = build_follower(config, store)
         yield Daemon(follower, None, poll_interval=1.0, baseline_interval=0.25)
         follower.close()
 

@@ -8,19 +8,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from bot.badges import BadgeRules
+from bot.app import build_follower, build_poster
 from bot.chain import PostingKey
-from bot.config import NotificationSettings
+from bot.config import Config, NotificationSettings
 from bot.errors import ChainError
-from bot.follower import Follower
 from bot.metrics import Metric
-from bot.poster import Poster, PostReport
+from bot.poster import PostReport
 from bot.store import Store
-from bot.tallies import CountingRules
 from devnet import keys
 from devnet.generator import ChainGenerator, GeneratorParams
 from devnet.node import DevNode
-from tests.support.chains import chain_client
+from tests.support.chains import bot_config
 
 BOT = "badge-bot"
 SEED = 21
@@ -58,23 +56,19 @@ class SteppedBot:
     def __post_init__(self) -> None:
         self.follower_store = Store.open(self.store_path)
         self.poster_store = Store.open(self.store_path)
-        rules = BadgeRules(
-            ladders=LADDERS,
-            bot=BOT,
-            ignore=self.settings.ignore,
-            max_crossing_age=self.settings.max_crossing_age,
-            per_account_interval=self.settings.per_account_interval,
-        )
-        self.follower = Follower(
-            chain_client(self.node.url), self.follower_store, CountingRules(), rules, start_block=START
-        )
-        self.poster = Poster(
-            chain_client(self.node.url),
-            self.poster_store,
-            self.settings,
-            bot=BOT,
-            ladders=LADDERS,
-            key=None if self.dry_run else posting_key(),
+        self.follower = build_follower(self.config, self.follower_store)
+        self.poster = build_poster(self.config, self.poster_store, None if self.dry_run else posting_key())
+
+    @property
+    def config(self) -> Config:
+        """The config the daemon would run this bot with."""
+        return bot_config(
+            [self.node.url],
+            self.store_path,
+            start_block=START,
+            dry_run=self.dry_run,
+            badges=LADDERS,
+            notifications=self.settings,
         )
 
     def tick(self) -> None:

@@ -9,10 +9,11 @@ exceeds L"); hived's refusals are its own words (see ``tests/rules/test_verdicts
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from email.utils import formatdate
 from pathlib import Path
+from typing import Any
 
 import pytest
 from structlog.testing import capture_logs
@@ -39,7 +40,7 @@ def client(*urls: str, clock: Clock | None = None) -> ChainClient:
     return ChainClient(list(urls), timeout=TIMEOUT, max_backoff=8, clock=clock or Clock())
 
 
-def warnings(logs: list[dict[str, object]], event: str = "node_failed") -> list[dict[str, object]]:
+def warnings(logs: Sequence[Mapping[str, Any]], event: str = "node_failed") -> list[Mapping[str, Any]]:
     return [e for e in logs if e["event"] == event and e["log_level"] == "warning"]
 
 

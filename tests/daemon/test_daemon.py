@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,11 @@ def chain() -> ChainGenerator:
 
 def truth_until(chain: ChainGenerator, last: int) -> Counts:
     return recount((chain.block(n) or {} for n in range(FIRST, last + 1)), chain.comment_created)
+
+
+def passed(store_path: Path, block: int) -> bool:
+    """Whether the bot has committed ``block``."""
+    return (checkpoint_of(store_path) or 0) >= block
 
 
 class Trap:
@@ -112,7 +118,7 @@ def test_kill_9_in_the_middle_of_a_batch_then_restart_counts_exactly(
             FIRST + 499,
             FIRST + 1499,
         ):  # in the second batch, then (after a restart) the fourth
-            trap = Trap(node, method, when=lambda at=kill_after: (checkpoint_of(store_path) or 0) >= at)
+            trap = Trap(node, method, when=partial(passed, store_path, kill_after))
             process = start_bot(config, "--stop-at-block", str(target))
             assert trap.held.wait(BOUND), f"the bot never got past block {kill_after}"
             process.kill()

@@ -513,7 +513,7 @@ def test_badges_found_long_after_they_were_earned_are_recorded_not_announced(
         summary = catching_up.follower_store.outbox.load_summary()
     finally:
         catching_up.close()
-    assert summary["badges"] > 0
+    assert isinstance(summary["badges"], int) and summary["badges"] > 0
     assert summary["notifications"] == {state.value: 0 for state in State}
 
 

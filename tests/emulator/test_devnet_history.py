@@ -14,7 +14,7 @@ import itertools
 import re
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from devnet.deep import EPISODE, DeepHistory
 from devnet.generator import ChainGenerator
 from devnet.head import HeadClock
 from devnet.history import HistoryApi
+from devnet.ledger import Accepted
 from devnet.node import DevNode
 
 Entry = dict[str, Any]
@@ -465,7 +466,7 @@ def test_broadcast_transactions_join_the_history_with_their_ids(
         )
         before = history(node.url, author, -1, 1000)  # the index is built up to the head now
         node.clock.set_head(head - 3)  # back below blocks scanned: the next broadcasts go into scanned blocks
-        steps = [
+        steps: list[Callable[[], Accepted | None]] = [
             lambda: writer.reply(parent["author"], parent["permlink"], "first", permlink=permlink),
             lambda: writer.broadcast(operations.Delete_comment(author=author, permlink=permlink)),
             lambda: writer.reply(parent["author"], parent["permlink"], "again", permlink=permlink),

@@ -25,7 +25,7 @@ from bot.chain.verdicts import (
 
 FC_DATA = {"code": 13, "name": "N5boost16exception_detail…out_of_rangeEEEE", "message": "x", "stack": []}
 
-ANSWERS: list[tuple[str, int, Any, Verdict]] = [
+ANSWERS: list[tuple[str, int | None, Any, Verdict]] = [
     # hived refusing the bot's transaction
     ("unknown key:unknown key: ", -32000, FC_DATA, Verdict.REFUSED),  # the pattern test's answer
     ("irrelevant signature included:Unnecessary signature(s) detected", -32003, None, Verdict.REFUSED),
@@ -68,7 +68,7 @@ ANSWERS: list[tuple[str, int, Any, Verdict]] = [
 
 @pytest.mark.parametrize(("message", "code", "data", "verdict"), ANSWERS, ids=[a[0][:50] for a in ANSWERS])
 def test_an_error_answer_to_a_broadcast_gets_the_verdict_its_words_and_shape_give(
-    message: str, code: int, data: Any, verdict: Verdict
+    message: str, code: int | None, data: Any, verdict: Verdict
 ) -> None:
     assert classify_error_answer(code, message, data) is verdict
 
@@ -107,7 +107,7 @@ def test_a_batch_limit_is_read_from_jussis_refusal_and_only_from_it() -> None:
     assert parse_batch_limit("Invalid Request: batch requests are not supported") is None
 
 
-READ_ANSWERS: list[tuple[str, int, Any, Verdict]] = [
+READ_ANSWERS: list[tuple[str, int | None, Any, Verdict]] = [
     # hivemind about a comment it no longer has (condenser_api_negative/get_content, openhive-network/hivemind)
     ("Invalid parameters", -31999, "Post jsc/testing-summary was deleted 1 time(s)", Verdict.REFUSED),
     ("Assert Exception:Post jsc/nonexisting-post does not exist", -32602, None, Verdict.REFUSED),
@@ -121,6 +121,6 @@ READ_ANSWERS: list[tuple[str, int, Any, Verdict]] = [
 
 @pytest.mark.parametrize(("message", "code", "data", "verdict"), READ_ANSWERS)
 def test_an_error_answer_to_a_read_is_the_nodes_word_unless_the_node_is_in_trouble(
-    message: str, code: int, data: Any, verdict: Verdict
+    message: str, code: int | None, data: Any, verdict: Verdict
 ) -> None:
     assert classify_read_error(code, message, data) is verdict

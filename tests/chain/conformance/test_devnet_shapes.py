@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import requests
 
+from devnet.generator import ChainGenerator
 from devnet.node import DevNode
 from devnet.ops import TaposRef
 from devnet.world import format_time
@@ -132,6 +133,7 @@ def node() -> Iterator[DevNode]:
 @pytest.fixture(scope="module")
 def facts(node: DevNode) -> Facts:
     chain = node.source
+    assert isinstance(chain, ChainGenerator)
     for num in range(LAST, FIRST, -1):
         block = chain.block(num)
         assert block is not None

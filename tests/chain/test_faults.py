@@ -418,6 +418,7 @@ def test_a_node_a_few_blocks_behind_is_not_set_aside_and_its_state_is_used(tmp_p
 
 
 # -- all nodes down for a while, then back: the daemon resumes by itself ------------------------------------------
+@pytest.mark.slow  # the daemon as a subprocess
 def test_the_daemon_rides_out_every_node_down_and_resumes_by_itself(tmp_path: Path) -> None:
     target = FIRST + 150
     chain = generated_chain()

@@ -24,6 +24,8 @@ from devnet.node import DevNode
 from tests.support.chains import CHAIN, bot_config, load_all_counts
 from tests.support.recount import recount_history
 
+pytestmark = pytest.mark.slow  # 400 accounts' histories read through beem: about 50 s in all
+
 SEED = 31
 FIRST = 50_000_000
 GENESIS = 1_750_000_000

@@ -29,6 +29,8 @@ from tests.support.paths import ROOT
 from tests.support.processes import BOUND, checkpoint_of, counts_of, finish, poll, start_bot
 from tests.support.recount import recount
 
+pytestmark = pytest.mark.slow  # every test here starts the daemon as a subprocess
+
 FAST = {"poll_interval": 0.1, "request_timeout": 5, "max_backoff": 1}  # support/configs.py's chain section
 
 

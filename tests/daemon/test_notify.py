@@ -91,6 +91,7 @@ def segment(
             yield node, store
 
 
+@pytest.mark.slow
 def test_every_badge_due_on_a_segment_is_posted_exactly_once(segment: tuple[DevNode, Store]) -> None:
     node, store = segment
     comments = list(bot_comments(node, START, DRAIN_END))
@@ -118,6 +119,7 @@ def _badges_of(store: Store, account: str) -> Iterator[tuple[tuple[str, str, int
         yield (account, str(row["metric"]), int(row["threshold"])), row  # type: ignore[call-overload]
 
 
+@pytest.mark.slow
 def test_each_notification_replies_to_the_accounts_newest_recent_root_post(
     segment: tuple[DevNode, Store],
 ) -> None:
@@ -135,6 +137,7 @@ def test_each_notification_replies_to_the_accounts_newest_recent_root_post(
         assert node.ledger.block_time(block) - parent.created < 30 * 86_400
 
 
+@pytest.mark.slow
 def test_the_bots_comments_are_at_least_3_seconds_apart_in_chain_time(segment: tuple[DevNode, Store]) -> None:
     node, _ = segment
     times = [node.ledger.block_time(block) for block, _ in bot_comments(node, START, DRAIN_END)]
@@ -142,6 +145,7 @@ def test_the_bots_comments_are_at_least_3_seconds_apart_in_chain_time(segment: t
     assert all(later - earlier >= 3 for earlier, later in itertools.pairwise(times))
 
 
+@pytest.mark.slow
 def test_the_text_names_the_highest_badge_per_metric_and_the_next_target(
     segment: tuple[DevNode, Store],
 ) -> None:
@@ -161,6 +165,7 @@ def test_the_text_names_the_highest_badge_per_metric_and_the_next_target(
     assert merged >= 1  # several badges of one account went out as one comment
 
 
+@pytest.mark.slow
 def test_a_notification_per_account_waits_the_per_account_interval(segment: tuple[DevNode, Store]) -> None:
     node, store = segment
     by_permlink = {n.permlink: n for n in notifications(store)}
@@ -172,6 +177,7 @@ def test_a_notification_per_account_waits_the_per_account_interval(segment: tupl
     assert min(gaps) >= SETTINGS.per_account_interval
 
 
+@pytest.mark.slow
 def test_a_stop_reply_opts_out_its_author_for_good(node: DevNode, bot: SteppedBot, tmp_path: Path) -> None:
     notified = first_delivered(bot, START + 300)
     stop = user(node, notified.account, tmp_path).stop(BOT, notified.permlink, body="Stop please!")
@@ -191,6 +197,7 @@ def test_a_stop_reply_opts_out_its_author_for_good(node: DevNode, bot: SteppedBo
     assert silent, "the account kept earning badges, silently"
 
 
+@pytest.mark.slow
 def test_a_stop_by_someone_else_opts_out_only_that_someone(
     node: DevNode, bot: SteppedBot, tmp_path: Path, chain: ChainGenerator
 ) -> None:
@@ -203,6 +210,7 @@ def test_a_stop_by_someone_else_opts_out_only_that_someone(
     assert len(again) >= 2, "the author whose notification got the STOP is still notified"
 
 
+@pytest.mark.slow
 def test_start_opts_back_in(node: DevNode, bot: SteppedBot, tmp_path: Path) -> None:
     notified = first_delivered(bot, START + 300)
     replier = user(node, notified.account, tmp_path)

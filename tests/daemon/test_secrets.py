@@ -83,6 +83,7 @@ def test_the_state_the_bot_writes_is_private(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("source", ["env", "file"])
+@pytest.mark.slow  # the daemon as a subprocess
 def test_the_posting_key_is_in_nothing_the_bot_writes(tmp_path: Path, source: str) -> None:
     """The bot signs and posts with the key, is refused another key, answers status and account: neither
     key is in its logs (at debug level), its files or its answers."""

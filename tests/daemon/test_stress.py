@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.support.stress import run_stress
 
 
+@pytest.mark.slow
 def test_the_bot_killed_at_random_moments_loses_nothing_and_posts_nothing_twice(tmp_path: Path) -> None:
     report = run_stress(seed=4, kills=8, directory=tmp_path)
     assert sum(report.kills.values()) == 8

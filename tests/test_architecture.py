@@ -4,7 +4,9 @@
 - the emulator imports from the bot only what any client of the bot would;
 - pure rule modules import no I/O, directly or through the bot modules they import;
 - only ``bot/chain/`` imports beem;
-- ``bot/`` has no import cycle among its module-level imports.
+- ``bot/`` has no import cycle among its module-level imports;
+- no test module (``test_*.py``) imports another: what tests share lives in ``tests/support/`` or a
+  ``conftest.py``.
 """
 
 from __future__ import annotations
@@ -117,3 +119,22 @@ def test_the_bot_has_no_import_cycle() -> None:
 
     for module in sorted(graph):
         visit(module, ())
+
+
+def test_no_test_module_imports_another() -> None:
+    """Absolute imports only, so that the rule sees every one."""
+    tests = modules("tests")
+    found = sorted(
+        f"{module} imports {name} (line {line})"
+        for module, path in tests.items()
+        if path.name.startswith("test_")
+        for name, line in imports(path)
+        if under(name, ("tests",)) and any(part.startswith("test_") for part in name.split("."))
+    )
+    relative = sorted(
+        f"{module} line {node.lineno}"
+        for module, path in tests.items()
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.ImportFrom) and node.level > 0
+    )
+    assert found == [] and relative == [], found + relative

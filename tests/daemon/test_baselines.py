@@ -1,0 +1,218 @@
+"""Lifetime counts end to end: live counting from block S plus baselines read from account history through real
+beem over HTTP equal an independent recount of each account's whole history, at the seam too."""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pytest
+
+from bot.app import build_baseline_job, build_follower
+from bot.baselines import BaselineState
+from bot.config import HistorySettings, NotificationSettings
+from bot.history import HF24_TIME
+from bot.metrics import Metric
+from bot.operations import parse_timestamp
+from bot.store import Store
+from devnet.deep import DeepHistory
+from devnet.generator import ChainGenerator, GeneratorParams
+from devnet.node import DevNode
+from tests.support.chains import CHAIN, bot_config, load_all_counts
+from tests.support.recount import recount_history
+
+pytestmark = pytest.mark.slow  # 400 accounts' histories read through beem: about 50 s in all
+
+SEED = 31
+FIRST = 50_000_000
+GENESIS = 1_750_000_000
+S = FIRST + 2_400  # live counting starts here; every comment edited after S was created after FIRST
+END = S + 600
+LADDERS = {metric: (10, 100, 1000, 10_000) for metric in Metric}
+
+
+@dataclass
+class Bot:
+    """A follower with lifetime counts and a baseline job, as the daemon has them (own store connections)."""
+
+    node: DevNode
+    path: Path
+
+    def __post_init__(self) -> None:
+        config = bot_config(
+            [self.node.url],
+            self.path,
+            start_block=S,
+            badges=LADDERS,
+            bootstrap="history",
+            chain=replace(CHAIN, batch_size=100),
+            history=HistorySettings(page_size=200),
+            notifications=NotificationSettings(max_crossing_age=10**9),
+        )
+        self.follower_store = Store.open(self.path)
+        self.history_store = Store.open(self.path)
+        self.follower = build_follower(config, self.follower_store)
+        self.baseline_job = build_baseline_job(config, self.history_store)
+
+    def close(self) -> None:
+        self.follower.close()
+        self.follower_store.close()
+        self.history_store.close()
+
+
+@pytest.fixture(scope="module")
+def chain() -> ChainGenerator:
+    return ChainGenerator(SEED, FIRST, GENESIS, GeneratorParams(accounts=400), blocks=END - FIRST + 10)
+
+
+@pytest.fixture(scope="module")
+def deep(chain: ChainGenerator) -> dict[str, DeepHistory]:
+    return {
+        chain.accounts[0]: DeepHistory(entries=3000, since=HF24_TIME - 20 * 86_400),  # reaches before HF24
+        chain.accounts[1]: DeepHistory(entries=1200, since=GENESIS - 400 * 86_400),
+    }
+
+
+@pytest.fixture(scope="module")
+def run(
+    chain: ChainGenerator, deep: dict[str, DeepHistory], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[DevNode, Store, list[str]]]:
+    """The bot from S to END, history pages between batches; killed once while a deep baseline is half read."""
+    path = tmp_path_factory.mktemp("lifetime") / "bot.sqlite"
+    killed: list[str] = []
+    with DevNode(chain, head=END + 1, irreversible_lag=1, deep_histories=deep) as node:
+        bot = Bot(node, path)
+        deepest = chain.accounts[0]
+
+        def read_history(pages: int) -> bool:
+            """Up to ``pages`` pages; the bot is killed once, when the deepest history is half read."""
+            nonlocal bot
+            for _ in range(pages):
+                report = bot.baseline_job.step()
+                if report is None:
+                    return False
+                half_read = report.baseline.pages >= 3 and report.baseline.state is BaselineState.WAITING
+                if not killed and report.baseline.account == deepest and half_read:
+                    bot.close()  # the bot dies: nothing of its memory survives, the store does
+                    bot = Bot(node, path)
+                    killed.append(deepest)
+            return True
+
+        while bot.follower.step(END) is not None:
+            read_history(15)
+        while read_history(100):
+            pass
+        bot.close()
+        with Store.open(path) as store:
+            yield node, store, killed
+
+
+def truth(node: DevNode, account: str) -> dict[Metric, int]:
+    entries = [entry.json() for _, entry in node.api.history.full_history(account) if entry.block <= END]
+    return recount_history(entries, account)
+
+
+def test_lifetime_counts_equal_a_recount_of_each_accounts_whole_history(
+    run: tuple[DevNode, Store, list[str]],
+) -> None:
+    node, store, _ = run
+    counted = load_all_counts(store)
+    assert len(counted) > 300
+    for account, counts in counted.items():
+        baseline = store.baselines.load(account)
+        assert baseline is not None and baseline.state is BaselineState.DONE, account
+        assert counts == truth(node, account), account
+
+
+def test_deep_histories_killed_halfway_are_counted_exactly(
+    run: tuple[DevNode, Store, list[str]], chain: ChainGenerator
+) -> None:
+    node, store, killed = run
+    assert killed == [chain.accounts[0]]
+    for account in chain.accounts[:2]:
+        baseline = store.baselines.load(account)
+        assert baseline is not None and baseline.pages >= 5
+        assert store.load_counts(account) == truth(node, account)
+        assert sum(baseline.counts.values()) > 100  # most of it came from history
+
+
+def test_the_recount_covers_the_seam_edits_and_paid_out_votes(run: tuple[DevNode, Store, list[str]]) -> None:
+    """Without these the equality above would prove little."""
+    node, store, _ = run
+    seam_pairs = 0
+    paid_out = 0
+    at_seam = set()
+    for account in list(load_all_counts(store))[:150]:
+        votes: dict[tuple[str, str, str], list[int]] = {}
+        effective = set()
+        for _, entry in node.api.history.full_history(account):
+            op, value = entry.op["type"], entry.op["value"]
+            if entry.block in (S - 1, S):
+                at_seam.add(account)
+            if op == "vote_operation":
+                votes.setdefault((value["voter"], value["author"], value["permlink"]), []).append(entry.block)
+            elif op == "effective_comment_vote_operation":
+                effective.add((value["voter"], value["author"], value["permlink"], entry.block))
+        seam_pairs += sum(1 for blocks in votes.values() if min(blocks) < S <= max(blocks))
+        paid_out += sum(1 for key, blocks in votes.items() for b in blocks if (*key, b) not in effective)
+    assert seam_pairs >= 3  # voted before S, changed after it
+    assert paid_out >= 20
+    assert len(at_seam) >= 20
+
+
+def test_the_deep_history_before_hf24_has_votes_with_and_without_their_effective_op(
+    run: tuple[DevNode, Store, list[str]], chain: ChainGenerator
+) -> None:
+    """As on a replayed node: before HF24 too, the votes that took effect are followed by their effective
+    op, those cast on paid-out comments are not (and must not count)."""
+    node, _, _ = run
+    old = [
+        e
+        for _, e in node.api.history.full_history(chain.accounts[0])
+        if parse_timestamp(e.timestamp) < HF24_TIME
+    ]
+    kinds = Counter(
+        (e.op["type"], following.virtual)
+        for e, following in itertools.pairwise(old)
+        if e.op["type"] == "vote_operation" and e.op["value"]["weight"] > 0
+    )
+    assert kinds["vote_operation", True] >= 10 and kinds["vote_operation", False] >= 2, kinds
+
+
+def test_an_old_nodes_votes_before_hf24_count_without_effective_ops(
+    chain: ChainGenerator, deep: dict[str, DeepHistory], tmp_path: Path
+) -> None:
+    """A node whose history has no effective op before HF24: the deepest account's upvotes there count
+    as its whole history shows none (the recount says so too), and it makes a difference."""
+    account = chain.accounts[0]
+    with DevNode(
+        chain, head=END + 1, irreversible_lag=1, deep_histories=deep, effective_votes_before_hf24=False
+    ) as node:
+        bot = Bot(node, tmp_path / "bot.sqlite")
+        bot.follower.step(S)
+        bot.history_store.baselines.requeue([account], S)
+        while bot.baseline_job.step() is not None:
+            pass
+        baseline = bot.history_store.baselines.load(account)
+        bot.close()
+        old_node = [entry.json() for _, entry in node.api.history.full_history(account) if entry.block < S]
+    with DevNode(chain, head=END + 1, irreversible_lag=1, deep_histories=deep) as replayed:
+        entries = [entry.json() for _, entry in replayed.api.history.full_history(account) if entry.block < S]
+    assert baseline is not None and baseline.state is BaselineState.DONE
+    assert baseline.counts == recount_history(old_node, account)
+    assert (
+        baseline.counts[Metric.UPVOTES_RECEIVED] > recount_history(entries, account)[Metric.UPVOTES_RECEIVED]
+    )
+
+
+def test_badges_the_history_reaches_are_recorded_not_announced(run: tuple[DevNode, Store, list[str]]) -> None:
+    """Every threshold an account had reached when its baseline came in is recorded silently; only those
+    crossed by live activity after that are announced."""
+    _, store, _ = run
+    rows = [row for account in load_all_counts(store) for row in store.outbox.load_badges(account)]
+    how = {str(row["announced"]) for row in rows}
+    assert how <= {"baseline", "waiting"}
+    assert sum(row["announced"] == "baseline" for row in rows) >= 50

@@ -1,0 +1,453 @@
+"""Reading account history into a baseline: the live counting rules, one page at a time (bot.history), and the
+store's side of it, deduplication across pages and the seam with live counting (bot.baselines)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.badges import BadgeRules
+from bot.baselines import BaselineState
+from bot.errors import ChainDataError
+from bot.history import (
+    HF24_TIME,
+    CommentDeleted,
+    CommentSighting,
+    HistoryEntry,
+    PairSighting,
+    Side,
+    next_request,
+    parse_history,
+    read_page,
+)
+from bot.metrics import Metric
+from bot.operations import format_timestamp
+from bot.store import Checkpoint, Store
+from bot.tallies import PAYOUT_WINDOW, Tally
+from tests.support.paths import FIXTURES
+
+T = HF24_TIME + 100 * 86_400  # modern times: effective_comment_vote exists
+S = 5_000  # the block live counting starts at
+R, G, P, C = Metric.UPVOTES_RECEIVED, Metric.UPVOTES_GIVEN, Metric.POSTS, Metric.COMMENTS
+RULES = BadgeRules(ladders={metric: (1, 2, 3) for metric in Metric}, bot="badge-bot")
+
+
+def vote(
+    index: int, voter: str, author: str, permlink: str, weight: int = 10000, block: int = 100
+) -> HistoryEntry:
+    value = {"voter": voter, "author": author, "permlink": permlink, "weight": weight}
+    return HistoryEntry(index, block, T + block * 3, "vote", value)
+
+
+def effective(index: int, voter: str, author: str, permlink: str, block: int = 100) -> HistoryEntry:
+    value = {"voter": voter, "author": author, "permlink": permlink, "weight": 1, "rshares": 5}
+    return HistoryEntry(index, block, T + block * 3, "effective_comment_vote", value)
+
+
+def comment(index: int, author: str, permlink: str, parent: str = "", block: int = 100) -> HistoryEntry:
+    value = {"author": author, "permlink": permlink, "parent_author": parent, "parent_permlink": "x"}
+    return HistoryEntry(index, block, T + block * 3, "comment", value)
+
+
+def delete(index: int, author: str, permlink: str, block: int = 100) -> HistoryEntry:
+    return HistoryEntry(
+        index, block, T + block * 3, "delete_comment", {"author": author, "permlink": permlink}
+    )
+
+
+def sightings(*entries: HistoryEntry, account: str = "alice", **kwargs: Any) -> tuple[Any, ...]:
+    return read_page(entries, account, before_block=S, **kwargs).sightings
+
+
+def test_an_effective_upvote_counts_for_the_accounts_side() -> None:
+    page = (vote(0, "bob", "alice", "p"), effective(1, "bob", "alice", "p"))
+    assert sightings(*page) == (PairSighting(Side.AUTHOR, "alice", "p", "bob", T + 300),)
+    assert sightings(*page, account="bob") == (PairSighting(Side.VOTER, "alice", "p", "bob", T + 300),)
+
+
+@pytest.mark.parametrize("weight", [0, -10000, -1])
+def test_downvotes_and_unvotes_never_count_even_when_effective(weight: int) -> None:
+    assert sightings(vote(0, "bob", "alice", "p", weight), effective(1, "bob", "alice", "p")) == ()
+
+
+def test_a_vote_without_its_effective_operation_did_not_take_effect() -> None:
+    """A vote on a paid-out comment: in history, without effect."""
+    assert sightings(vote(0, "bob", "alice", "p"), effective(1, "bob", "alice", "other")) == ()
+
+
+def before_hf24(*entries: HistoryEntry) -> tuple[HistoryEntry, ...]:
+    """``entries`` moved to 2019, a year before HF24."""
+    return tuple(replace(entry, time=entry.time - T + OLD) for entry in entries)
+
+
+OLD = HF24_TIME - 365 * 86_400
+BOB_ALICE = (vote(1, "bob", "alice", "p"), effective(2, "bob", "alice", "p"))
+"""bob's upvote on alice/p, with its effective operation."""
+OTHER_EFFECTIVE = (vote(3, "carol", "alice", "q", block=101), effective(4, "carol", "alice", "q", block=101))
+"""Another upvote that took effect: the page shows the node emits effective operations in its era."""
+
+
+@pytest.mark.parametrize(
+    ("era", "page", "newer_pages_showed_one", "counted", "unconfirmed", "shows_one"),
+    [
+        ("after HF24", BOB_ALICE, False, {"bob"}, set(), False),
+        ("after HF24", (BOB_ALICE[0],), False, set(), set(), False),  # paid out
+        ("after HF24", (BOB_ALICE[0], *OTHER_EFFECTIVE), False, {"carol"}, set(), False),
+        ("before HF24", BOB_ALICE, False, {"bob"}, set(), True),  # a replayed node's old vote
+        ("before HF24", (BOB_ALICE[0], *OTHER_EFFECTIVE), False, {"carol"}, set(), True),  # paid out
+        ("before HF24", (BOB_ALICE[0],), True, set(), set(), True),  # paid out: a newer page showed one
+        ("before HF24", (BOB_ALICE[0],), False, set(), {"bob"}, False),  # none seen yet: set aside
+    ],
+)
+def test_a_vote_counts_when_its_effective_operation_follows_in_every_era(
+    era: str,
+    page: tuple[HistoryEntry, ...],
+    newer_pages_showed_one: bool,
+    counted: set[str],
+    unconfirmed: set[str],
+    shows_one: bool,
+) -> None:
+    entries = before_hf24(*page) if era == "before HF24" else page
+    reading = read_page(entries, "alice", before_block=S, effective_before_hf24=newer_pages_showed_one)
+    assert {s.voter for s in reading.sightings if isinstance(s, PairSighting)} == counted
+    assert {s.voter for s in reading.unconfirmed} == unconfirmed
+    assert reading.effective_before_hf24 == shows_one
+
+
+def test_downvotes_and_self_votes_are_not_set_aside_before_hf24_either() -> None:
+    page = before_hf24(vote(0, "bob", "alice", "p", -10000), vote(1, "alice", "alice", "q"))
+    reading = read_page(page, "alice", before_block=S, count_self_votes=False)
+    assert reading.sightings == () and reading.unconfirmed == ()
+
+
+def test_an_effective_operation_on_the_newer_page_is_carried_to_its_vote() -> None:
+    newer = read_page([effective(5, "bob", "alice", "p", block=100)], "alice", before_block=S)
+    assert newer.sightings == () and newer.carry == {("bob", "alice", "p", 100)}
+    older = read_page([vote(4, "bob", "alice", "p", block=100)], "alice", before_block=S, carry=newer.carry)
+    assert older.sightings == (PairSighting(Side.AUTHOR, "alice", "p", "bob", T + 300),)
+    assert older.carry == frozenset()
+
+
+def test_a_carried_effective_operation_is_dropped_once_its_block_is_behind() -> None:
+    reading = read_page(
+        [comment(3, "alice", "q", block=90)], "alice", before_block=S, carry={("bob", "alice", "p", 100)}
+    )
+    assert reading.carry == frozenset()
+
+
+def test_self_votes_count_on_both_sides_unless_the_config_says_otherwise() -> None:
+    page = (vote(0, "alice", "alice", "p"), effective(1, "alice", "alice", "p"))
+    assert {s.side for s in sightings(*page)} == {Side.AUTHOR, Side.VOTER}
+    assert sightings(*page, count_self_votes=False) == ()
+
+
+def test_comments_are_sighted_newest_first_and_only_the_accounts_own() -> None:
+    page = (
+        comment(0, "alice", "post"),
+        comment(1, "bob", "re-bob", parent="alice"),
+        comment(2, "alice", "re", parent="carol"),
+    )
+    assert sightings(*page) == (CommentSighting("re", is_root=False), CommentSighting("post", is_root=True))
+    assert sightings(delete(0, "alice", "post")) == (CommentDeleted("post"),)
+
+
+def test_entries_from_the_first_live_block_on_are_left_to_live_counting() -> None:
+    assert sightings(comment(0, "alice", "late", block=S), comment(1, "alice", "early", block=S - 1)) == (
+        CommentSighting("early", is_root=True),
+    )
+
+
+def test_next_request_pages_backwards_within_hiveds_start_rule() -> None:
+    assert next_request(None, 1000) == (-1, 1000)
+    assert next_request(5000, 1000) == (5000, 1000)
+    assert next_request(41, 1000) == (41, 42)  # hived: start >= limit - 1
+
+
+def test_parse_history_keeps_the_counting_operations_in_index_order() -> None:
+    raw = [
+        [7, _entry("comment_operation", {"author": "a", "permlink": "p", "parent_author": ""})],
+        [3, _entry("transfer_operation", {"from": "a"})],
+        [5, _entry("vote_operation", {"voter": "b", "author": "a", "permlink": "p", "weight": 1})],
+    ]
+    assert [(e.index, e.kind) for e in parse_history(raw, "a")] == [(5, "vote"), (7, "comment")]
+    with pytest.raises(ChainDataError, match="history of @a, item 0: malformed entry"):
+        parse_history([[1, {"op": {"type": "vote_operation"}}]], "a")
+
+
+def _entry(kind: str, value: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "block": 9,
+        "timestamp": format_timestamp(T),
+        "op": {"type": kind, "value": value},
+        "trx_id": "0" * 40,
+    }
+
+
+# -- the store's side --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    """A store whose live counting started at block S (time T + 3 S)."""
+    opened = Store.open(tmp_path / "bot.sqlite")
+    opened.commit_batch(Tally(), {}, Checkpoint(S, "00", T + 3 * S), with_baselines=True)
+    return opened
+
+
+def page(store: Store, account: str, *entries: HistoryEntry, last: bool = False) -> None:
+    """Read ``entries`` as one page of ``account``'s history; ``last``: the oldest page (its lowest index is
+    0), which finishes the baseline."""
+    current = store.baselines.load(account)
+    assert current is not None
+    reading = read_page(
+        entries,
+        account,
+        before_block=S,
+        carry=current.carry,
+        effective_before_hf24=current.effective_before_hf24,
+    )
+    lowest = 0 if last else max(1, reading.lowest or 1)  # the oldest page is the one with index 0
+    store.baselines.commit_page(account, replace(reading, lowest=lowest), entries=len(entries), rules=RULES)
+
+
+def bob_upvoted_alice(store: Store, account: str, block: int) -> None:
+    """``account``'s whole history (one page): bob's upvote on alice/p in ``block``, which took effect."""
+    page(
+        store,
+        account,
+        vote(0, "bob", "alice", "p", block=block),
+        effective(1, "bob", "alice", "p", block=block),
+        last=True,
+    )
+
+
+def queue(store: Store, *accounts: str) -> None:
+    store.baselines.requeue(accounts, S)
+
+
+def test_a_pair_seen_on_several_pages_counts_once(store: Store) -> None:
+    queue(store, "alice")
+    page(
+        store,
+        "alice",
+        vote(9, "bob", "alice", "p", 5000, block=200),
+        effective(10, "bob", "alice", "p", block=200),
+    )
+    page(
+        store, "alice", vote(3, "bob", "alice", "p", block=100), effective(4, "bob", "alice", "p", block=100)
+    )
+    page(store, "alice", comment(0, "alice", "p", block=50), last=True)
+    baseline = store.baselines.load("alice")
+    assert baseline is not None and baseline.state is BaselineState.DONE
+    assert baseline.counts == {R: 1, G: 0, P: 1, C: 0}
+    assert store.load_counts("alice") == {R: 1, G: 0, P: 1, C: 0}
+
+
+def test_a_comment_deleted_and_created_again_counts_twice_edits_never(store: Store) -> None:
+    queue(store, "alice")
+    page(
+        store,
+        "alice",
+        comment(0, "alice", "p", block=10),
+        comment(1, "alice", "p", block=11),  # an edit
+        delete(2, "alice", "p", block=12),
+        comment(3, "alice", "p", block=13),  # created again
+        comment(4, "alice", "p", block=14),  # an edit
+        last=True,
+    )
+    assert store.load_counts("alice") == {R: 0, G: 0, P: 2, C: 0}
+
+
+def test_the_baseline_adds_to_live_counts_and_its_badges_are_recorded_silently(store: Store) -> None:
+    store.commit_batch(
+        Tally(increments=Counter({("alice", P): 1})),
+        {},
+        Checkpoint(S + 1, "01", T + 3 * S + 3),
+        with_baselines=True,
+    )
+    page(store, "alice", comment(0, "alice", "a"), comment(1, "alice", "b", block=101), last=True)
+    assert store.load_counts("alice") == {R: 0, G: 0, P: 3, C: 0}
+    announced = {(row["threshold"], row["announced"]) for row in store.outbox.load_badges("alice")}
+    assert announced == {(1, "baseline"), (2, "baseline"), (3, "baseline")}
+
+
+def test_until_its_baseline_is_done_an_account_earns_no_badge(store: Store) -> None:
+    from bot.plan import OutboxChanges
+
+    store.commit_batch(
+        Tally(increments=Counter({("alice", P): 2})),
+        {},
+        Checkpoint(S + 1, "01", T + 3 * S + 3),
+        OutboxChanges(rules=RULES),
+        with_baselines=True,
+    )
+    assert store.outbox.load_badges("alice") == []
+    page(store, "alice", last=True)  # an empty history
+    store.commit_batch(
+        Tally(increments=Counter({("alice", P): 1})),
+        {},
+        Checkpoint(S + 2, "02", T + 3 * S + 6),
+        OutboxChanges(rules=RULES),
+        with_baselines=True,
+    )
+    announced = {(row["threshold"], row["announced"]) for row in store.outbox.load_badges("alice")}
+    assert announced == {(1, "baseline"), (2, "baseline"), (3, "waiting")}
+
+
+def test_a_pair_counted_live_is_not_counted_again_by_the_baseline(store: Store) -> None:
+    """bob upvoted alice/p just before S and changed the vote after: live counted it first."""
+    created = T + 3 * S - 86_400
+    live = Tally(
+        increments=Counter({("alice", R): 1, ("bob", G): 1}),
+        counted_votes={(("alice", "p"), "bob")},
+        seam_pairs={(("alice", "p"), "bob")},
+    )
+    store.commit_batch(
+        live, {("alice", "p"): created}, Checkpoint(S + 1, "01", T + 3 * S + 3), with_baselines=True
+    )
+    block = S - 100  # in the 7 days before S
+    bob_upvoted_alice(store, "alice", block)
+    assert store.load_counts("alice") == {R: 1, G: 0, P: 0, C: 0}
+
+
+def test_a_pair_the_baseline_counted_is_not_counted_again_live_for_that_side(store: Store) -> None:
+    queue(store, "alice")
+    block = S - 100
+    bob_upvoted_alice(store, "alice", block)
+    assert store.load_counts("alice") == {R: 1, G: 0, P: 0, C: 0}
+    live = Tally(
+        increments=Counter({("alice", R): 1, ("bob", G): 1}),
+        counted_votes={(("alice", "p"), "bob")},
+        seam_pairs={(("alice", "p"), "bob")},
+    )
+    store.commit_batch(
+        live,
+        {("alice", "p"): T + 3 * S - 86_400},
+        Checkpoint(S + 1, "01", T + 3 * S + 3),
+        with_baselines=True,
+    )
+    assert store.load_counts("alice") == {R: 1, G: 0, P: 0, C: 0}  # alice's side was the baseline's
+    assert store.load_counts("bob") == {R: 0, G: 1, P: 0, C: 0}  # bob's side is live's
+    queue(store, "bob")
+    bob_upvoted_alice(store, "bob", block)
+    assert store.load_counts("bob") == {R: 0, G: 1, P: 0, C: 0}  # and bob's baseline leaves it to live
+
+
+def test_votes_older_than_the_seam_window_need_no_mark(store: Store) -> None:
+    queue(store, "alice")
+    old_block = S - PAYOUT_WINDOW // 3 - 10
+    bob_upvoted_alice(store, "alice", old_block)
+    assert store.load_counts("alice") == {R: 1, G: 0, P: 0, C: 0}
+    assert store._db.execute("SELECT count(*) FROM seam_votes").fetchone()[0] == 0
+
+
+def test_requeue_takes_a_finished_baseline_back_out_and_computes_it_again(store: Store) -> None:
+    queue(store, "alice")
+    page(store, "alice", comment(0, "alice", "a"), last=True)
+    assert store.load_counts("alice") == {R: 0, G: 0, P: 1, C: 0}
+    queue(store, "alice")
+    assert store.load_counts("alice") == {R: 0, G: 0, P: 0, C: 0}
+    page(store, "alice", comment(0, "alice", "a"), comment(1, "alice", "b", block=101), last=True)
+    assert store.load_counts("alice") == {R: 0, G: 0, P: 2, C: 0}
+
+
+def test_an_old_nodes_votes_before_hf24_count_when_the_oldest_page_is_in_even_across_a_restart(
+    store: Store, tmp_path: Path
+) -> None:
+    """A node whose history has no effective operation before HF24: the upvotes there are set aside, page
+    by page, in the store (a restart between pages keeps them), and counted with the oldest page."""
+    queue(store, "alice")
+    page(
+        store,
+        "alice",
+        *before_hf24(vote(5, "bob", "alice", "p", block=300), comment(4, "alice", "r", block=299)),
+    )
+    baseline = store.baselines.load("alice")
+    assert baseline is not None and baseline.counts == {R: 0, G: 0, P: 1, C: 0}  # set aside, not counted
+    store.close()
+    reopened = Store.open(tmp_path / "bot.sqlite")
+    page(
+        reopened,
+        "alice",
+        *before_hf24(vote(1, "bob", "alice", "p", block=200), vote(0, "carol", "alice", "p")),
+        last=True,
+    )
+    assert reopened.load_counts("alice") == {R: 2, G: 0, P: 1, C: 0}
+    assert reopened._db.execute("SELECT count(*) FROM baseline_unconfirmed").fetchone()[0] == 0
+
+
+def test_a_replayed_nodes_votes_before_hf24_without_their_effective_operation_never_count(
+    store: Store, tmp_path: Path
+) -> None:
+    """The effective operation before HF24 that proves the node emits them may be on an older page, read
+    after a restart: the votes set aside on the newer pages (cast on paid-out comments) are dropped."""
+    queue(store, "alice")
+    page(store, "alice", *before_hf24(vote(5, "bob", "alice", "p", block=300)))
+    store.close()
+    reopened = Store.open(tmp_path / "bot.sqlite")
+    page(reopened, "alice", *before_hf24(vote(3, "carol", "alice", "q"), effective(4, "carol", "alice", "q")))
+    baseline = reopened.baselines.load("alice")
+    assert baseline is not None and baseline.effective_before_hf24
+    page(reopened, "alice", *before_hf24(vote(0, "dave", "alice", "p", block=50)), last=True)
+    assert reopened.load_counts("alice") == {R: 1, G: 0, P: 0, C: 0}
+
+
+# -- a real node's answer ------------------------------------------------------------------------------
+
+CAMILLA = FIXTURES / "mainnet-camilla-2016-get_account_history.json"
+"""hived's pattern test ``get_account_history/only_account`` (mainnet replayed to 5,000,000 blocks): @camilla's
+newest 1000 entries, September 2016 (see ``tests/fixtures/README.md``)."""
+
+
+def upvotes_followed_by_their_effective_op(raw: list[Any]) -> tuple[int, set[tuple[str, ...]]]:
+    """Straight from the node's answer: how many upvotes, and which are followed by their effective op."""
+
+    def key(entry: dict[str, Any] | None) -> tuple[str, ...]:
+        value = entry["op"]["value"] if entry else {}
+        return tuple(str(value.get(field)) for field in ("voter", "author", "permlink"))
+
+    upvotes, followed = 0, set()
+    for (_, entry), (_, after) in zip(raw, [*raw[1:], [None, None]], strict=True):
+        if entry["op"]["type"] == "vote_operation" and entry["op"]["value"]["weight"] > 0:
+            upvotes += 1
+            if (
+                after
+                and after["op"]["type"] == "effective_comment_vote_operation"
+                and key(after) == key(entry)
+            ):
+                followed.add(key(entry))
+    return upvotes, followed
+
+
+@pytest.mark.parametrize("page_size", [1000, 97])
+def test_a_replayed_mainnet_nodes_2016_history_counts_exactly_the_upvotes_its_effective_ops_confirm(
+    page_size: int,
+) -> None:
+    """2016, four years before HF24, and the node still says which votes took effect: 368 of @camilla's
+    374 upvotes are followed by their ``effective_comment_vote``; the other 6 were cast on comments already
+    paid out, and do not count. Read newest page first, as the baseline job does."""
+    raw = json.loads(CAMILLA.read_text())["history"]
+    upvotes, followed = upvotes_followed_by_their_effective_op(raw)
+    assert (upvotes, len(followed)) == (374, 368)
+    entries = parse_history(raw, "camilla")
+    carry: frozenset[tuple[str, str, str, int]] = frozenset()
+    seen_before_hf24, pairs = False, []
+    for top in range(len(entries), 0, -page_size):
+        reading = read_page(
+            entries[max(0, top - page_size) : top],
+            "camilla",
+            before_block=10**9,
+            carry=carry,
+            effective_before_hf24=seen_before_hf24,
+        )
+        carry, seen_before_hf24 = reading.carry, reading.effective_before_hf24
+        pairs += [s for s in reading.sightings if isinstance(s, PairSighting)]
+        assert reading.unconfirmed == () or not seen_before_hf24
+    assert seen_before_hf24
+    assert {(s.voter, s.author, s.permlink) for s in pairs} == followed
+    assert Counter(s.side for s in pairs) == {Side.AUTHOR: 276 + 4, Side.VOTER: 88 + 4}  # 4 self-votes

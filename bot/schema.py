@@ -14,7 +14,7 @@ is a new one. Which module reads and writes each table:
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -156,4 +156,13 @@ MIGRATIONS: dict[int, str] = {
         PRIMARY KEY (account, side, author, permlink, voter)
     ) WITHOUT ROWID;
 """,
+    # the ranking per metric (bot.counts.load_ranking_page): an index walked in order, never a sort; only
+    # accounts with a count take a place in it
+    7: """
+        CREATE INDEX counts_by_upvotes_received ON counts (upvotes_received DESC, account)
+            WHERE upvotes_received > 0;
+        CREATE INDEX counts_by_upvotes_given ON counts (upvotes_given DESC, account) WHERE upvotes_given > 0;
+        CREATE INDEX counts_by_posts ON counts (posts DESC, account) WHERE posts > 0;
+        CREATE INDEX counts_by_comments ON counts (comments DESC, account) WHERE comments > 0;
+    """,
 }

@@ -1,0 +1,85 @@
+"""The web app over a store the real follower filled from the devnet, served by uvicorn on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import pytest
+import uvicorn
+
+from bot.app import open_web
+from bot.config import Config, load_config
+from bot.metrics import Metric
+from bot.store import Store
+from devnet.node import DevNode
+from tests.configs import write_config
+from tests.devnet import BADGE_RULES, FIRST, LAST, follow, generated_chain
+
+LADDERS = {metric.value: {"thresholds": list(BADGE_RULES.ladders[metric])} for metric in Metric}
+"""The ladders the follower used: the board's next targets and image URLs follow them."""
+
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    url: str
+    config: Config
+
+    def get(self, path: str) -> tuple[int, dict[str, str], bytes]:
+        """Status, headers (lowercase names) and body of ``GET path``; error statuses are answers too."""
+        try:
+            with urllib.request.urlopen(self.url + path, timeout=10) as answer:
+                return answer.status, {k.lower(): v for k, v in answer.headers.items()}, answer.read()
+        except urllib.error.HTTPError as error:
+            return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read()
+
+    def get_json(self, path: str) -> tuple[int, object]:
+        status, _, body = self.get(path)
+        return status, json.loads(body)
+
+
+@pytest.fixture(scope="package")
+def config(tmp_path_factory: pytest.TempPathFactory) -> Config:
+    """A config whose store the follower filled from the devnet's generated chain (blocks FIRST … LAST);
+    one account opted out by the operator, one with a baseline queued."""
+    directory = tmp_path_factory.mktemp("web")
+    with DevNode(generated_chain(), head=LAST + 1, irreversible_lag=1) as node:
+        path = write_config(directory, [node.url], badges=LADDERS, web={"max_lag": "10m"})
+        loaded = load_config(path)
+        follow([node.url], loaded.store, stop_at=LAST, start=FIRST)
+    with Store.open(loaded.store) as store:
+        ranked = store.load_ranking(Metric.UPVOTES_RECEIVED, 2)
+        store.outbox.add_optout(ranked[0][0])
+        store.baselines.requeue([ranked[1][0]], LAST)
+    return loaded
+
+
+def serve(config: Config, clock: Callable[[], float] | None = None) -> Iterator[Served]:
+    """Serve the app ``config`` describes on a free port of 127.0.0.1 in a thread, until closed."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    with open_web(config, clock=clock) as app:
+        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 10
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.02)
+        try:
+            yield Served(f"http://127.0.0.1:{port}", config)
+        finally:
+            server.should_exit = True
+            thread.join(10)
+            listener.close()
+
+
+@pytest.fixture(scope="package")
+def served(config: Config) -> Iterator[Served]:
+    yield from serve(config)

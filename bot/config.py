@@ -18,7 +18,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable, Hashable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final, Literal, TypeAlias, TypeGuard
@@ -31,7 +31,7 @@ from bot.badges import BadgeRules
 from bot.errors import BotError
 from bot.history import MAX_PAGE
 from bot.metrics import Metric
-from bot.notifications import Templates, template_problem
+from bot.notifications import Templates, link_board, template_problem
 from bot.tallies import CountingRules
 
 __all__ = [
@@ -199,7 +199,16 @@ def load_config(path: Path) -> Config:
     values["store"] = (config_dir / values["store"]).resolve()
     if "posting_key_file" in values:
         values["posting_key_file"] = (config_dir / values["posting_key_file"]).resolve()
-    return Config(path=path.absolute(), **values)
+    config = Config(path=path.absolute(), **values)
+    templates = link_board(
+        config.notifications.templates, config.web.public_url, default_footer=not _footer_given(raw)
+    )
+    return replace(config, notifications=replace(config.notifications, templates=templates))
+
+
+def _footer_given(raw: dict[str, Any]) -> bool:
+    """Whether the file writes a footer (the raw YAML, already validated: sections are mappings or empty)."""
+    return "footer" in ((raw.get("notifications") or {}).get("templates") or {})
 
 
 # --- reading the file ---------------------------------------------------------------------------------------
@@ -602,8 +611,10 @@ def _public_url(value: object, where: str) -> str:
     _check_url(value, where)
     assert isinstance(value, str)
     parts = urlsplit(value)
-    if parts.query or parts.fragment:
-        raise _Invalid(where, f"must be the board's address without ?query or #fragment, got {_show(value)}")
+    if parts.query or parts.fragment or "{" in value or "}" in value:
+        raise _Invalid(
+            where, f"must be the board's address without ?query, #fragment or braces, got {_show(value)}"
+        )
     return value.rstrip("/")
 
 

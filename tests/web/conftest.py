@@ -83,3 +83,15 @@ def serve(config: Config, clock: Callable[[], float] | None = None) -> Iterator[
 @pytest.fixture(scope="package")
 def served(config: Config) -> Iterator[Served]:
     yield from serve(config)
+
+
+@pytest.fixture(scope="package")
+def store(config: Config) -> Iterator[Store]:
+    """The served store, read as the app reads it."""
+    with Store.open_read_only(config.store) as opened:
+        yield opened
+
+
+def with_badges(store: Store) -> str:
+    """An account with badges, neither opted out nor reading its history (see :func:`config`)."""
+    return store.load_ranking(Metric.UPVOTES_RECEIVED, 3)[2][0]

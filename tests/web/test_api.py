@@ -4,7 +4,6 @@ exact keys and types, values equal to the store's; ``/healthz``; the headers on 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,22 +13,11 @@ from PIL import Image
 from bot.config import Config
 from bot.metrics import Metric
 from bot.store import Store
-from tests.web.conftest import Served, serve
+from tests.web.conftest import Served, serve, with_badges
 
 ACCOUNT_KEYS = {"account", "counts", "next_targets", "badges", "opted_out", "baseline"}
 BADGE_KEYS = {"metric", "threshold", "earned_block", "earned_at", "announced"}
 ANNOUNCED = {"announced", "pending", "silent", "baseline"}
-
-
-@pytest.fixture(scope="module")
-def store(config: Config) -> Iterator[Store]:
-    with Store.open_read_only(config.store) as opened:
-        yield opened
-
-
-def with_badges(store: Store) -> str:
-    """The account with the most upvotes received that is neither opted out nor has a baseline queued."""
-    return store.load_ranking(Metric.UPVOTES_RECEIVED, 3)[2][0]
 
 
 def test_an_accounts_answer_has_exactly_the_contracts_keys_and_types(served: Served, store: Store) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -125,6 +126,10 @@ def serve_command(config: Config, args: argparse.Namespace) -> int:
     import uvicorn  # the daemon's commands need no web server: loaded only here
 
     host, port = config.web.listen
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        # uvicorn stops on the signal, then raises it again for the handler it found: this one, a no-op,
+        # so that a requested stop exits 0 (as `run` does), not killed by the signal
+        signal.signal(signum, lambda *_: None)
     with open_web(config) as app:
         uvicorn.run(app, host=host, port=port, log_level=config.log.level, access_log=False)
     return EXIT_OK

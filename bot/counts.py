@@ -85,7 +85,7 @@ def load_position(db: sqlite3.Connection, metric: Metric, account: str) -> int |
         return None
     (count,) = row
     (tied_before,) = db.execute(
-        f"SELECT count(*) FROM counts WHERE {column} > 0 AND {column} = ? AND account < ?", (count, account)
+        f"SELECT count(*) FROM counts WHERE {column} = ? AND account < ?", (count, account)
     ).fetchone()
     return _count_above(db, metric, count) + int(tied_before)
 
@@ -99,7 +99,5 @@ def load_ranked_total(db: sqlite3.Connection, metric: Metric) -> int:
 
 def _count_above(db: sqlite3.Connection, metric: Metric, count: int) -> int:
     column = metric.value
-    (above,) = db.execute(
-        f"SELECT count(*) FROM counts WHERE {column} > 0 AND {column} > ?", (count,)
-    ).fetchone()
+    (above,) = db.execute(f"SELECT count(*) FROM counts WHERE {column} > ?", (count,)).fetchone()
     return int(above)

@@ -114,3 +114,11 @@ def test_a_store_of_another_schema_is_refused_not_upgraded(
     with sqlite3.connect(store_path) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == version
     db.close()
+
+
+def test_the_rankings_length_follows_what_the_bot_commits_meanwhile(store: Store, store_path: Path) -> None:
+    assert store.load_ranked_total(Metric.POSTS) == 6
+    with sqlite3.connect(store_path) as db:
+        counts.add_counts(db, {("zed", Metric.POSTS): 1, ("newcomer", Metric.POSTS): 2})
+    db.close()
+    assert store.load_ranked_total(Metric.POSTS) == 8

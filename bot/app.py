@@ -7,8 +7,11 @@ called: :func:`open_daemon` holds the store's lock and its connections while it 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+
+from starlette.applications import Starlette
 
 from bot.baseline_job import BaselineJob
 from bot.chain import ChainClient, PostingKey
@@ -17,6 +20,7 @@ from bot.daemon import Daemon
 from bot.follower import Follower
 from bot.poster import Poster
 from bot.store import Store, lock_store
+from bot.web.routes import Site, create_app
 
 QUICK_TIMEOUT = 5.0
 """Seconds a read-only command (``status``) waits for a node at most: it reports "unknown" rather than hang."""
@@ -96,3 +100,12 @@ def open_daemon(config: Config, *, stop_at: int | None = None) -> Iterator[Daemo
             )
         finally:
             follower.close()
+
+
+@contextmanager
+def open_web(config: Config, *, clock: Callable[[], float] | None = None) -> Iterator[Starlette]:
+    """The board and ranking app over the config's store, opened read-only while the app is open: it
+    runs beside the daemon (``run``), never instead of it, and never writes."""
+    with Store.open_read_only(config.store) as store:
+        site = Site(store, config.badges, config.account, config.web.max_lag, clock or time.time)
+        yield create_app(site)

@@ -1,5 +1,5 @@
-"""The command line: ``hive-badge-bot run | status | account | ranking | optout | backup | bootstrap | demo |
-check-config``.
+"""The command line: ``hive-badge-bot run | serve | status | account | ranking | optout | backup | bootstrap |
+demo | check-config``.
 
 Exit codes: 0 success, 1 the bot could not do its job (store unusable, nodes unreachable …),
 2 the config or the command line is wrong.
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.accounts import account_name_problem
-from bot.app import build_baseline_job, chain_client, open_daemon
+from bot.app import build_baseline_job, chain_client, open_daemon, open_web
 from bot.config import Config, ConfigError, load_config
 from bot.daemon import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 from bot.errors import BotError, ChainError, PostingKeyError, StoreLockedError
@@ -58,6 +59,11 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", parents=[common], help="follow the chain and count (the daemon)")
     run.add_argument("--stop-at-block", type=_positive, metavar="N", help="exit 0 once block N is processed")
     run.set_defaults(command=run_command)
+
+    serve = commands.add_parser(
+        "serve", parents=[common], help="the board and the ranking: web pages and a JSON API over the store"
+    )
+    serve.set_defaults(command=serve_command)
 
     status = commands.add_parser("status", parents=[common], help="checkpoint, lag, accounts, store size")
     status.add_argument("--json", action="store_true")
@@ -113,6 +119,20 @@ def _parser() -> argparse.ArgumentParser:
 def run_command(config: Config, args: argparse.Namespace) -> int:
     with open_daemon(config, stop_at=args.stop_at_block) as daemon:
         return daemon.run()
+
+
+def serve_command(config: Config, args: argparse.Namespace) -> int:
+    """Serve until SIGINT or SIGTERM (uvicorn handles both: it finishes the answers under way)."""
+    import uvicorn  # the daemon's commands need no web server: loaded only here
+
+    host, port = config.web.listen
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        # uvicorn stops on the signal, then raises it again for the handler it found: this one, a no-op,
+        # so that a requested stop exits 0 (as `run` does), not killed by the signal
+        signal.signal(signum, lambda *_: None)
+    with open_web(config) as app:
+        uvicorn.run(app, host=host, port=port, log_level=config.log.level, access_log=False)
+    return EXIT_OK
 
 
 def status_command(config: Config, args: argparse.Namespace) -> int:

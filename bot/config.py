@@ -18,7 +18,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable, Hashable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final, Literal, TypeAlias, TypeGuard
@@ -31,7 +31,7 @@ from bot.badges import BadgeRules
 from bot.errors import BotError
 from bot.history import MAX_PAGE
 from bot.metrics import Metric
-from bot.notifications import Templates, template_problem
+from bot.notifications import Templates, link_board, template_problem
 from bot.tallies import CountingRules
 
 __all__ = [
@@ -44,6 +44,7 @@ __all__ = [
     "LogLevel",
     "LogSettings",
     "NotificationSettings",
+    "WebSettings",
     "load_config",
 ]
 
@@ -128,6 +129,18 @@ class NotificationSettings:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class WebSettings:
+    """The board and the ranking (``hive-badge-bot serve``)."""
+
+    listen: tuple[str, int] = ("127.0.0.1", 8080)
+    """Host and port the web app listens on (written "127.0.0.1:8080")."""
+    public_url: str | None = None
+    """Where people reach the board (no trailing '/'); when set, notifications link to it."""
+    max_lag: float = 300.0
+    """``/healthz`` answers 503 once the store's checkpoint is older than this (its block time)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Config:
     """Everything in the config file, validated. `store` is absolute; `start_block` None means head."""
 
@@ -149,6 +162,7 @@ class Config:
     chain: ChainSettings = field(default_factory=ChainSettings)
     log: LogSettings = field(default_factory=LogSettings)
     notifications: NotificationSettings = field(default_factory=NotificationSettings)
+    web: WebSettings = field(default_factory=WebSettings)
 
     @property
     def with_baselines(self) -> bool:
@@ -185,7 +199,16 @@ def load_config(path: Path) -> Config:
     values["store"] = (config_dir / values["store"]).resolve()
     if "posting_key_file" in values:
         values["posting_key_file"] = (config_dir / values["posting_key_file"]).resolve()
-    return Config(path=path.absolute(), **values)
+    config = Config(path=path.absolute(), **values)
+    templates = link_board(
+        config.notifications.templates, config.web.public_url, default_footer=not _footer_given(raw)
+    )
+    return replace(config, notifications=replace(config.notifications, templates=templates))
+
+
+def _footer_given(raw: dict[str, Any]) -> bool:
+    """Whether the file writes a footer (the raw YAML, already validated: sections are mappings or empty)."""
+    return "footer" in ((raw.get("notifications") or {}).get("templates") or {})
 
 
 # --- reading the file ---------------------------------------------------------------------------------------
@@ -436,7 +459,7 @@ def _nodes(value: object, where: str) -> tuple[str, ...]:
     seen: set[str] = set()
     for index, url in enumerate(value):
         item = f"{where}[{index}]"
-        _check_node_url(url, item)
+        _check_url(url, item, websocket_hint=True)
         normalized = url.rstrip("/").lower()
         if normalized in seen:
             raise _Invalid(item, f"duplicate node {_show(url)}")
@@ -444,7 +467,7 @@ def _nodes(value: object, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _check_node_url(url: object, where: str) -> None:
+def _check_url(url: object, where: str, *, websocket_hint: bool = False) -> None:
     if not isinstance(url, str) or any(char.isspace() for char in url):
         raise _Invalid(where, f"must be an http:// or https:// URL, got {_show(url)}")
     try:
@@ -452,7 +475,7 @@ def _check_node_url(url: object, where: str) -> None:
         _ = parts.port  # raises ValueError on a malformed port
     except ValueError:
         raise _Invalid(where, f"must be a well-formed URL, got {_show(url)}") from None
-    if parts.scheme in ("ws", "wss"):
+    if websocket_hint and parts.scheme in ("ws", "wss"):
         raise _Invalid(
             where, f"websocket nodes are not supported (use the node's https:// URL), got {_show(url)}"
         )
@@ -576,6 +599,31 @@ _NOTIFICATIONS_SCHEMA: Final[_Schema] = {
     "templates": _Key(_section(_TEMPLATES_SCHEMA, Templates, optional=True), required=False),
 }
 
+
+def _listen(value: object, where: str) -> tuple[str, int]:
+    host, _, port = value.rpartition(":") if isinstance(value, str) else ("", "", "")
+    if host and port.isdigit() and 1 <= int(port) <= 65_535 and not any(c.isspace() for c in host):
+        return host.strip("[]"), int(port)
+    raise _Invalid(where, f'must be "host:port" (e.g. "127.0.0.1:8080"), got {_show(value)}')
+
+
+def _public_url(value: object, where: str) -> str:
+    _check_url(value, where)
+    assert isinstance(value, str)
+    parts = urlsplit(value)
+    if parts.query or parts.fragment or "{" in value or "}" in value:
+        raise _Invalid(
+            where, f"must be the board's address without ?query, #fragment or braces, got {_show(value)}"
+        )
+    return value.rstrip("/")
+
+
+_WEB_SCHEMA: Final[_Schema] = {
+    "listen": _Key(_listen, required=False),
+    "public_url": _Key(_public_url, required=False),
+    "max_lag": _Key(_duration(10, 30 * 86_400), required=False),
+}
+
 _LADDER_SCHEMA: Final[_Schema] = {
     "thresholds": _Key(_thresholds),
 }
@@ -611,4 +659,5 @@ _CONFIG_SCHEMA: Final[_Schema] = {
         _section(_NOTIFICATIONS_SCHEMA, NotificationSettings, optional=True), required=False
     ),
     "badges": _Key(_badges),
+    "web": _Key(_section(_WEB_SCHEMA, WebSettings, optional=True), required=False),
 }

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from bot.metrics import Metric
 
@@ -41,3 +42,62 @@ def load_ranking(db: sqlite3.Connection, metric: Metric, limit: int | None) -> l
         (-1 if limit is None else limit,),
     )
     return [(account, value) for account, value in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class RankedRow:
+    """One place in a ranking: equal counts share a rank, 1 + the number of accounts counting more."""
+
+    rank: int
+    account: str
+    count: int
+
+
+def load_ranking_page(db: sqlite3.Connection, metric: Metric, limit: int, offset: int) -> list[RankedRow]:
+    """``limit`` places of the ranking by ``metric`` from position ``offset`` (0: the top), accounts with a
+    count only, highest first, ties by name. Walks the metric's index (schema 7) from ``offset``.
+
+    Ranks come from the rows themselves: a row whose count differs from the row above is preceded only by
+    higher counts, so its rank is its position; only the page's first row needs counting those above it."""
+    column = metric.value
+    rows = db.execute(
+        f"SELECT account, {column} FROM counts WHERE {column} > 0 ORDER BY {column} DESC, account "
+        "LIMIT ? OFFSET ?",
+        (limit, offset),
+    ).fetchall()
+    page: list[RankedRow] = []
+    for position, (account, count) in enumerate(rows, offset + 1):
+        if page and page[-1].count == count:
+            rank = page[-1].rank
+        elif page:
+            rank = position
+        else:
+            rank = 1 + _count_above(db, metric, count)
+        page.append(RankedRow(rank, account, count))
+    return page
+
+
+def load_position(db: sqlite3.Connection, metric: Metric, account: str) -> int | None:
+    """Where ``account`` stands in the ranking by ``metric`` (0: the top), ``None`` if it has no count."""
+    column = metric.value
+    row = db.execute(f"SELECT {column} FROM counts WHERE account = ? AND {column} > 0", (account,)).fetchone()
+    if row is None:
+        return None
+    (count,) = row
+    (tied_before,) = db.execute(
+        f"SELECT count(*) FROM counts WHERE {column} = ? AND account < ?", (count, account)
+    ).fetchone()
+    return _count_above(db, metric, count) + int(tied_before)
+
+
+def load_ranked_total(db: sqlite3.Connection, metric: Metric) -> int:
+    """How many accounts have a count for ``metric`` (> 0): the ranking's length."""
+    column = metric.value
+    (total,) = db.execute(f"SELECT count(*) FROM counts WHERE {column} > 0").fetchone()
+    return int(total)
+
+
+def _count_above(db: sqlite3.Connection, metric: Metric, count: int) -> int:
+    column = metric.value
+    (above,) = db.execute(f"SELECT count(*) FROM counts WHERE {column} > ?", (count,)).fetchone()
+    return int(above)

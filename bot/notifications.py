@@ -16,7 +16,7 @@ import json
 import re
 import string
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 from bot import __version__
@@ -42,10 +42,14 @@ DEFAULT_HEADER = (
     "Congratulations @{account}! You have completed the following achievement on the Hive blockchain "
     "and have been rewarded with new badge(s):"
 )
-DEFAULT_FOOTER = (
-    "You can view your badges on your board and compare yourself to others in the Ranking\n"
-    "If you no longer want to receive notifications, reply to this comment with the word `STOP`"
+STOP_SENTENCE = "If you no longer want to receive notifications, reply to this comment with the word `STOP`"
+DEFAULT_FOOTER = STOP_SENTENCE
+"""The footer when there is no board to link to."""
+DEFAULT_BOARD_FOOTER = (
+    "You can view your badges on [your board]({board_url}) and compare yourself to others in the "
+    f"[Ranking]({{ranking_url}})\n{STOP_SENTENCE}"
 )
+"""The footer when the board and the ranking have addresses (``web.public_url``, or the operator's)."""
 DEFAULT_BADGE: Mapping[Metric, str] = MappingProxyType(
     {
         Metric.UPVOTES_RECEIVED: "You received more than {threshold} upvotes.",
@@ -73,6 +77,24 @@ class Templates:
     board_url: str = ""
     ranking_url: str = ""
     image_url: str = ""
+
+
+def link_board(templates: Templates, public_url: str | None, *, default_footer: bool) -> Templates:
+    """``templates`` linking to the board at ``public_url`` (``None``: no board is served): the board's pages
+    and images where the operator left ``board_url``, ``ranking_url`` or ``image_url`` empty; with
+    ``default_footer`` (the operator wrote no footer), the footer names the board only if there is one."""
+    if public_url is not None:
+        templates = replace(
+            templates,
+            board_url=templates.board_url or f"{public_url}/@{{account}}",
+            ranking_url=templates.ranking_url
+            or f"{public_url}/ranking/{Metric.UPVOTES_RECEIVED}?account={{account}}",
+            image_url=templates.image_url or f"{public_url}/badges/{{metric}}/{{threshold}}.png",
+        )
+    if default_footer:
+        board = templates.board_url and templates.ranking_url
+        templates = replace(templates, footer=DEFAULT_BOARD_FOOTER if board else DEFAULT_FOOTER)
+    return templates
 
 
 def template_problem(kind: str, template: str) -> str | None:

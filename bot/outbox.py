@@ -68,6 +68,20 @@ class Notification:
     badges: tuple[Badge, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class BadgeRecord:
+    """A badge as the store keeps it: where it was earned, and what became of its announcement."""
+
+    metric: Metric
+    threshold: int
+    block_num: int
+    block_time: int
+    announced: str | None
+    """The state of the notification announcing it (:class:`State`), or why it is silent
+    (:class:`~bot.badges.Silence`)."""
+    permlink: str | None
+
+
 def load_view(db: sqlite3.Connection, accounts: Iterable[str]) -> OutboxView:
     """What :func:`bot.plan.plan_batch` needs to know of ``accounts`` (those whose counts crossed a
     threshold in the batch)."""
@@ -274,21 +288,28 @@ class Outbox:
         return [(account, block, source) for account, block, source in rows]
 
     def load_badges(self, account: str) -> list[dict[str, object]]:
+        return [
+            {
+                "metric": badge.metric,
+                "threshold": badge.threshold,
+                "block": badge.block_num,
+                "announced": badge.announced,
+                "permlink": badge.permlink,
+            }
+            for badge in self.load_badge_records(account)
+        ]
+
+    def load_badge_records(self, account: str) -> list[BadgeRecord]:
+        """``account``'s badges, in the order earned."""
         rows = self._db.execute(
-            "SELECT b.metric, b.threshold, b.block_num, b.silence, n.state, n.permlink FROM badges b "
-            "LEFT JOIN notifications n ON n.id = b.notification_id WHERE b.account = ? "
+            "SELECT b.metric, b.threshold, b.block_num, b.block_time, coalesce(n.state, b.silence), n.permlink "
+            "FROM badges b LEFT JOIN notifications n ON n.id = b.notification_id WHERE b.account = ? "
             "ORDER BY b.block_num, b.metric, b.threshold",
             (account,),
         )
         return [
-            {
-                "metric": metric,
-                "threshold": threshold,
-                "block": block,
-                "announced": state or silence,
-                "permlink": permlink,
-            }
-            for metric, threshold, block, silence, state, permlink in rows
+            BadgeRecord(Metric(metric), int(threshold), int(num), int(time), announced, permlink)
+            for metric, threshold, num, time, announced, permlink in rows
         ]
 
     def load_summary(self) -> dict[str, object]:

@@ -61,6 +61,7 @@ class Store:
     def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
         self._db = connection
         self.path = path
+        self._ranked_totals: dict[Metric, tuple[int, int]] = {}
 
     @classmethod
     def open(cls, path: Path, *, create: bool = True) -> Store:
@@ -90,6 +91,35 @@ class Store:
             connection.close()
             raise
         return store
+
+    @classmethod
+    def open_read_only(cls, path: Path) -> Store:
+        """Open the store at ``path`` for reading only (SQLite ``mode=ro``), as the web pages do: never
+        created, never upgraded; a store of another schema version is refused (run the bot, which upgrades
+        it, or serve it with the bot's version that wrote it)."""
+        if not path.exists():
+            raise StoreError(
+                f"{path}: no store there yet (run the bot first, or check 'store' in the config)"
+            )
+        try:
+            connection = sqlite3.connect(
+                f"{path.absolute().as_uri()}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
+            )
+            connection.execute("PRAGMA busy_timeout = 5000")
+            version = connection.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.Error as exc:
+            raise StoreError(f"{path}: cannot be read as the bot's store: {exc}") from exc
+        if version != SCHEMA_VERSION:
+            connection.close()
+            raise StoreVersionError(
+                f"{path}: a store of schema {version}, and this bot reads schema {SCHEMA_VERSION}: "
+                + (
+                    "run this version of the bot on it once, which upgrades it"
+                    if version < SCHEMA_VERSION
+                    else "upgrade the bot"
+                )
+            )
+        return cls(connection, path)
 
     def close(self) -> None:
         self._db.close()
@@ -205,6 +235,24 @@ class Store:
     def load_ranking(self, metric: Metric, limit: int | None) -> list[tuple[str, int]]:
         """Accounts by ``metric``, highest first (ties by name); ``limit=None`` for all."""
         return counts.load_ranking(self._db, metric, limit)
+
+    def load_ranking_page(self, metric: Metric, limit: int, offset: int) -> list[counts.RankedRow]:
+        """A page of the ranking by ``metric``, with ranks (see :func:`bot.counts.load_ranking_page`)."""
+        return counts.load_ranking_page(self._db, metric, limit, offset)
+
+    def load_position(self, metric: Metric, account: str) -> int | None:
+        """Where ``account`` stands in the ranking by ``metric`` (0: the top); ``None``: not in it."""
+        return counts.load_position(self._db, metric, account)
+
+    def load_ranked_total(self, metric: Metric) -> int:
+        """How many accounts the ranking by ``metric`` holds (a count > 0). Counting walks the metric's
+        index (~25 ms at a million accounts), so the answer is kept until another connection commits
+        (``PRAGMA data_version`` changes)."""
+        version = self._db.execute("PRAGMA data_version").fetchone()[0]
+        kept = self._ranked_totals.get(metric)
+        if kept is None or kept[0] != version:
+            kept = self._ranked_totals[metric] = (version, counts.load_ranked_total(self._db, metric))
+        return kept[1]
 
     def load_summary(self) -> dict[str, int]:
         """Sizes for ``status``: accounts tracked, comments and pairs remembered, file bytes."""

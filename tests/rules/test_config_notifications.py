@@ -9,7 +9,7 @@ import yaml
 
 from bot.config import NotificationSettings, load_config
 from bot.metrics import Metric
-from bot.notifications import DEFAULT_BADGE, DEFAULT_NEXT_TARGET, Templates
+from bot.notifications import DEFAULT_BADGE, DEFAULT_BOARD_FOOTER, DEFAULT_NEXT_TARGET, Templates
 from tests.support.configs import MINIMAL, assert_rejected_naming_the_key, changed, load_error, write
 
 
@@ -289,7 +289,7 @@ def test_templates_given_are_read_and_the_others_keep_their_defaults(tmp_path: P
     ).notifications.templates
 
     assert templates.header == "Well done @{account}!"
-    assert templates.footer == Templates().footer
+    assert templates.footer == DEFAULT_BOARD_FOOTER  # there is a board to link to
     assert dict(templates.badge) == {**DEFAULT_BADGE, Metric.POSTS: "{threshold} posts!"}
     assert dict(templates.next_target) == {**DEFAULT_NEXT_TARGET, Metric.COMMENTS: "Next: {next_threshold}."}
     assert templates.board_url == "https://board.example/@{account}"

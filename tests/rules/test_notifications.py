@@ -40,9 +40,8 @@ def test_default_text_reads_like_hivebuzz() -> None:
         "\n"
         "You received more than 100 upvotes. Your next target is to reach 200 upvotes.\n"
         "\n"
-        "You can view your badges on your board and compare yourself to others in the Ranking\n"
         "If you no longer want to receive notifications, reply to this comment with the word `STOP`"
-    )
+    )  # no board to link to: no sentence about it (see tests/web/test_links.py)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,181 @@
+"""What the pages and the API show: an account's board, a ranking page, the bot's status.
+
+``load_`` functions read the store (read-only); the rest is pure: the next target, the progress toward it,
+how a badge was announced, the JSON the API answers (its keys are a contract: see the README).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from bot.badges import Ladders, Silence
+from bot.baselines import Baseline, BaselineState
+from bot.counts import RankedRow
+from bot.metrics import Metric
+from bot.outbox import BadgeRecord, State
+from bot.store import Store
+
+ANNOUNCED = "announced"
+PENDING = "pending"
+SILENT = "silent"
+BASELINE = "baseline"
+_PENDING_STATES = frozenset({State.WAITING, State.NO_POST, State.SENT})
+
+
+@dataclass(frozen=True, slots=True)
+class MetricLine:
+    """One count on the board, with its next target (``None``: past the last threshold)."""
+
+    metric: Metric
+    count: int
+    next_target: int | None
+
+    @property
+    def percent(self) -> int:
+        """How far the count is toward the next target, 0 … 100."""
+        return 100 if self.next_target is None else min(100, self.count * 100 // self.next_target)
+
+
+@dataclass(frozen=True, slots=True)
+class BoardBadge:
+    metric: Metric
+    threshold: int
+    earned_block: int
+    earned_at: str
+    announced: str
+    """How the badge was made known: ``announced`` (the notification is on chain), ``pending`` (waiting or
+    on its way), ``silent`` (recorded without a notification: ignored, opted out, found late, dry run, given
+    up) or ``baseline`` (reached by the account's history before the bot followed it)."""
+
+
+@dataclass(frozen=True, slots=True)
+class BaselineProgress:
+    state: BaselineState
+    percent: int
+    """Of the account's history read (newest first), 0 … 100."""
+
+
+@dataclass(frozen=True, slots=True)
+class Board:
+    account: str
+    lines: tuple[MetricLine, ...]
+    badges: tuple[BoardBadge, ...]
+    opted_out: bool
+    baseline: BaselineProgress | None
+
+
+def load_board(store: Store, account: str, ladders: Ladders) -> Board | None:
+    """``account``'s board; ``None`` if the store knows nothing of it."""
+    counts = store.load_counts(account)
+    badges = store.outbox.load_badge_records(account)
+    opted_out = bool(store.outbox.load_opted_out([account]))
+    baseline = store.baselines.load(account)
+    if counts is None and not badges and not opted_out and baseline is None:
+        return None
+    return make_board(account, counts or {}, badges, opted_out, baseline, ladders)
+
+
+def make_board(
+    account: str,
+    counts: Mapping[Metric, int],
+    badges: Sequence[BadgeRecord],
+    opted_out: bool,
+    baseline: Baseline | None,
+    ladders: Ladders,
+) -> Board:
+    return Board(
+        account=account,
+        lines=tuple(
+            MetricLine(m, counts.get(m, 0), next_target(counts.get(m, 0), ladders[m])) for m in Metric
+        ),
+        badges=tuple(
+            BoardBadge(b.metric, b.threshold, b.block_num, iso_time(b.block_time), announcement(b.announced))
+            for b in badges
+        ),
+        opted_out=opted_out,
+        baseline=None if baseline is None else baseline_progress(baseline),
+    )
+
+
+def next_target(count: int, ladder: Sequence[int]) -> int | None:
+    return next((threshold for threshold in ladder if threshold > count), None)
+
+
+def announcement(state_or_silence: str | None) -> str:
+    """One of :data:`ANNOUNCED`, :data:`PENDING`, :data:`SILENT`, :data:`BASELINE` (see :class:`BoardBadge`)."""
+    if state_or_silence == State.DELIVERED:
+        return ANNOUNCED
+    if state_or_silence in _PENDING_STATES:
+        return PENDING
+    if state_or_silence == Silence.BASELINE:
+        return BASELINE
+    return SILENT
+
+
+def baseline_progress(baseline: Baseline) -> BaselineProgress:
+    """The history is read newest first, down to index 0: ``next_start + 1`` entries are left to read."""
+    if baseline.state is BaselineState.DONE:
+        percent = 100
+    elif baseline.next_start is None:
+        percent = 0
+    else:
+        percent = baseline.entries * 100 // (baseline.entries + baseline.next_start + 1)
+    return BaselineProgress(baseline.state, percent)
+
+
+def iso_time(timestamp: int) -> str:
+    """A chain time as ISO-8601 UTC, to the second: ``2025-06-15T12:00:00Z``."""
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def board_json(board: Board) -> dict[str, object]:
+    """The answer of ``GET /api/v1/accounts/{account}``."""
+    return {
+        "account": board.account,
+        "counts": {line.metric.value: line.count for line in board.lines},
+        "next_targets": {line.metric.value: line.next_target for line in board.lines},
+        "badges": [
+            {
+                "metric": badge.metric.value,
+                "threshold": badge.threshold,
+                "earned_block": badge.earned_block,
+                "earned_at": badge.earned_at,
+                "announced": badge.announced,
+            }
+            for badge in board.badges
+        ],
+        "opted_out": board.opted_out,
+        "baseline": None
+        if board.baseline is None
+        else {"state": board.baseline.state.value, "progress": board.baseline.percent / 100},
+    }
+
+
+def ranking_json(metric: Metric, total: int, rows: Sequence[RankedRow]) -> dict[str, object]:
+    """The answer of ``GET /api/v1/ranking/{metric}``."""
+    return {
+        "metric": metric.value,
+        "total": total,
+        "rows": [{"rank": row.rank, "account": row.account, "count": row.count} for row in rows],
+    }
+
+
+def load_status(store: Store, now: float) -> dict[str, object]:
+    """The answer of ``GET /api/v1/status``: the checkpoint, how far its block time is behind ``now``
+    (seconds), and totals."""
+    checkpoint = store.load_checkpoint()
+    outbox = store.outbox.load_summary()
+    return {
+        "checkpoint": None
+        if checkpoint is None
+        else {"block": checkpoint.block_num, "time": iso_time(checkpoint.block_time)},
+        "lag_seconds": None if checkpoint is None else max(0, round(now - checkpoint.block_time)),
+        "totals": {
+            "accounts": store.load_summary()["accounts"],
+            "badges": outbox["badges"],
+            "opted_out": outbox["opted_out"],
+            "ranked": {metric.value: store.load_ranked_total(metric) for metric in Metric},
+        },
+    }

@@ -1,0 +1,234 @@
+"""The web app's routes: the JSON API, the pages, the badge images, and the headers every answer carries.
+
+Nothing a user wrote is rendered: an account name in a path or a search box is validated
+(:func:`bot.accounts.account_name_problem`) before it is used, numbers are numbers, and every page goes
+through Jinja2 with autoescape on. Every answer carries a Content-Security-Policy that allows this host's
+styles, images and forms only, and no script at all (the pages need none).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from importlib.resources import files
+from typing import Any
+
+import jinja2
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from bot.accounts import account_name_problem
+from bot.badges import Ladders
+from bot.metrics import Metric
+from bot.store import Store
+from bot.web.board import board_json, load_board, load_status, ranking_json
+from bot.web.images import render_badge
+
+MAX_LIMIT = 1000
+"""The most rows ``/api/v1/ranking`` answers at once."""
+PAGE_SIZE = 50
+"""Rows on a ranking page."""
+MAX_OFFSET = 10**9
+TOP = 10
+"""Rows of each ranking on the front page."""
+SECURITY_HEADERS: Mapping[str, str] = {
+    "content-security-policy": (
+        "default-src 'self'; script-src 'none'; object-src 'none'; base-uri 'none'; "
+        "form-action 'self'; frame-ancestors 'none'"
+    ),
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+}
+METRIC_TITLES: Mapping[Metric, str] = {
+    Metric.UPVOTES_RECEIVED: "Upvotes received",
+    Metric.UPVOTES_GIVEN: "Upvotes given",
+    Metric.POSTS: "Posts",
+    Metric.COMMENTS: "Comments",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """What the app serves from: the store (opened read-only), the ladders, the bot's account, and how
+    old the checkpoint may be before ``/healthz`` says 503."""
+
+    store: Store
+    ladders: Ladders
+    bot: str
+    max_lag: float
+    clock: Callable[[], float] = time.time
+
+
+def create_app(site: Site) -> Starlette:
+    pages = _Pages(site, _templates())
+    routes = [
+        Route("/api/v1/accounts/{account}", pages.account_api),
+        Route("/api/v1/ranking/{metric}", pages.ranking_api),
+        Route("/api/v1/status", pages.status_api),
+        Route("/healthz", pages.healthz),
+        Route("/", pages.front),
+        Route("/@{account}", pages.board),
+        Route("/ranking/{metric}", pages.ranking),
+        Route("/badges/{metric}/{threshold:int}.png", pages.badge_image),
+        Route("/style.css", pages.stylesheet),
+    ]
+    app = Starlette(routes=routes, exception_handlers={HTTPException: pages.error})
+    app.add_middleware(_SecurityHeaders)
+    return app
+
+
+def _templates() -> jinja2.Environment:
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("bot.web", "templates"),
+        autoescape=True,  # every template, whatever its name
+        undefined=jinja2.StrictUndefined,
+    )
+    environment.globals["metric_titles"] = METRIC_TITLES
+    environment.globals["metrics"] = list(Metric)
+    return environment
+
+
+class _Pages:
+    def __init__(self, site: Site, templates: jinja2.Environment) -> None:
+        self._site = site
+        self._templates = templates
+
+    # -- the API ----------------------------------------------------------------------------------
+    async def account_api(self, request: Request) -> Response:
+        account = _account(request.path_params["account"])
+        board = load_board(self._site.store, account, self._site.ladders)
+        if board is None:
+            raise HTTPException(404, f"@{account} is not known to the bot")
+        return JSONResponse(board_json(board))
+
+    async def ranking_api(self, request: Request) -> Response:
+        metric = _metric(request.path_params["metric"])
+        limit = _query_int(request, "limit", 100, 1, MAX_LIMIT)
+        offset = _query_int(request, "offset", 0, 0, MAX_OFFSET)
+        store = self._site.store
+        return JSONResponse(
+            ranking_json(
+                metric, store.load_ranked_total(metric), store.load_ranking_page(metric, limit, offset)
+            )
+        )
+
+    async def status_api(self, request: Request) -> Response:
+        return JSONResponse(load_status(self._site.store, self._site.clock()))
+
+    async def healthz(self, request: Request) -> Response:
+        checkpoint = self._site.store.load_checkpoint()
+        lag = None if checkpoint is None else self._site.clock() - checkpoint.block_time
+        fresh = lag is not None and lag <= self._site.max_lag
+        text = "no checkpoint yet" if lag is None else f"checkpoint {lag:.0f} s behind"
+        return Response(
+            f"{'ok' if fresh else 'stale'}: {text}\n", 200 if fresh else 503, media_type="text/plain"
+        )
+
+    # -- the pages --------------------------------------------------------------------------------
+    async def front(self, request: Request) -> Response:
+        store = self._site.store
+        tops = {metric: store.load_ranking_page(metric, TOP, 0) for metric in Metric}
+        return self._page("front.html", status=load_status(store, self._site.clock()), tops=tops)
+
+    async def board(self, request: Request) -> Response:
+        account = _account(request.path_params["account"])
+        board = load_board(self._site.store, account, self._site.ladders)
+        if board is None:
+            raise HTTPException(404, f"The bot has not seen @{account} yet: no count, no badge.")
+        return self._page("board.html", board=board)
+
+    async def ranking(self, request: Request) -> Response:
+        metric = _metric(request.path_params["metric"])
+        store = self._site.store
+        wanted = request.query_params.get("account", "").strip().removeprefix("@")
+        if wanted:
+            position = store.load_position(metric, _account(wanted))
+            if position is None:
+                raise HTTPException(404, f"@{wanted} has no {METRIC_TITLES[metric].lower()} counted.")
+            offset = position - position % PAGE_SIZE
+        else:
+            offset = _query_int(request, "offset", 0, 0, MAX_OFFSET)
+        total = store.load_ranked_total(metric)
+        rows = store.load_ranking_page(metric, PAGE_SIZE, offset)
+        return self._page(
+            "ranking.html",
+            metric=metric,
+            rows=rows,
+            total=total,
+            offset=offset,
+            page_size=PAGE_SIZE,
+            wanted=wanted,
+        )
+
+    async def badge_image(self, request: Request) -> Response:
+        metric = _metric(request.path_params["metric"])
+        threshold: int = request.path_params["threshold"]
+        if threshold not in self._site.ladders[metric]:
+            raise HTTPException(404, f"There is no {metric.value} badge for {threshold}.")
+        return Response(
+            render_badge(metric, threshold),
+            media_type="image/png",
+            headers={"cache-control": "public, max-age=86400"},
+        )
+
+    async def stylesheet(self, request: Request) -> Response:
+        css = files("bot.web").joinpath("style.css").read_text(encoding="utf-8")
+        return Response(css, media_type="text/css", headers={"cache-control": "public, max-age=3600"})
+
+    async def error(self, request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": exc.detail}, exc.status_code)
+        return self._page("error.html", exc.status_code, code=exc.status_code, message=exc.detail)
+
+    def _page(self, name: str, http_status: int = 200, **values: Any) -> Response:
+        return HTMLResponse(
+            self._templates.get_template(name).render(bot=self._site.bot, **values), http_status
+        )
+
+
+class _SecurityHeaders:
+    """Adds :data:`SECURITY_HEADERS` to every answer, errors included."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [
+                    *message.get("headers", []),
+                    *((k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()),
+                ]
+            await send(message)
+
+        await self._app(scope, receive, send_with_headers)
+
+
+def _account(name: str) -> str:
+    problem = account_name_problem(name)
+    if problem is not None:
+        raise HTTPException(400, f"{name[:32]!r} cannot be a Hive account name: {problem}.")
+    return name
+
+
+def _metric(name: str) -> Metric:
+    try:
+        return Metric(name)
+    except ValueError:
+        known = ", ".join(metric.value for metric in Metric)
+        raise HTTPException(404, f"No ranking by {name[:32]!r}: the metrics are {known}.") from None
+
+
+def _query_int(request: Request, key: str, default: int, low: int, high: int) -> int:
+    text = request.query_params.get(key)
+    if text is None:
+        return default
+    if not text.isdigit() or not low <= int(text) <= high:
+        raise HTTPException(400, f"{key} must be a whole number from {low} to {high}.")
+    return int(text)

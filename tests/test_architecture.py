@@ -138,3 +138,18 @@ def test_no_test_module_imports_another() -> None:
         if isinstance(node, ast.ImportFrom) and node.level > 0
     )
     assert found == [] and relative == [], found + relative
+
+
+STORE = ("bot.store", "bot.counts", "bot.outbox", "bot.baselines", "bot.schema")
+JOBS = ("bot.follower", "bot.poster", "bot.baseline_job")
+ABOVE_THE_STORE = ("bot.chain", *JOBS, "bot.daemon", "bot.app", "bot.cli", "bot.web")
+
+
+@pytest.mark.parametrize("module", STORE)
+def test_the_store_never_imports_the_chain_the_jobs_or_the_web_app(module: str) -> None:
+    assert not [name for name, _ in imports(BOT[module]) if under(name, ABOVE_THE_STORE)]
+
+
+@pytest.mark.parametrize("module", sorted(name for name in BOT if under(name, ("bot.web",))))
+def test_the_web_app_never_imports_the_chain_adapter_or_the_jobs(module: str) -> None:
+    assert not [name for name, _ in imports(BOT[module]) if under(name, ("bot.chain", *JOBS, "bot.daemon"))]

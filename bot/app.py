@@ -7,17 +7,21 @@ called: :func:`open_daemon` holds the store's lock and its connections while it 
 
 from __future__ import annotations
 
+import socket
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
+from prometheus_client import CollectorRegistry, start_http_server
 from starlette.applications import Starlette
 
 from bot.baseline_job import BaselineJob
 from bot.chain import ChainClient, PostingKey
-from bot.config import Config
+from bot.config import Config, ConfigError
 from bot.daemon import Daemon
 from bot.follower import Follower
+from bot.observe import DaemonMetrics, StoreCollector
 from bot.poster import Poster
 from bot.store import Store, lock_store
 from bot.web.routes import Site, create_app
@@ -89,17 +93,52 @@ def open_daemon(config: Config, *, stop_at: int | None = None) -> Iterator[Daemo
         Store.open(config.store) as baseline_store,
     ):
         follower = build_follower(config, follower_store)
+        poster = build_poster(config, poster_store, key)
+        baseline_job = build_baseline_job(config, baseline_store) if config.with_baselines else None
+        chains = [job.chain for job in (follower, poster, baseline_job) if job is not None]
         try:
-            yield Daemon(
-                follower,
-                build_poster(config, poster_store, key),
-                poll_interval=config.chain.poll_interval,
-                stop_at=stop_at,
-                baseline_job=build_baseline_job(config, baseline_store) if config.with_baselines else None,
-                baseline_interval=1.0 / config.history.calls_per_second,
-            )
+            with _serve_metrics(config, chains) as metrics:
+                yield Daemon(
+                    follower,
+                    poster,
+                    poll_interval=config.chain.poll_interval,
+                    stop_at=stop_at,
+                    baseline_job=baseline_job,
+                    baseline_interval=1.0 / config.history.calls_per_second,
+                    metrics=metrics,
+                )
         finally:
             follower.close()
+
+
+@contextmanager
+def _serve_metrics(config: Config, chains: Sequence[ChainClient]) -> Iterator[DaemonMetrics | None]:
+    """The daemon's metrics, served at ``metrics.listen`` (if set) while open.
+
+    ``prometheus_client``'s own server (a WSGI server, each scrape in a thread) rather than the web app's
+    stack: the daemon stays free of an event loop, and the library's server already speaks every
+    exposition format and compression a scraper asks for. Its store connection (read-only) is its own.
+    """
+    if config.metrics.listen is None:
+        yield None
+        return
+    host, port = config.metrics.listen
+    registry = CollectorRegistry()
+    metrics = DaemonMetrics(registry, chains)
+    with Store.open_read_only(config.store) as store:
+        registry.register(StoreCollector(store))
+        try:
+            server, thread = start_http_server(port, host, registry)
+        except OSError as exc:
+            raise ConfigError(
+                config.path, f"cannot listen on {host}:{port}: {exc}", "metrics.listen"
+            ) from exc
+        try:
+            yield metrics
+        finally:
+            server.shutdown()
+            server.server_close()
+            thread.join()
 
 
 @contextmanager
@@ -107,5 +146,32 @@ def open_web(config: Config, *, clock: Callable[[], float] | None = None) -> Ite
     """The board and ranking app over the config's store, opened read-only while the app is open: it
     runs beside the daemon (``run``), never instead of it, and never writes."""
     with Store.open_read_only(config.store) as store:
-        site = Site(store, config.badges, config.account, config.web.max_lag, clock or time.time)
+        registry = CollectorRegistry()
+        registry.register(StoreCollector(store, clock or time.time))
+        site = Site(store, config.badges, config.account, config.web.max_lag, registry, clock or time.time)
         yield create_app(site)
+
+
+@contextmanager
+def serve_web(
+    config: Config, host: str = "127.0.0.1", *, clock: Callable[[], float] | None = None
+) -> Iterator[str]:
+    """The board (:func:`open_web`) served by uvicorn in a thread, on a free port of ``host``, while
+    open; yields its address. For the demo and the tests: ``serve`` runs uvicorn in the foreground."""
+    import uvicorn  # the daemon's commands need no web server: loaded only here
+
+    listener = socket.socket()
+    listener.bind((host, 0))
+    port = listener.getsockname()[1]
+    with listener, open_web(config, clock=clock) as app:
+        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 10
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.02)
+        try:
+            yield f"http://{host}:{port}"
+        finally:
+            server.should_exit = True
+            thread.join(10)

@@ -43,6 +43,7 @@ __all__ = [
     "LogFormat",
     "LogLevel",
     "LogSettings",
+    "MetricsSettings",
     "NotificationSettings",
     "WebSettings",
     "load_config",
@@ -141,6 +142,14 @@ class WebSettings:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class MetricsSettings:
+    """The daemon's own Prometheus metrics (``serve`` answers ``/metrics`` on its own address)."""
+
+    listen: tuple[str, int] | None = None
+    """Host and port ``run`` serves ``GET /metrics`` on (written "127.0.0.1:9464"); None: not served."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Config:
     """Everything in the config file, validated. `store` is absolute; `start_block` None means head."""
 
@@ -163,6 +172,7 @@ class Config:
     log: LogSettings = field(default_factory=LogSettings)
     notifications: NotificationSettings = field(default_factory=NotificationSettings)
     web: WebSettings = field(default_factory=WebSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
 
     @property
     def with_baselines(self) -> bool:
@@ -624,6 +634,10 @@ _WEB_SCHEMA: Final[_Schema] = {
     "max_lag": _Key(_duration(10, 30 * 86_400), required=False),
 }
 
+_METRICS_SCHEMA: Final[_Schema] = {
+    "listen": _Key(_listen, required=False),
+}
+
 _LADDER_SCHEMA: Final[_Schema] = {
     "thresholds": _Key(_thresholds),
 }
@@ -660,4 +674,5 @@ _CONFIG_SCHEMA: Final[_Schema] = {
     ),
     "badges": _Key(_badges),
     "web": _Key(_section(_WEB_SCHEMA, WebSettings, optional=True), required=False),
+    "metrics": _Key(_section(_METRICS_SCHEMA, MetricsSettings, optional=True), required=False),
 }

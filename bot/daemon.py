@@ -35,6 +35,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from bot.baseline_job import BaselineJob
 from bot.errors import BotError, PostingKeyError, StoreError
 from bot.follower import Follower
+from bot.observe import DaemonMetrics
 from bot.poster import Poster
 
 log = structlog.get_logger("bot.daemon")
@@ -54,13 +55,16 @@ class Daemon:
         stop_at: int | None = None,
         baseline_job: BaselineJob | None = None,
         baseline_interval: float = 0.5,
+        metrics: DaemonMetrics | None = None,
     ) -> None:
+        """``metrics``: where the jobs report what they do (``metrics.listen``); None: nowhere."""
         self.follower = follower
         self.poster = poster
         self.baseline_job = baseline_job
         self.baseline_interval = baseline_interval
         self.poll_interval = poll_interval
         self.stop_at = stop_at
+        self.metrics = metrics
         self.exit_code = EXIT_OK
         self._stop = threading.Event()
         self._last_error: dict[str, str | None] = {}
@@ -105,6 +109,8 @@ class Daemon:
             self._last_error["follow"] = None
             if report is None:
                 break
+            if self.metrics is not None:
+                self.metrics.batch_committed(report)
         if self.stop_at is not None and self._reached_stop_at():
             self.request_stop(f"block {self.stop_at} processed")
 
@@ -116,6 +122,8 @@ class Daemon:
         while not self._stop.is_set():
             report = poster.step()
             self._last_error["post"] = None
+            if self.metrics is not None:
+                self.metrics.post_stepped(report, poster.resource_credits)
             if report is None or report.outcome.ends_the_tick:
                 break
 

@@ -85,6 +85,8 @@ class Poster:
         self.ladders = ladders
         self.key = key
         self._paused_for_rc = False
+        self.resource_credits: float | None = None
+        """The bot's resource credits as last read (% of its maximum), for the metrics; None: not yet."""
 
     def step(self) -> PostReport | None:
         """Post (or log) the next due notification, if any is due; ``None`` when nothing was done."""
@@ -162,6 +164,7 @@ class Poster:
 
     def _enough_resource_credits(self, now: int) -> bool:
         credits = self.chain.fetch_resource_credits(self.bot, now)
+        self.resource_credits = credits.percent
         low = credits.percent < self.settings.rc_reserve
         if low and not self._paused_for_rc:
             log.warning(

@@ -6,7 +6,9 @@ with a throw-away posting key (derived from the public devnet password: it guard
 badge thresholds, so notifications come within seconds. Scripted users read the bot's comments from the
 blocks: about one notified account in three replies STOP, and the first of them later replies START. At the
 end the demo checks, from the chain itself, that no notification reached an account after its STOP, and
-prints a summary. Nothing leaves 127.0.0.1; the state lives in a temporary directory, removed afterwards.
+prints a summary. Meanwhile the board (``hive-badge-bot serve``'s app, over the demo's store) answers on a
+free port of 127.0.0.1, printed at the start: its pages fill as the demo runs. Nothing leaves 127.0.0.1;
+the state lives in a temporary directory, removed afterwards.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any
 import structlog
 import yaml
 
-from bot.app import open_daemon
+from bot.app import open_daemon, serve_web
 from bot.config import load_config
 from bot.logs import configure_logging
 from bot.store import Store
@@ -52,7 +54,8 @@ def run_demo(*, seconds: float, speed: float) -> int:
                 flush=True,
             )
             users = _Users(node, Path(directory) / "users")
-            with open_daemon(config) as daemon:
+            with open_daemon(config) as daemon, serve_web(config) as board:
+                print(f"demo: the board at {board}/ fills as the bot follows the chain\n", flush=True)
                 timer = threading.Timer(seconds, daemon.request_stop, args=("the demo's time is up",))
                 users.start()
                 timer.start()

@@ -124,6 +124,10 @@ class ChainClient:
     def nodes(self) -> tuple[str, ...]:
         return tuple(node.url for node in self._pool.nodes)
 
+    def node_failures(self) -> dict[str, int]:
+        """Failures of each node since start-up (shared with this client's clones), for the metrics."""
+        return {node.url: node.health.total_failures for node in self._pool.nodes}
+
     def clone(self) -> ChainClient:
         """Another client for the same nodes, with its own connections (for another thread: a client is
         used by one thread at a time) and the same knowledge of their health: a node one sets aside, the

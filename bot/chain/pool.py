@@ -28,6 +28,7 @@ class Health:
 
     def __init__(self) -> None:
         self.failures = 0  # in its current (or last) incident
+        self.total_failures = 0  # since start-up, every incident: the metrics count them
         self.retry_at = 0.0
         self.batch_limit: int | None = None  # requests a JSON-RPC batch may hold; None: no limit seen
 
@@ -75,6 +76,7 @@ class NodePool:
         health = node.health
         ongoing = health.failures > 0 and now - health.retry_at <= INCIDENT_GAP
         health.failures = health.failures + 1 if ongoing else 1
+        health.total_failures += 1
         backoff = min(self.max_backoff, 2.0**health.failures) if wait is None else wait
         health.retry_at = now + backoff
         (log.debug if ongoing else log.warning)(

@@ -15,6 +15,7 @@ from importlib.resources import files
 from typing import Any
 
 import jinja2
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -61,6 +62,8 @@ class Site:
     ladders: Ladders
     bot: str
     max_lag: float
+    registry: CollectorRegistry
+    """What ``/metrics`` answers (see :mod:`bot.observe`)."""
     clock: Callable[[], float] = time.time
 
 
@@ -71,6 +74,7 @@ def create_app(site: Site) -> Starlette:
         Route("/api/v1/ranking/{metric}", pages.ranking_api),
         Route("/api/v1/status", pages.status_api),
         Route("/healthz", pages.healthz),
+        Route("/metrics", pages.metrics),
         Route("/", pages.front),
         Route("/@{account}", pages.board),
         Route("/ranking/{metric}", pages.ranking),
@@ -128,6 +132,10 @@ class _Pages:
         return Response(
             f"{'ok' if fresh else 'stale'}: {text}\n", 200 if fresh else 503, media_type="text/plain"
         )
+
+    async def metrics(self, request: Request) -> Response:
+        """Prometheus's text format, read from the store now (on the loop's thread, as every read)."""
+        return Response(generate_latest(self._site.registry), media_type=CONTENT_TYPE_LATEST)
 
     # -- the pages --------------------------------------------------------------------------------
     async def front(self, request: Request) -> Response:

@@ -6,11 +6,13 @@ wait: the tests poll the store or wait on events raised by the node, always with
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import threading
+import urllib.request
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -214,21 +216,49 @@ def _state_of(store_path: Path, permlink: str) -> str | None:
 
 
 def test_the_demo_runs_offline_posts_notifications_and_honors_every_stop(tmp_path: Path) -> None:
+    """It also serves the board: its address is printed at the start, and it answers while the demo runs
+    with the checkpoint moving."""
     home = tmp_path / "home"
     home.mkdir()
-    process = subprocess.run(
-        [sys.executable, "-m", "bot", "demo", "--seconds", "12", "--speed", "30"],
-        cwd=tmp_path,  # no config file there: the demo needs none
-        env={**os.environ, "PYTHONPATH": str(ROOT), "HOME": str(home)},
-        capture_output=True,
-        text=True,
-        timeout=BOUND,
-    )
-    assert process.returncode == 0, process.stderr[-3000:]
-    summary = process.stdout[process.stdout.index("demo summary") :]
+    with (tmp_path / "stderr").open("w+") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "demo", "--seconds", "12", "--speed", "30"],
+            cwd=tmp_path,  # no config file there: the demo needs none
+            env={**os.environ, "PYTHONPATH": str(ROOT), "HOME": str(home)},
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+        )
+        assert process.stdout is not None
+        started = ""
+        while "the board at " not in started:
+            line = process.stdout.readline()
+            assert line, f"the demo printed no board address: {started}"
+            started += line
+        board = started.split("the board at ")[1].split()[0]
+        assert board.startswith("http://127.0.0.1:")
+        poll(lambda: _board_checkpoint(board) is not None, "the board showing a checkpoint", every=0.2)
+        first = _board_checkpoint(board)
+        poll(
+            lambda: (_board_checkpoint(board) or 0) > (first or 0), "the board's checkpoint moving", every=0.2
+        )
+        assert urllib.request.urlopen(board, timeout=10).status == 200
+        stdout = started + process.stdout.read()
+        process.wait(BOUND)
+        stderr.seek(0)
+        logs = stderr.read()
+    assert process.returncode == 0, logs[-3000:]
+    summary = stdout[stdout.index("demo summary") :]
     posted = int(summary.split("notifications posted:")[1].split()[0])
     stops = int(summary.split("STOP replies:")[1].split()[0])
     assert posted >= 5 and stops >= 1, summary
     assert "every STOP was honored" in summary
-    assert "notification_sent" in process.stderr and "opted_out" in process.stderr
+    assert "notification_sent" in logs and "opted_out" in logs
     assert list(home.rglob("*")) == []
+
+
+def _board_checkpoint(board: str) -> int | None:
+    """The checkpoint block ``/api/v1/status`` of the demo's board answers."""
+    with urllib.request.urlopen(board + "api/v1/status", timeout=10) as answer:
+        checkpoint = json.loads(answer.read())["checkpoint"]
+    return None if checkpoint is None else int(checkpoint["block"])

@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-import uvicorn
-
-from bot.app import open_web
+from bot.app import serve_web
 from bot.config import Config
 from bot.metrics import Metric
 from bot.store import Store
@@ -39,22 +34,8 @@ class Served:
 
 def serve(config: Config, clock: Callable[[], float] | None = None) -> Iterator[Served]:
     """Serve the app ``config`` describes on a free port of 127.0.0.1 in a thread, until closed."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    with open_web(config, clock=clock) as app:
-        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.02)
-        try:
-            yield Served(f"http://127.0.0.1:{port}", config)
-        finally:
-            server.should_exit = True
-            thread.join(10)
-            listener.close()
+    with serve_web(config, clock=clock) as url:
+        yield Served(url, config)
 
 
 def with_badges(store: Store) -> str:

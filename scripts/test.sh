@@ -12,7 +12,7 @@ if [ ! -x /usr/bin/chromium ]; then
         echo "scripts/test.sh: the browser tests need /usr/bin/chromium: run as root, or apt-get install chromium" >&2
         exit 1
     fi
-    apt-get update -qq && apt-get install -y -qq chromium
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .

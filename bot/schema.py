@@ -4,7 +4,8 @@ Each migration takes the store from the version before it (``PRAGMA user_version
 applies them on open (:meth:`bot.store.Store.open`). A migration is never edited once released: a change
 is a new one. Which module reads and writes each table:
 
-- :mod:`bot.counts`: ``counts``;
+- :mod:`bot.counts`: ``counts``, ``ranking_counts``, ``ranking_prefixes`` (the last two written by
+  triggers on ``counts`` only);
 - :mod:`bot.store`: ``checkpoint``, ``comments``, ``counted_votes``, ``paid_out_comments``,
   ``reply_texts``;
 - :mod:`bot.outbox`: ``badges``, ``notifications``, ``optouts``, ``root_posts``;
@@ -14,7 +15,64 @@ is a new one. Which module reads and writes each table:
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
+
+
+def _ranking_migration(columns: tuple[str, ...]) -> str:
+    """Migration 8: the tables, their filling from ``counts``, and for each metric's column the triggers
+    that keep them. (The columns are literals here, as in migration 1, never data.)"""
+    tables = """
+        CREATE TABLE ranking_counts (
+            metric TEXT NOT NULL,
+            n INTEGER NOT NULL,
+            accounts INTEGER NOT NULL,
+            PRIMARY KEY (metric, n)
+        ) WITHOUT ROWID;
+        CREATE TABLE ranking_prefixes (
+            metric TEXT NOT NULL,
+            n INTEGER NOT NULL,
+            prefix TEXT NOT NULL,
+            accounts INTEGER NOT NULL,
+            PRIMARY KEY (metric, n, prefix)
+        ) WITHOUT ROWID;
+    """
+    return tables + "".join(_ranking_of(column) for column in columns)
+
+
+def _ranking_of(c: str) -> str:
+    def enter(row: str) -> str:
+        return f"""
+            INSERT INTO ranking_counts VALUES ('{c}', {row}.{c}, 1)
+                ON CONFLICT DO UPDATE SET accounts = accounts + 1;
+            INSERT INTO ranking_prefixes VALUES ('{c}', {row}.{c}, substr({row}.account, 1, 2), 1)
+                ON CONFLICT DO UPDATE SET accounts = accounts + 1;"""
+
+    def leave(row: str) -> str:
+        return f"""
+            UPDATE ranking_counts SET accounts = accounts - 1 WHERE metric = '{c}' AND n = {row}.{c};
+            DELETE FROM ranking_counts WHERE metric = '{c}' AND n = {row}.{c} AND accounts = 0;
+            UPDATE ranking_prefixes SET accounts = accounts - 1
+                WHERE metric = '{c}' AND n = {row}.{c} AND prefix = substr({row}.account, 1, 2);
+            DELETE FROM ranking_prefixes
+                WHERE metric = '{c}' AND n = {row}.{c} AND prefix = substr({row}.account, 1, 2) AND accounts = 0;"""
+
+    changed = f"(new.{c} <> old.{c} OR new.account <> old.account)"
+    return f"""
+        INSERT INTO ranking_counts SELECT '{c}', {c}, count(*) FROM counts WHERE {c} > 0 GROUP BY {c};
+        INSERT INTO ranking_prefixes SELECT '{c}', {c}, substr(account, 1, 2), count(*) FROM counts
+            WHERE {c} > 0 GROUP BY {c}, substr(account, 1, 2);
+        CREATE TRIGGER ranking_insert_{c} AFTER INSERT ON counts WHEN new.{c} > 0 BEGIN{enter("new")}
+        END;
+        CREATE TRIGGER ranking_delete_{c} AFTER DELETE ON counts WHEN old.{c} > 0 BEGIN{leave("old")}
+        END;
+        CREATE TRIGGER ranking_leave_{c} AFTER UPDATE OF {c}, account ON counts
+            WHEN old.{c} > 0 AND {changed} BEGIN{leave("old")}
+        END;
+        CREATE TRIGGER ranking_enter_{c} AFTER UPDATE OF {c}, account ON counts
+            WHEN new.{c} > 0 AND {changed} BEGIN{enter("new")}
+        END;
+    """
+
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -165,4 +223,9 @@ MIGRATIONS: dict[int, str] = {
         CREATE INDEX counts_by_posts ON counts (posts DESC, account);
         CREATE INDEX counts_by_comments ON counts (comments DESC, account);
     """,
+    # where a ranking page starts (bot.counts.load_ranking_page): how many accounts have each count, and
+    # each count's accounts by the first two characters of their names, kept by triggers in the
+    # transaction that changes a count, so an offset maps to (count, prefix, a short skip) and a deep
+    # page never walks the accounts above it
+    8: _ranking_migration(("upvotes_received", "upvotes_given", "posts", "comments")),
 }

@@ -61,7 +61,6 @@ class Store:
     def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
         self._db = connection
         self.path = path
-        self._ranked_totals: dict[Metric, tuple[int, int]] = {}
 
     @classmethod
     def open(cls, path: Path, *, create: bool = True) -> Store:
@@ -152,9 +151,8 @@ class Store:
         with self._transaction():
             version = self._schema_version()
             for target in range(version + 1, SCHEMA_VERSION + 1):
-                for statement in MIGRATIONS[target].split(";"):
-                    if statement.strip():
-                        self._db.execute(statement)
+                for statement in _statements(MIGRATIONS[target]):
+                    self._db.execute(statement)
                 self._db.execute(f"PRAGMA user_version = {target}")
 
     def _schema_version(self) -> int:
@@ -245,14 +243,8 @@ class Store:
         return counts.load_position(self._db, metric, account)
 
     def load_ranked_total(self, metric: Metric) -> int:
-        """How many accounts the ranking by ``metric`` holds (a count > 0). Counting walks the metric's
-        index (~25 ms at a million accounts), so the answer is kept until another connection commits
-        (``PRAGMA data_version`` changes)."""
-        version = self._db.execute("PRAGMA data_version").fetchone()[0]
-        kept = self._ranked_totals.get(metric)
-        if kept is None or kept[0] != version:
-            kept = self._ranked_totals[metric] = (version, counts.load_ranked_total(self._db, metric))
-        return kept[1]
+        """How many accounts the ranking by ``metric`` holds (a count > 0)."""
+        return counts.load_ranked_total(self._db, metric)
 
     def load_summary(self) -> dict[str, int]:
         """Sizes for ``status``: accounts tracked, comments and pairs remembered, file bytes."""
@@ -437,3 +429,15 @@ def _json(items: Iterable[object]) -> str:
 def _wal_size(path: Path) -> int:
     wal = path.with_name(path.name + "-wal")
     return wal.stat().st_size if wal.exists() else 0
+
+
+def _statements(script: str) -> Iterator[str]:
+    """The statements of ``script``, one at a time (a trigger's body holds ';' too), to run inside the
+    migration's transaction (``executescript`` would commit first)."""
+    statement = ""
+    for piece in script.split(";"):
+        statement += piece + ";"
+        if sqlite3.complete_statement(statement):
+            if statement.strip(" \n;"):
+                yield statement
+            statement = ""

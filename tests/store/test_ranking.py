@@ -1,0 +1,117 @@
+"""The ranking's pages at any offset, kept exact by the tables of schema 8 while counts change, and fast
+at depth: a page deep in the ranking does about the work of the first."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot import counts
+from bot.metrics import Metric
+from bot.schema import MIGRATIONS
+from bot.store import Store
+
+NAMES = ["aa", "aab", "ab", "abc", "b", "ba", "bab", "c.d", "c-d", "cd", "zz", "zza"]
+"""Names sharing their two first characters, and shorter ones, so pages start inside a prefix."""
+
+
+@pytest.fixture(scope="module")
+def store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("ranking") / "bot.sqlite"
+    Store.open(path).close()
+    return path
+
+
+@pytest.fixture(scope="module")
+def reader(store_path: Path) -> Iterator[Store]:
+    with Store.open_read_only(store_path) as store:
+        yield store
+
+
+def full_sort(table: dict[str, int]) -> list[tuple[int, str, int]]:
+    """The ranking by a plain sort, ranks by counting: what every page must equal."""
+    ranked = sorted(((-n, a) for a, n in table.items() if n > 0))
+    return [(1 + sum(1 for m in table.values() if m > -n), a, -n) for n, a in ranked]
+
+
+def page(store: Store, limit: int, offset: int) -> list[tuple[int, str, int]]:
+    return [(r.rank, r.account, r.count) for r in store.load_ranking_page(Metric.POSTS, limit, offset)]
+
+
+changes = st.lists(st.tuples(st.sampled_from(NAMES), st.integers(-3, 3)), max_size=40)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(changes, min_size=1, max_size=4), st.integers(1, 5))
+def test_every_page_equals_a_full_sort_while_counts_change_between_reads(
+    store_path: Path, reader: Store, batches: list[list[tuple[str, int]]], limit: int
+) -> None:
+    with sqlite3.connect(store_path) as db:
+        db.execute("DELETE FROM counts")
+    db.close()
+    table: dict[str, int] = {}
+    for batch in batches:
+        with sqlite3.connect(store_path) as db:
+            for account, n in batch:  # one statement each: the same account may change twice
+                counts.add_counts(db, {(account, Metric.POSTS): n})
+                table[account] = table.get(account, 0) + n
+        db.close()
+        expected = full_sort(table)
+        assert reader.load_ranked_total(Metric.POSTS) == len(expected)
+        for offset in range(len(expected) + 2):
+            assert page(reader, limit, offset) == expected[offset : offset + limit]
+        for position, (_, account, _) in enumerate(expected):
+            assert reader.load_position(Metric.POSTS, account) == position
+
+
+def test_a_store_of_schema_7_is_upgraded_with_its_ranking(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite"
+    table = {"alice": 5, "alex": 5, "bob": 3, "zed": 0}
+    with sqlite3.connect(path) as db:
+        for version in range(1, 8):
+            db.executescript(MIGRATIONS[version])
+        counts.add_counts(db, {(account, Metric.POSTS): n for account, n in table.items()})
+        db.execute("PRAGMA user_version = 7")
+    db.close()
+    Store.open(path).close()
+    with Store.open_read_only(path) as store:
+        assert page(store, 10, 0) == full_sort(table) == [(1, "alex", 5), (1, "alice", 5), (3, "bob", 3)]
+        assert page(store, 10, 2) == [(3, "bob", 3)]
+        assert store.load_ranked_total(Metric.POSTS) == 3
+
+
+def vm_steps(store: Store, offset: int) -> int:
+    """SQLite virtual machine instructions (in thousands) the page at ``offset`` takes: its work."""
+    steps = 0
+
+    def count() -> int:
+        nonlocal steps
+        steps += 1
+        return 0
+
+    store._db.set_progress_handler(count, 1000)
+    try:
+        store.load_ranking_page(Metric.POSTS, 50, offset)
+    finally:
+        store._db.set_progress_handler(None, 0)
+    return steps
+
+
+def test_a_deep_page_does_about_the_work_of_the_first(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite"
+    Store.open(path).close()
+    with sqlite3.connect(path) as db:  # 30,000 accounts, counts 1 … 100 (most low), under 26 prefixes
+        increments = {
+            (f"{chr(97 + i % 26)}user{i}", Metric.POSTS): 1 + (i * i) % 100 // (1 + i % 7)
+            for i in range(30_000)
+        }
+        counts.add_counts(db, increments)
+    db.close()
+    with Store.open_read_only(path) as store:
+        first, deep = vm_steps(store, 0), vm_steps(store, 29_000)
+    assert deep <= 2 * first + 10, (first, deep)

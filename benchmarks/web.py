@@ -35,6 +35,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime
 from multiprocessing import get_context
 from pathlib import Path
@@ -139,11 +140,11 @@ def serve(path: Path, port: int) -> None:
     from starlette.responses import Response
     from starlette.routing import Route
 
-    from bot.web.routes import Site, create_app
+    from bot.app import open_web
 
     saved = path.parent / "saved"
-    store = Store.open_read_only(path)
-    app = create_app(Site(store, load_config(CONFIG).badges, "badgebot", max_lag=1e12))
+    shipped = load_config(CONFIG)
+    config = replace(shipped, store=path, account="badgebot", web=replace(shipped.web, max_lag=1e12))
     static: dict[str, tuple[bytes, str]] = {}
 
     async def static_file(request: Request) -> Response:
@@ -154,8 +155,9 @@ def serve(path: Path, port: int) -> None:
         body, media = static[kind]
         return Response(body, media_type=media)
 
-    app.router.routes.insert(0, Route("/static/{kind}", static_file))
-    uvicorn.run(app, host="127.0.0.1", port=port, workers=1, log_level="warning", access_log=False)
+    with open_web(config) as app:  # the app as `serve` builds it, plus the static twin of each page
+        app.router.routes.insert(0, Route("/static/{kind}", static_file))
+        uvicorn.run(app, host="127.0.0.1", port=port, workers=1, log_level="warning", access_log=False)
 
 
 # -- the writer (its own process) -----------------------------------------------------------------

@@ -61,6 +61,7 @@ class Store:
     def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
         self._db = connection
         self.path = path
+        self._ladders = counts.Ladders()  # the ranking's seek table, read again when the store changed
 
     @classmethod
     def open(cls, path: Path, *, create: bool = True) -> Store:
@@ -236,15 +237,15 @@ class Store:
 
     def load_ranking_page(self, metric: Metric, limit: int, offset: int) -> list[counts.RankedRow]:
         """A page of the ranking by ``metric``, with ranks (see :func:`bot.counts.load_ranking_page`)."""
-        return counts.load_ranking_page(self._db, metric, limit, offset)
+        return counts.load_ranking_page(self._db, self._ladders, metric, limit, offset)
 
     def load_position(self, metric: Metric, account: str) -> int | None:
         """Where ``account`` stands in the ranking by ``metric`` (0: the top); ``None``: not in it."""
-        return counts.load_position(self._db, metric, account)
+        return counts.load_position(self._db, self._ladders, metric, account)
 
     def load_ranked_total(self, metric: Metric) -> int:
         """How many accounts the ranking by ``metric`` holds (a count > 0)."""
-        return counts.load_ranked_total(self._db, metric)
+        return counts.load_ranked_total(self._db, self._ladders, metric)
 
     def load_summary(self) -> dict[str, int]:
         """Sizes for ``status``: accounts tracked, comments and pairs remembered, file bytes."""

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from structlog.testing import capture_logs
 
 from bot.app import open_daemon
 from bot.config import Config, MetricsSettings
@@ -49,7 +50,7 @@ def running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[C
             notifications=notifying.SETTINGS,
             metrics=MetricsSettings(listen=("127.0.0.1", port)),
         )
-        with open_daemon(config) as daemon:
+        with capture_logs(), open_daemon(config) as daemon:  # its threads' log lines stay out of the output
             thread = threading.Thread(target=_run, args=(daemon,), daemon=True)
             thread.start()
             try:

@@ -479,16 +479,16 @@ def _no_content(author: str, permlink: str, deletions: int) -> RpcError:
         "name": "assert_exception",
         "message": "Assert Exception",
         "stack": [
-            {"context": {**context, "timestamp": _now_text()}, "format": "", "data": {"category": "hivemind"}}
+            {
+                "context": {**context, "timestamp": format_time(int(time.time()))},
+                "format": "",
+                "data": {"category": "hivemind"},
+            }
         ],
         "extension": {"assertion_expression": text},
         "assert_hash": hashlib.sha256(text.encode()).hexdigest()[:20],
     }
     return RpcError(-32602, f"Assert Exception:{text}", data)
-
-
-def _now_text() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
 
 
 def _encode_one(request_id: Any, result: Any) -> str:

@@ -43,7 +43,14 @@ from bot.chain.jsonrpc import Batch, ErrorAnswer, RateLimited, Unauthorized, dec
 from bot.chain.pool import Node, NodePool
 from bot.chain.transactions import PostingKey, Reply, TaposBlock, sign_reply
 from bot.chain.transport import HttpTransport, Transport
-from bot.chain.verdicts import Judge, Verdict, classify_error_answer, classify_read_error
+from bot.chain.verdicts import (
+    INVALID_PARAMS,
+    METHOD_NOT_FOUND,
+    Judge,
+    Verdict,
+    classify_error_answer,
+    classify_read_error,
+)
 from bot.errors import (
     ChainDataError,
     ChainError,
@@ -66,9 +73,8 @@ MAX_NODE_LAG = 20
 NO_NODE_LEFT = "no node answered; each is set aside for a while"
 """What a read says, after its ``api.method``, when no node is left to ask."""
 
-_REFUSED_CALL = (-32601, -32602)
-"""JSON-RPC codes of a call the node refuses itself: no such method or API, invalid parameters (hived's
-``json_rpc_plugin.hpp``)."""
+_REFUSED_CALL = (METHOD_NOT_FOUND, INVALID_PARAMS)
+"""JSON-RPC codes of a call the node refuses itself: no such method or API, invalid parameters."""
 
 _MALFORMED = (KeyError, TypeError, ValueError, AttributeError)
 """What reading a node's answer raises when the answer is not shaped as hived's."""

@@ -107,8 +107,10 @@ def classify_error_answer(code: Any, message: str, data: Any = None) -> Verdict:
 Judge = Callable[[Any, str, Any], Verdict]
 """A rule that reads a JSON-RPC error answer's ``code``, ``message`` and ``data`` into a verdict."""
 
-_CALL_UNKNOWN = -32601
-"""JSON-RPC's "method not found": the node does not serve the call at all (``json_rpc_plugin.hpp``)."""
+METHOD_NOT_FOUND = -32601
+"""JSON-RPC's "method not found": the node does not serve the call at all (hived's ``json_rpc_plugin.hpp``)."""
+INVALID_PARAMS = -32602
+"""JSON-RPC's "invalid params" (hived's ``json_rpc_plugin.hpp``; hivemind also answers a failed assert with it)."""
 
 
 def classify_read_error(code: Any, message: str, data: Any = None) -> Verdict:
@@ -119,7 +121,7 @@ def classify_read_error(code: Any, message: str, data: Any = None) -> Verdict:
     Exception:Post a/p does not exist": openhive-network/hivemind ``tests/api_tests/hivemind/tavern/
     condenser_api_negative/get_content/``), where hived answers an empty comment."""
     trouble = any(rule.words in message for rule in RULES if rule.verdict is Verdict.UNCONFIRMED)
-    return Verdict.UNCONFIRMED if trouble or code == _CALL_UNKNOWN else Verdict.REFUSED
+    return Verdict.UNCONFIRMED if trouble or code == METHOD_NOT_FOUND else Verdict.REFUSED
 
 
 def parse_retry_after(value: str | None, now: float) -> float | None:

@@ -369,7 +369,9 @@ def _print(
     for name, outcome in (("old", old), ("new", new)):
         times = "".join(f"{_hours(_at(outcome.done, share)):>12}" for share in (0.5, 0.9, 0.99, 1.0))
         print(f"{name:<8}{times}{outcome.entries:>16,}{outcome.calls:>12,}")
-    print(f"lower bound (new calls {new.calls:,} ÷ {budget:g} calls/s): {_hours(bound)}")
+    print(
+        f"lower bound (new calls {new.calls:,} ÷ {budget:g} calls/s; with --arrival day, from each arrival on): {_hours(bound)}"
+    )
     old90, new90, new100 = _at(old.done, 0.9), _at(new.done, 0.9), _at(new.done, 1.0)
     print(f"target: new 90 % ≤ old 90 % / 5: {new90 / 3600:.2f} h vs {old90 / 5 / 3600:.2f} h — "
           f"{'met' if new90 <= old90 / 5 else 'NOT met'}")  # fmt: skip

@@ -21,7 +21,15 @@ from bot.badges import BadgeRules
 from bot.baselines import Baseline, BaselineState
 from bot.chain import ChainClient
 from bot.errors import ChainDataError, PermanentChainError
-from bot.history import FILTER_HIGH, FILTER_LOW, MAX_PAGE, next_request, parse_history, read_page
+from bot.history import (
+    FILTER_HIGH,
+    FILTER_LOW,
+    MAX_PAGE,
+    PageReading,
+    next_request,
+    parse_history,
+    read_page,
+)
 from bot.store import Store
 from bot.tallies import CountingRules
 
@@ -32,6 +40,26 @@ log = structlog.get_logger("bot.baseline_job")
 class PageReport:
     baseline: Baseline
     entries: int
+
+
+@dataclass(frozen=True, slots=True)
+class FetchedPage:
+    """What :meth:`BaselineJob.read` brought back for one baseline, for :meth:`BaselineJob.commit`."""
+
+    baseline: Baseline
+    """The baseline as it was when the page was asked for."""
+    reading: PageReading | None
+    """``None``: the history could not be read (``error`` says why)."""
+    entries: int
+    """Entries the node returned (all calls of the step)."""
+    calls: int
+    """Calls made to a node for this step."""
+    lowest: int | None
+    """The lowest raw history index the page spanned (``None``: none), for the estimate of what is left."""
+    highest: int | None
+    """The highest raw history index the page spanned."""
+    error: str | None = None
+    """A :class:`ChainDataError` or :class:`PermanentChainError`: the baseline is marked failed."""
 
 
 class BaselineJob:
@@ -59,6 +87,12 @@ class BaselineJob:
         current = baselines.load_next()
         if current is None or live_start is None:
             return None
+        return self.commit(self.read(current, live_start))
+
+    def read(self, current: Baseline, live_start: tuple[int, int]) -> FetchedPage:
+        """The next page of ``current``'s history, read. Network only, no store access: runs in worker
+        threads. A node error (:class:`~bot.errors.TransientChainError`) propagates: the page is asked
+        again later."""
         start, limit = next_request(current.next_start, self.page_size)
         try:
             raw = self.chain.fetch_account_history(
@@ -66,10 +100,7 @@ class BaselineJob:
             )
             entries = parse_history(raw, current.account)
         except (ChainDataError, PermanentChainError) as exc:
-            baselines.mark_failed(current.account, str(exc))
-            log.error("baseline_failed", account=current.account, error=str(exc))
-            failed = baselines.load(current.account)
-            return None if failed is None else PageReport(failed, 0)
+            return FetchedPage(current, None, 0, 1, None, None, error=str(exc))
         reading = read_page(
             entries,
             current.account,
@@ -78,7 +109,22 @@ class BaselineJob:
             effective_before_hf24=current.effective_before_hf24,
             count_self_votes=self.rules.count_self_votes,
         )
-        updated = baselines.commit_page(current.account, reading, entries=len(raw), rules=self.badges)
+        indices = [entry.index for entry in entries]
+        return FetchedPage(
+            current, reading, len(raw), 1, min(indices, default=None), max(indices, default=None)
+        )
+
+    def commit(self, page: FetchedPage) -> PageReport:
+        """Commit what ``page`` adds to its baseline (or mark it failed), in the job's thread, one
+        transaction."""
+        baselines = self.store.baselines
+        account = page.baseline.account
+        if page.reading is None:
+            baselines.mark_failed(account, page.error or "unreadable history")
+            log.error("baseline_failed", account=account, error=page.error)
+            failed = baselines.load(account)
+            return PageReport(failed or page.baseline, 0)
+        updated = baselines.commit_page(account, page.reading, entries=page.entries, rules=self.badges)
         if updated.state is BaselineState.DONE:
             log.info(
                 "baseline_done",
@@ -86,4 +132,4 @@ class BaselineJob:
                 pages=updated.pages,
                 counts={metric.value: n for metric, n in updated.counts.items()},
             )
-        return PageReport(updated, len(entries))
+        return PageReport(updated, page.entries)

@@ -20,6 +20,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PURE = (
     "bot.accounts",
+    "bot.backlog",
     "bot.badges",
     "bot.chain.verdicts",
     "bot.errors",

@@ -458,16 +458,16 @@ class ChainClient:
 
     def _turns(self, nodes: list[Node]) -> Iterator[Node]:
         """``nodes`` in the order a call asks them: config order; with a node budget, the node whose
-        budget frees first, each ask taking a token of its node and waiting for it. A node set aside while
-        its turn was awaited (by another thread) is not asked."""
+        budget frees first, each ask taking a token of its node, after waiting for one if none is free.
+        A node set aside meanwhile (by another thread) is not asked."""
         remaining = list(nodes)
-        while remaining:
+        while remaining := [node for node in remaining if self._pool.is_ready(node)]:
             node, wait = self._pool.take_turn(remaining)
-            remaining.remove(node)
             if wait > 0:
                 self._wait(wait)
-            if self._pool.is_ready(node):
-                yield node
+                continue
+            remaining.remove(node)
+            yield node
 
 
 class _NoAnswer(TransientChainError):

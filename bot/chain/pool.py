@@ -10,8 +10,8 @@ failed is left alone. No I/O here: time comes from an injected clock, and nothin
   others do not ask, and an incident is one warning between them.
 - A pool may have a node budget: calls a second per node (:class:`Budget`, a token bucket, shared by the
   clones like the health). Each call then goes to the node whose budget frees first — a free node with
-  budget takes the next call, so calls spread over the nodes — and takes a token of it
-  (:meth:`NodePool.take_turn`). Only the clients that read account history have one: the follower and
+  budget takes the next call, so calls spread over the nodes — and takes a token of it, waiting for one
+  when none is free (:meth:`NodePool.take_turn`). Only the clients that read account history have one: the follower and
   the poster are never held back by it.
 """
 
@@ -26,15 +26,18 @@ import structlog
 INCIDENT_GAP = 60.0
 """Seconds after a node's back-off ends within which a new failure belongs to the same incident."""
 
+_ROUNDING = 1e-9
+"""Tokens short of one that count as one: waiting what :meth:`Budget.free_in` said must find a token."""
+
 log = structlog.get_logger("bot.chain")
 
 
 class Budget:
     """A node's budget of calls a second: a token bucket holding at most ``burst`` tokens, refilled at
-    ``rate`` tokens a second; a call takes one. A call may take a token before it is there — the bucket
-    goes below zero — and then waits until it would have been: callers sharing the bucket queue up, and
-    in any window of ``t`` seconds at most ``burst + rate * t`` calls go. No I/O, no clock of its own:
-    ``now`` is passed in."""
+    ``rate`` tokens a second; a call takes one, when there is one. A token is taken right before its call
+    goes, never ahead of time: a caller who had to wait asks again, so a caller late to wake cannot send
+    together with the next one. In any window of ``t`` seconds, at most ``burst + rate * t`` tokens are
+    taken. No I/O, no clock of its own: ``now`` is passed in."""
 
     def __init__(self, rate: float, burst: float = 1.0) -> None:
         if rate <= 0 or burst < 1:
@@ -47,12 +50,15 @@ class Budget:
     def free_in(self, now: float) -> float:
         """Seconds until a token is there (0: now)."""
         self._refill(now)
-        return max(0.0, (1.0 - self._tokens) / self.rate)
+        missing = 1.0 - self._tokens
+        return 0.0 if missing <= _ROUNDING else missing / self.rate
 
     def take(self, now: float) -> float:
-        """Take a token: the seconds to wait before the call may go (0: at once)."""
+        """Take a token if there is one now (0 returned); else take none and return the seconds until
+        there is one: the caller waits that long, then asks again."""
         wait = self.free_in(now)
-        self._tokens -= 1.0
+        if wait == 0:
+            self._tokens = max(0.0, self._tokens - 1.0)
         return wait
 
     def _refill(self, now: float) -> None:
@@ -118,9 +124,9 @@ class NodePool:
         return node.health.retry_at <= self._clock()
 
     def take_turn(self, candidates: Sequence[Node]) -> tuple[Node, float]:
-        """The one of ``candidates`` to call next, and the seconds to wait before calling it: without a
-        budget, the first at once; with one, the node whose budget frees first (config order among
-        equals), a token of it taken."""
+        """The one of ``candidates`` to call next, and the seconds to wait before asking again (0: call it
+        now): without a budget, the first at once; with one, the node whose budget frees first (config
+        order among equals), a token of it taken if it is free now."""
         with self._taking:
             now = self._clock()
             node = min(candidates, key=lambda each: _free_in(each, now))

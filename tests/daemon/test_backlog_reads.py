@@ -1,0 +1,277 @@
+"""The backlog read politely in parallel: the baseline job's pages spread over two devnet nodes through the
+real beem over HTTP, each node held to its node budget (counted on the devnet's side), a node answering
+429 left alone for its Retry-After while the other goes on, several accounts in flight, a stop that
+commits nothing half — and lifetime counts that still equal a recount of each account's whole history."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from structlog.testing import capture_logs
+
+from bot.app import build_baseline_job, build_follower, open_daemon
+from bot.baseline_job import BaselineJob
+from bot.cli import main
+from bot.config import Config, HistorySettings, NotificationSettings, load_config
+from bot.metrics import Metric
+from bot.store import Store
+from devnet.deep import DeepHistory
+from devnet.generator import ChainGenerator, GeneratorParams
+from devnet.node import DevNode
+from tests.support.chains import CHAIN, bot_config, load_all_counts
+from tests.support.configs import write_config
+from tests.support.processes import BOUND, checkpoint_of, poll
+from tests.support.recount import recount_history
+from tests.support.scrape import scrape, value
+
+SEED = 37
+FIRST = 50_000_000
+GENESIS = 1_750_000_000
+S = FIRST + 2_400  # live counting starts here; every comment edited after S was created after FIRST
+END = S + 120
+HISTORY = "account_history_api.get_account_history"
+LADDERS = {metric: (10, 100, 1000) for metric in Metric}
+
+
+class TimedCalls(deque[str]):
+    """The devnet's record of the requests it serves, each with the time it was served: the budget is
+    counted where the calls arrive."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.times: list[tuple[float, str]] = []
+
+    def append(self, method: str) -> None:
+        self.times.append((time.monotonic(), method))
+        super().append(method)
+
+    def history(self, since: float = 0.0) -> list[float]:
+        return [t for t, method in self.times if method == HISTORY and t >= since]
+
+
+@dataclass
+class Nodes:
+    a: DevNode
+    b: DevNode
+
+    @property
+    def calls(self) -> tuple[TimedCalls, TimedCalls]:
+        a, b = self.a.api.calls, self.b.api.calls
+        assert isinstance(a, TimedCalls) and isinstance(b, TimedCalls)
+        return a, b
+
+
+def generated() -> ChainGenerator:
+    return ChainGenerator(SEED, FIRST, GENESIS, GeneratorParams(accounts=200), blocks=END - FIRST + 10)
+
+
+@pytest.fixture(scope="module")
+def nodes() -> Iterator[Nodes]:
+    """Two nodes serving the same chain (a generator each: their caches are not shared between threads)."""
+    served = []
+    for _ in range(2):
+        chain = generated()
+        deep = {chain.accounts[0]: DeepHistory(entries=2400, since=GENESIS - 300 * 86_400)}
+        served.append(DevNode(chain, head=END + 1, irreversible_lag=1, deep_histories=deep).start())
+    yield Nodes(*served)
+    for node in served:
+        node.stop()
+
+
+@pytest.fixture(scope="module")
+def followed(nodes: Nodes, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store that followed S … END with lifetime counts on: its backlog waits to be read."""
+    path = tmp_path_factory.mktemp("followed") / "bot.sqlite"
+    with Store.open(path) as store:
+        follower = build_follower(config_for(nodes, path), store)
+        while follower.step(END) is not None:
+            pass
+        follower.close()
+    return path
+
+
+@pytest.fixture
+def fresh(nodes: Nodes, followed: Path, tmp_path: Path) -> Iterator[Path]:
+    """A copy of the followed store, and the nodes' request records started afresh."""
+    path = tmp_path / "bot.sqlite"
+    with Store.open(followed) as store:
+        store.backup(path)
+    for node in (nodes.a, nodes.b):
+        node.api.calls = TimedCalls()
+        node.transport.clear()
+    yield path
+
+
+def config_for(nodes: Nodes, path: Path, **history: Any) -> Config:
+    return bot_config(
+        [nodes.a.url, nodes.b.url],
+        path,
+        start_block=S,
+        badges=LADDERS,
+        bootstrap="history",
+        chain=replace(CHAIN, batch_size=100, max_backoff=1),
+        history=replace(HistorySettings(page_size=200, in_flight=6, calls_per_second=10), **history),
+        notifications=NotificationSettings(max_crossing_age=10**9),
+    )
+
+
+def truth(node: DevNode, account: str) -> dict[Metric, int]:
+    entries = [entry.json() for _, entry in node.api.history.full_history(account) if entry.block <= END]
+    return recount_history(entries, account)
+
+
+def run_job(job: BaselineJob, stop: threading.Event) -> threading.Thread:
+    thread = threading.Thread(target=job.run, args=(stop,), daemon=True)
+    thread.start()
+    return thread
+
+
+def most_in_a_window(times: list[float], window: float) -> int:
+    return max((sum(1 for t in times if start <= t < start + window) for start in times), default=0)
+
+
+def test_pages_spread_over_both_nodes_each_within_its_budget_and_the_counts_equal_a_recount(
+    nodes: Nodes, fresh: Path
+) -> None:
+    config = config_for(nodes, fresh)
+    with Store.open(fresh) as store:
+        waiting = len(store.baselines.load_waiting())
+        job = build_baseline_job(config, store)
+        pages = job.run(threading.Event())
+        counted = load_all_counts(store)
+        assert store.baselines.load_summary()["baselines"] == {"waiting": 0, "done": waiting, "failed": 0}
+    a, b = (calls.history() for calls in nodes.calls)
+    assert waiting > 100 and pages == len(a) + len(b) > waiting  # the deep history took several pages
+    assert min(len(a), len(b)) >= 0.3 * pages  # both nodes read pages
+    rate = config.history.calls_per_second
+    for times in (a, b):
+        for window in (0.5, 1.0, 3.0):
+            assert most_in_a_window(times, window) <= 1 + rate * window + 1  # +1: arrival jitter
+        assert len(times) <= 1 + rate * (times[-1] - times[0]) + 1
+    for account, counts in counted.items():
+        assert counts == truth(nodes.a, account), account
+
+
+def test_a_node_answering_429_gets_no_history_call_during_its_retry_after_while_the_other_goes_on(
+    nodes: Nodes, fresh: Path
+) -> None:
+    nodes.a.transport.rate_limit("3", method="account_history_api.*")
+    stop = threading.Event()
+    with Store.open(fresh) as store:
+        started = time.monotonic()
+        thread = run_job(build_baseline_job(config_for(nodes, fresh), store), stop)
+        time.sleep(4.5)
+        stop.set()
+        thread.join(10)
+    assert not thread.is_alive()
+    assert not nodes.a.transport.pending and nodes.a.transport.turned_away == 1  # the 429 was sent
+    a, b = (calls.history(since=started) for calls in nodes.calls)
+    assert a and min(a) >= started + 3.0  # nothing during the Retry-After, then pages again
+    assert sum(1 for t in b if t < started + 3.0) >= 20  # the other node went on at its budget
+
+
+def test_several_accounts_pages_are_in_flight_at_once(nodes: Nodes, fresh: Path) -> None:
+    """Each page takes 0.3 s to come: one at a time, two seconds read at most 7 pages."""
+    for node in (nodes.a, nodes.b):
+        node.transport.latency = 0.3
+    stop = threading.Event()
+    with Store.open(fresh) as store:
+        thread = run_job(build_baseline_job(config_for(nodes, fresh, calls_per_second=50), store), stop)
+        time.sleep(2.0)
+        stop.set()
+        thread.join(10)
+        pages = sum(baseline.pages for baseline in map(store.baselines.load, _accounts(store)) if baseline)
+    assert pages >= 15
+
+
+def test_a_stop_mid_flight_commits_no_page_half_and_a_new_run_finishes_exactly(
+    nodes: Nodes, fresh: Path
+) -> None:
+    for node in (nodes.a, nodes.b):
+        node.transport.latency = 0.2
+    config = config_for(nodes, fresh)
+    stop = threading.Event()
+    with Store.open(fresh) as store:
+        job = build_baseline_job(config, store)
+        thread = run_job(job, stop)
+        time.sleep(1.0)
+        stop.set()
+        stopped = time.monotonic()
+        thread.join(10)
+        assert time.monotonic() - stopped < 1.0  # the pages under way are dropped, not waited for long
+        assert store.baselines.load_summary()["baselines"]["waiting"] > 0  # type: ignore[index]
+        for node in (nodes.a, nodes.b):
+            node.transport.latency = 0.0
+        build_baseline_job(config, store).run(threading.Event())
+        counted = load_all_counts(store)
+    for account, counts in counted.items():
+        assert counts == truth(nodes.a, account), account
+
+
+def _accounts(store: Store) -> list[str]:
+    return [account for account in load_all_counts(store)]
+
+
+def test_the_follower_keeps_following_while_the_backlog_is_read_and_status_and_metrics_show_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The daemon in-process, the head moving a block every 0.1 s, the backlog read at 3 calls a second."""
+    port = free_port()
+    path = write_config(
+        tmp_path,
+        ["http://127.0.0.1:1"],  # replaced below, once the node has its port
+        bootstrap="history",
+        start_block=S,
+        history={"page_size": 200, "calls_per_second": 3, "in_flight": 2},
+        metrics={"listen": f"127.0.0.1:{port}"},
+    )
+    with DevNode(generated(), head=S + 20, speed=30, irreversible_lag=1) as node:
+        config = replace(load_config(path), nodes=(node.url,))
+        path.write_text(path.read_text().replace("http://127.0.0.1:1", node.url))
+        with capture_logs(), open_daemon(config) as daemon:
+            thread = threading.Thread(target=daemon.run, kwargs={"install_signal_handlers": False})
+            thread.start()
+            try:
+                poll(lambda: _done(config.store) >= 3, "three baselines read")
+                begun = checkpoint_of(config.store) or 0
+                poll(lambda: (checkpoint_of(config.store) or 0) >= begun + 20, "20 more blocks followed")
+                status = run_status(capsys, path)
+                metrics = scrape(f"http://127.0.0.1:{port}/metrics")
+            finally:
+                daemon.request_stop("the test is over")
+                thread.join(BOUND)
+    backlog = status["backlog"]
+    assert isinstance(backlog, dict) and backlog["accounts"] > 50  # most of it still waits
+    assert backlog["seconds_left"] == pytest.approx(backlog["calls_left"] / 3, abs=0.1)
+    assert backlog["calls_left"] >= backlog["accounts"]
+    assert value(metrics, "backlog_accounts") > 50
+    assert value(metrics, "backlog_seconds_left") > 0
+    assert main(["status", "--config", str(path)]) == 0
+    assert "accounts waiting" in capsys.readouterr().out
+
+
+def run_status(capsys: pytest.CaptureFixture[str], path: Path) -> dict[str, object]:
+    assert main(["status", "--config", str(path), "--json"]) == 0
+    report: dict[str, object] = json.loads(capsys.readouterr().out)
+    return report
+
+
+def _done(store_path: Path) -> int:
+    with Store.open(store_path, create=False) as store:
+        return int(store.baselines.load_summary()["baselines"]["done"])  # type: ignore[index]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port

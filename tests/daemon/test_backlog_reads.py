@@ -275,3 +275,41 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
     return port
+
+
+def test_after_a_page_the_estimate_of_entries_left_is_near_the_entries_truly_left(
+    nodes: Nodes, fresh: Path
+) -> None:
+    """The deep history alone in the backlog, stopped after a few pages: the estimate stored (what
+    ``status`` sums) against the entries the filter passes below where the baseline stopped."""
+    deep = generated().accounts[0]
+    config = config_for(nodes, fresh, calls_per_second=2)
+    with Store.open(fresh) as store, Store.open(fresh) as watching:
+        for item in store.baselines.load_waiting():
+            if item.account != deep:
+                store.baselines.mark_failed(item.account, "not in this test")
+        stop = threading.Event()
+        thread = run_job(build_baseline_job(config, store), stop)
+        poll(lambda: _pages(watching, deep) >= 3, "three pages of the deep history")
+        stop.set()
+        thread.join(10)
+        baseline = store.baselines.load(deep)
+        estimate = store.baselines.load_estimate(deep)
+    assert baseline is not None and baseline.next_start is not None and estimate is not None
+    kinds = {
+        "vote_operation",
+        "comment_operation",
+        "delete_comment_operation",
+        "effective_comment_vote_operation",
+    }
+    left = sum(
+        1
+        for index, entry in nodes.a.api.history.full_history(deep)
+        if index <= baseline.next_start and entry.op["type"] in kinds
+    )
+    assert left > 1000 and 0.8 * left <= estimate <= 1.25 * left
+
+
+def _pages(store: Store, account: str) -> int:
+    baseline = store.baselines.load(account)
+    return 0 if baseline is None else baseline.pages

@@ -132,10 +132,7 @@ class BaselineJob:
                 backlog = {item.account: item for item in self.store.baselines.load_waiting()}
                 refreshed = self._clock()
             if error is None:
-                for item in self._next(backlog, in_flight):
-                    current = self.store.baselines.load(item.account)
-                    if current is not None and current.state is BaselineState.WAITING:
-                        in_flight[reader.submit(current, live_start)] = item
+                self._fill(reader, backlog, in_flight, live_start)
             if not in_flight:
                 break
             done, _ = wait(in_flight, timeout=POLL, return_when=FIRST_COMPLETED)
@@ -156,13 +153,24 @@ class BaselineJob:
             raise error
         return committed
 
-    def _next(
-        self, backlog: dict[str, Waiting], in_flight: dict[Future[FetchedPage], Waiting]
-    ) -> list[Waiting]:
+    def _fill(
+        self,
+        reader: _Reader,
+        backlog: dict[str, Waiting],
+        in_flight: dict[Future[FetchedPage], Waiting],
+        live_start: tuple[int, int],
+    ) -> None:
+        """Ask the next page of each account :func:`~bot.backlog.choose` picks for the free slots; one no
+        longer waiting (failed, or requeued since the backlog was loaded) leaves the backlog instead."""
         busy = list(in_flight.values())
         accounts = {item.account for item in busy}
         ready = [item for item in backlog.values() if item.account not in accounts]
-        return choose(ready, busy, self.in_flight - len(in_flight))
+        for item in choose(ready, busy, self.in_flight - len(in_flight)):
+            current = self.store.baselines.load(item.account)
+            if current is None or current.state is not BaselineState.WAITING:
+                backlog.pop(item.account, None)
+            else:
+                in_flight[reader.submit(current, live_start)] = item
 
     def _commit(self, page: FetchedPage, item: Waiting) -> Waiting | None:
         """Commit ``page``, then store the estimate of what its account has left; the account as the

@@ -27,6 +27,7 @@ stream of new accounts arrives ahead of it.
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -75,10 +76,8 @@ def choose(waiting: Sequence[Waiting], in_flight: Sequence[Waiting], free: int) 
     slots = free + len(in_flight)
     critical = _critical_entries([*waiting, *in_flight], slots)
     giants_free = max(1, int(GIANT_SHARE * slots)) - sum(_is_giant(item, critical) for item in in_flight)
-    rest = sorted((item for item in ready if item is not first), key=_rank)
-    giants = sorted(
-        (item for item in rest if _is_giant(item, critical)), key=lambda item: -(item.entries_left or 0)
-    )
+    rest = heapq.nsmallest(free, (item for item in ready if item is not first), key=_rank)
+    giants = sorted((item for item in ready if item is not first and _is_giant(item, critical)), key=_longest)
     giants = giants[: max(0, giants_free)]
     chosen = {item.account for item in giants}
     return (floor + giants + [item for item in rest if item.account not in chosen])[:free]
@@ -107,6 +106,10 @@ def _critical_entries(backlog: Iterable[Waiting], slots: int) -> float:
 
 def _is_giant(item: Waiting, critical: float) -> bool:
     return item.entries_left is not None and item.entries_left >= max(critical, GIANT_ENTRIES)
+
+
+def _longest(item: Waiting) -> tuple[int, int, str]:
+    return (-(item.entries_left or 0), item.queued, item.account)
 
 
 def _rank(item: Waiting) -> tuple[int, int, int, int, str]:

@@ -5,6 +5,7 @@ commits nothing half — and lifetime counts that still equal a recount of each 
 
 from __future__ import annotations
 
+import argparse
 import json
 import socket
 import threading
@@ -20,7 +21,7 @@ from structlog.testing import capture_logs
 
 from bot.app import build_baseline_job, build_follower, open_daemon
 from bot.baseline_job import BaselineJob
-from bot.cli import main
+from bot.cli import account_command, main
 from bot.config import Config, HistorySettings, NotificationSettings, load_config
 from bot.errors import TransientChainError
 from bot.metrics import Metric
@@ -293,10 +294,11 @@ def free_port() -> int:
 
 
 def test_after_a_page_the_estimate_of_entries_left_is_near_the_entries_truly_left(
-    nodes: Nodes, fresh: Path
+    nodes: Nodes, fresh: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The deep history alone in the backlog, stopped after a few pages: the estimate stored (what
-    ``status`` sums) against the entries the filter passes below where the baseline stopped."""
+    ``status`` sums, what ``account NAME`` shows) against the entries the filter passes below where the
+    baseline stopped."""
     deep = generated().accounts[0]
     config = config_for(nodes, fresh, calls_per_second=2, page_size=200)
     with Store.open(fresh) as store, Store.open(fresh) as watching:
@@ -323,6 +325,10 @@ def test_after_a_page_the_estimate_of_entries_left_is_near_the_entries_truly_lef
         if index <= baseline.next_start and entry.op["type"] in kinds
     )
     assert left > 1000 and 0.8 * left <= estimate <= 1.25 * left
+    assert account_command(config, argparse.Namespace(name=deep, json=True)) == 0
+    assert json.loads(capsys.readouterr().out)["baseline"]["entries_left"] == estimate
+    assert account_command(config, argparse.Namespace(name=deep, json=False)) == 0
+    assert f"~{estimate:,} entries left" in capsys.readouterr().out
 
 
 def _pages(store: Store, account: str) -> int:

@@ -170,7 +170,7 @@ def account_command(config: Config, args: argparse.Namespace) -> int:
         badges = store.outbox.load_badges(args.name)
         opted_out = bool(store.outbox.load_opted_out([args.name]))
         baseline = store.baselines.load(args.name)
-        store_estimate = store.baselines.load_estimate(args.name)
+        estimate = store.baselines.load_estimate(args.name)
     report = {
         "account": args.name,
         "counts": {metric.value: (counts or {}).get(metric, 0) for metric in Metric},
@@ -183,7 +183,7 @@ def account_command(config: Config, args: argparse.Namespace) -> int:
             "state": baseline.state.value,
             "counts": {metric.value: n for metric, n in baseline.counts.items()},
             "pages": baseline.pages,
-            "entries_left": store_estimate,
+            "entries_left": estimate,
             "error": baseline.error,
         },
         "badges": badges,
@@ -346,9 +346,9 @@ def _format_account(report: dict[str, Any]) -> str:
         lines[0] += " — opted out of notifications"
     baseline = report["baseline"]
     if baseline is not None and baseline["state"] != "done":
-        estimate = "" if baseline["entries_left"] is None else f", ~{baseline['entries_left']:,} entries left"
+        left = "" if baseline["entries_left"] is None else f", ~{baseline['entries_left']:,} entries left"
         lines[0] += (
-            f" — lifetime counts {baseline['state']} ({baseline['pages']} page(s) read{estimate});"
+            f" — lifetime counts {baseline['state']} ({baseline['pages']} page(s) read{left});"
             " counts below are partial"
         )
     lines += [f"  {metric:<17} {value}" for metric, value in report["counts"].items()]

@@ -4,7 +4,7 @@ Two kinds, each registered in a :class:`~prometheus_client.CollectorRegistry` pa
 library's global one, so that two apps — or two tests — in a process never share a value):
 
 - :class:`StoreCollector` reads the store at each scrape — the checkpoint, its lag, notifications and
-  baselines by state, totals — so ``serve`` and ``run`` say what the store says, whoever wrote it;
+  baselines by state, the backlog, totals — so ``serve`` and ``run`` say what the store says, whoever wrote it;
 - :class:`DaemonMetrics` counts what the daemon's jobs do — batches and their duration, operations,
   broadcasts by outcome, node failures by node, resource credits — reported to it by the jobs
   (:class:`~bot.daemon.Daemon`); these exist only in the daemon, which is the process that does them.

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import requests
 
-from bot.app import build_baseline_job
+from bot.app import build_baseline_job, chain_client
 from bot.config import Config, load_config
 from bot.history import FILTER_HIGH, FILTER_LOW, next_request
 from bot.store import Checkpoint, Store
@@ -110,7 +110,8 @@ def measure_job(url: str, accounts: list[str], page_size: int, *, traced: bool) 
     with tempfile.TemporaryDirectory() as directory, Store.open(Path(directory) / "bot.sqlite") as store:
         store.commit_batch(Tally(), {}, Checkpoint(FIRST + 100, "00", 0), with_baselines=True)
         store.baselines.requeue(accounts, FIRST + 100)
-        job = build_baseline_job(_config_for(url, page_size), store)
+        config = _config_for(url, page_size)
+        job = build_baseline_job(config, store, chain_client(config))  # the job's own cost: no node budget
         if traced:
             tracemalloc.start()
         entries, disk, began = 0, 0, time.perf_counter()

@@ -36,6 +36,22 @@ def chain_client(config: Config, *, quick: bool = False) -> ChainClient:
     return ChainClient(config.nodes, timeout=timeout, max_backoff=config.chain.max_backoff)
 
 
+def history_client(config: Config) -> ChainClient:
+    """A client for the nodes that serve history, each held to the node budget (``history``): the
+    baseline job's alone, so that following the chain and posting never wait for it."""
+    return ChainClient(
+        config.history_nodes,
+        timeout=config.chain.request_timeout,
+        max_backoff=config.chain.max_backoff,
+        budget=config.history.calls_per_second,
+    )
+
+
+def history_budget(config: Config) -> float:
+    """Calls a second the baseline job may make in all: every history node's budget together."""
+    return config.history.calls_per_second * len(config.history_nodes)
+
+
 def posting_key(config: Config) -> PostingKey | None:
     """The posting key the config points to (its file, else its environment variable); ``None`` in a dry
     run, which signs nothing."""
@@ -73,11 +89,12 @@ def build_poster(
 
 def build_baseline_job(config: Config, store: Store, chain: ChainClient | None = None) -> BaselineJob:
     return BaselineJob(
-        chain or chain_client(config),
+        chain or history_client(config),
         store,
         config.counting_rules(),
         config.badge_rules(),
         page_size=config.history.page_size,
+        in_flight=config.history.in_flight,
     )
 
 
@@ -104,7 +121,7 @@ def open_daemon(config: Config, *, stop_at: int | None = None) -> Iterator[Daemo
                     poll_interval=config.chain.poll_interval,
                     stop_at=stop_at,
                     baseline_job=baseline_job,
-                    baseline_interval=1.0 / config.history.calls_per_second,
+                    baseline_interval=config.chain.poll_interval,
                     metrics=metrics,
                 )
         finally:
@@ -126,7 +143,7 @@ def _serve_metrics(config: Config, chains: Sequence[ChainClient]) -> Iterator[Da
     registry = CollectorRegistry()
     metrics = DaemonMetrics(registry, chains)
     with Store.open_read_only(config.store) as store:
-        registry.register(StoreCollector(store))
+        registry.register(StoreCollector(store, backlog=_backlog_of(config)))
         try:
             server, thread = start_http_server(port, host, registry)
         except OSError as exc:
@@ -141,13 +158,18 @@ def _serve_metrics(config: Config, chains: Sequence[ChainClient]) -> Iterator[Da
             thread.join()
 
 
+def _backlog_of(config: Config) -> tuple[int, float] | None:
+    """What the metrics need to show the backlog (page size, calls a second in all); None: no baselines."""
+    return (config.history.page_size, history_budget(config)) if config.with_baselines else None
+
+
 @contextmanager
 def open_web(config: Config, *, clock: Callable[[], float] | None = None) -> Iterator[Starlette]:
     """The board and ranking app over the config's store, opened read-only while the app is open: it
     runs beside the daemon (``run``), never instead of it, and never writes."""
     with Store.open_read_only(config.store) as store:
         registry = CollectorRegistry()
-        registry.register(StoreCollector(store, clock or time.time))
+        registry.register(StoreCollector(store, clock or time.time, backlog=_backlog_of(config)))
         site = Site(store, config.badges, config.account, config.web.max_lag, registry, clock or time.time)
         yield create_app(site)
 

@@ -1,10 +1,24 @@
-"""The baseline job: computes baselines, one page of account history per run, paced.
+"""The baseline job: computes baselines, reading pages of several accounts' histories at once.
 
-Each run takes the baseline in progress (or the next waiting one), reads one page of the account's history
-below where it stopped (:func:`bot.history.next_request`), and commits what the page adds together with the
-new position (:meth:`bot.baselines.Baselines.commit_page`): a restart resumes at the next page, and a page is
-never counted twice. The job runs every ``1 / calls_per_second`` seconds in its own thread with its own store
-connection, so it never holds up following the chain.
+A step reads one page of an account's history below where its baseline stopped
+(:func:`bot.history.next_request`) — :meth:`BaselineJob.read`, network only — and commits what the page adds
+together with the new position (:meth:`BaselineJob.commit`, one transaction): a restart resumes at the next
+page, and a page is never counted twice.
+
+:meth:`BaselineJob.run` reads the backlog (the waiting baselines) ``in_flight`` pages at a time, one page per
+account, in worker threads, each with its own clone of the chain client: the clones share the nodes' health
+and their node budget (:mod:`bot.chain.pool`), so the pages spread over the nodes, each node at most its
+calls a second, and a node backing off gets none while the others go on. Which accounts come next is
+:func:`bot.backlog.choose`'s, over the backlog loaded in one query every :data:`REFRESH` seconds. Each page
+is committed as it comes, in the job's own thread with its own store connection: the follower, committing
+through its own, waits at most for one short transaction. After each page the estimate of the entries the
+account has left is stored (:func:`bot.backlog.estimate_entries_left`), for the order and for ``status``.
+
+A stop (the daemon's stop event) ends the run promptly: no page is asked any more, a page waiting for its
+node's budget is dropped, the pages under way are awaited and dropped — a page is committed whole or not at
+all. When no node is left to ask (:class:`~bot.errors.TransientChainError`), no page is asked any more
+either; the pages under way are committed as they come, and the error is raised: the job runs again at its
+next tick.
 
 A node error leaves the baseline where it is, to be tried again next run; a history the bot cannot read
 (malformed, refused by every node) marks the baseline failed, shown by ``status``; ``hive-badge-bot
@@ -13,25 +27,64 @@ bootstrap NAME`` starts it again.
 
 from __future__ import annotations
 
+import copy
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 import structlog
 
+from bot.backlog import Waiting, choose, estimate_entries_left
 from bot.badges import BadgeRules
 from bot.baselines import Baseline, BaselineState
 from bot.chain import ChainClient
-from bot.errors import ChainDataError, PermanentChainError
-from bot.history import FILTER_HIGH, FILTER_LOW, MAX_PAGE, next_request, parse_history, read_page
+from bot.errors import ChainDataError, PermanentChainError, TransientChainError
+from bot.history import (
+    FILTER_HIGH,
+    FILTER_LOW,
+    MAX_PAGE,
+    PageReading,
+    next_request,
+    parse_history,
+    read_page,
+)
 from bot.store import Store
 from bot.tallies import CountingRules
 
 log = structlog.get_logger("bot.baseline_job")
+
+REFRESH = 30.0
+"""Seconds between two loads of the backlog in a run: accounts queued meanwhile join it then."""
+POLL = 0.2
+"""Seconds a run waits for a page at most before it looks at the stop event again."""
 
 
 @dataclass(frozen=True, slots=True)
 class PageReport:
     baseline: Baseline
     entries: int
+
+
+@dataclass(frozen=True, slots=True)
+class FetchedPage:
+    """What :meth:`BaselineJob.read` brought back for one baseline, for :meth:`BaselineJob.commit`."""
+
+    baseline: Baseline
+    """The baseline as it was when the page was asked for."""
+    reading: PageReading | None
+    """``None``: the history could not be read (``error`` says why)."""
+    entries: int
+    """Entries the node returned (all calls of the step)."""
+    calls: int
+    """Calls made to a node for this step."""
+    lowest: int | None
+    """The lowest raw history index the page spanned (``None``: none), for the estimate of what is left."""
+    highest: int | None
+    """The highest raw history index the page spanned."""
+    error: str | None = None
+    """A :class:`ChainDataError` or :class:`PermanentChainError`: the baseline is marked failed."""
 
 
 class BaselineJob:
@@ -45,12 +98,91 @@ class BaselineJob:
         badges: BadgeRules,
         *,
         page_size: int = MAX_PAGE,
+        in_flight: int = 1,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``in_flight``: pages :meth:`run` reads at once (one per account)."""
         self.chain = chain
         self.store = store
         self.rules = rules
         self.badges = badges
         self.page_size = page_size
+        self.in_flight = in_flight
+        self._clock = clock
+
+    def run(self, stop: threading.Event) -> int:
+        """Read and commit pages of the backlog until none is waiting or ``stop`` is set (see the module
+        docstring); the pages committed."""
+        live_start = self.store.baselines.load_live_start()
+        if live_start is None:
+            return 0
+        reader = _Reader(self, stop)
+        try:
+            return self._run(reader, stop, live_start)
+        finally:
+            reader.close()
+
+    def _run(self, reader: _Reader, stop: threading.Event, live_start: tuple[int, int]) -> int:
+        backlog: dict[str, Waiting] = {}
+        in_flight: dict[Future[FetchedPage], Waiting] = {}
+        refreshed, committed = float("-inf"), 0
+        error: TransientChainError | None = None
+        while not stop.is_set():
+            if self._clock() - refreshed >= REFRESH:
+                backlog = {item.account: item for item in self.store.baselines.load_waiting()}
+                refreshed = self._clock()
+            if error is None:
+                self._fill(reader, backlog, in_flight, live_start)
+            if not in_flight:
+                break
+            done, _ = wait(in_flight, timeout=POLL, return_when=FIRST_COMPLETED)
+            for future in done:
+                item = in_flight.pop(future)
+                backlog.pop(item.account, None)
+                try:
+                    page = future.result()
+                except TransientChainError as exc:
+                    error = exc
+                    continue
+                except _Stopped:
+                    continue
+                if (left := self._commit(page, item)) is not None:
+                    backlog[item.account] = left
+                committed += 1
+        if error is not None and not stop.is_set():
+            raise error
+        return committed
+
+    def _fill(
+        self,
+        reader: _Reader,
+        backlog: dict[str, Waiting],
+        in_flight: dict[Future[FetchedPage], Waiting],
+        live_start: tuple[int, int],
+    ) -> None:
+        """Ask the next page of each account :func:`~bot.backlog.choose` picks for the free slots; one no
+        longer waiting (failed, or requeued since the backlog was loaded) leaves the backlog instead."""
+        busy = list(in_flight.values())
+        accounts = {item.account for item in busy}
+        ready = [item for item in backlog.values() if item.account not in accounts]
+        for item in choose(ready, busy, self.in_flight - len(in_flight)):
+            current = self.store.baselines.load(item.account)
+            if current is None or current.state is not BaselineState.WAITING:
+                backlog.pop(item.account, None)
+            else:
+                in_flight[reader.submit(current, live_start)] = item
+
+    def _commit(self, page: FetchedPage, item: Waiting) -> Waiting | None:
+        """Commit ``page``, then store the estimate of what its account has left; the account as the
+        backlog sees it now (None: its baseline is no longer waiting)."""
+        updated = self.commit(page).baseline
+        if updated.state is not BaselineState.WAITING:
+            return None
+        left = item.entries_left
+        if page.lowest is not None and page.highest is not None:
+            left = estimate_entries_left(page.lowest, page.highest, page.entries)
+            self.store.baselines.record_estimate(updated.account, left)
+        return Waiting(item.account, item.queued, updated.pages, left, item.live)
 
     def step(self) -> PageReport | None:
         """Read and commit one page; ``None`` when no baseline is waiting (or live counting has not begun)."""
@@ -59,6 +191,12 @@ class BaselineJob:
         current = baselines.load_next()
         if current is None or live_start is None:
             return None
+        return self.commit(self.read(current, live_start))
+
+    def read(self, current: Baseline, live_start: tuple[int, int]) -> FetchedPage:
+        """The next page of ``current``'s history, read. Network only, no store access: runs in worker
+        threads. A node error (:class:`~bot.errors.TransientChainError`) propagates: the page is asked
+        again later."""
         start, limit = next_request(current.next_start, self.page_size)
         try:
             raw = self.chain.fetch_account_history(
@@ -66,10 +204,7 @@ class BaselineJob:
             )
             entries = parse_history(raw, current.account)
         except (ChainDataError, PermanentChainError) as exc:
-            baselines.mark_failed(current.account, str(exc))
-            log.error("baseline_failed", account=current.account, error=str(exc))
-            failed = baselines.load(current.account)
-            return None if failed is None else PageReport(failed, 0)
+            return FetchedPage(current, None, 0, 1, None, None, error=str(exc))
         reading = read_page(
             entries,
             current.account,
@@ -78,7 +213,22 @@ class BaselineJob:
             effective_before_hf24=current.effective_before_hf24,
             count_self_votes=self.rules.count_self_votes,
         )
-        updated = baselines.commit_page(current.account, reading, entries=len(raw), rules=self.badges)
+        indices = [entry.index for entry in entries]
+        return FetchedPage(
+            current, reading, len(raw), 1, min(indices, default=None), max(indices, default=None)
+        )
+
+    def commit(self, page: FetchedPage) -> PageReport:
+        """Commit what ``page`` adds to its baseline (or mark it failed), in the job's thread, one
+        transaction."""
+        baselines = self.store.baselines
+        account = page.baseline.account
+        if page.reading is None:
+            baselines.mark_failed(account, page.error or "unreadable history")
+            log.error("baseline_failed", account=account, error=page.error)
+            failed = baselines.load(account)
+            return PageReport(failed or page.baseline, 0)
+        updated = baselines.commit_page(account, page.reading, entries=page.entries, rules=self.badges)
         if updated.state is BaselineState.DONE:
             log.info(
                 "baseline_done",
@@ -86,4 +236,45 @@ class BaselineJob:
                 pages=updated.pages,
                 counts={metric.value: n for metric, n in updated.counts.items()},
             )
-        return PageReport(updated, len(entries))
+        return PageReport(updated, page.entries)
+
+
+class _Stopped(Exception):
+    """A stop was asked while a page waited for its node's budget: the page is dropped."""
+
+
+class _Reader:
+    """The worker threads of a run. Each reads through a copy of the job whose chain client is its own
+    clone (its own connections; the nodes' health and budgets shared), and waits for a node's budget
+    only until a stop is asked."""
+
+    def __init__(self, job: BaselineJob, stop: threading.Event) -> None:
+        self._job = job
+        self._stop = stop
+        self._threads = ThreadPoolExecutor(job.in_flight, thread_name_prefix="baseline-read")
+        self._local = threading.local()
+        self._clients: list[ChainClient] = []
+        self._lock = threading.Lock()
+
+    def submit(self, current: Baseline, live_start: tuple[int, int]) -> Future[FetchedPage]:
+        return self._threads.submit(self._read, current, live_start)
+
+    def close(self) -> None:
+        """Wait for the pages under way (their results are not committed any more), close the clones."""
+        self._threads.shutdown(wait=True, cancel_futures=True)
+        for client in self._clients:
+            client.close()
+
+    def _read(self, current: Baseline, live_start: tuple[int, int]) -> FetchedPage:
+        worker: BaselineJob | None = getattr(self._local, "job", None)
+        if worker is None:
+            worker = copy.copy(self._job)
+            worker.chain = self._job.chain.clone(wait=self._wait)
+            with self._lock:
+                self._clients.append(worker.chain)
+            self._local.job = worker
+        return worker.read(current, live_start)
+
+    def _wait(self, seconds: float) -> None:
+        if self._stop.wait(seconds):
+            raise _Stopped

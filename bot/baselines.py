@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot import counts
+from bot.backlog import Waiting, calls_left
 from bot.badges import BadgeRules
 from bot.history import CommentDeleted, CommentSighting, PageReading, PairSighting, Side, VoteKey
 from bot.metrics import Metric
@@ -121,6 +122,48 @@ class Baselines:
             (BaselineState.WAITING,),
         ).fetchone()
         return None if row is None else _baseline(row)
+
+    def load_waiting(self) -> list[Waiting]:
+        """The backlog, as its order needs it (:mod:`bot.backlog`), in one query: each waiting baseline
+        with the estimate of its entries left and the sum of the account's live counts (its counts, until
+        the baseline is in)."""
+        live = " + ".join(f"c.{metric.value}" for metric in Metric)
+        rows = self._db.execute(
+            f"SELECT b.account, b.queued_block, b.pages, b.entries_left, coalesce({live}, 0) "
+            "FROM baselines b LEFT JOIN counts c ON c.account = b.account WHERE b.state = ?",
+            (BaselineState.WAITING,),
+        )
+        return [Waiting(account, queued, pages, left, live) for account, queued, pages, left, live in rows]
+
+    def load_backlog(self, page_size: int, calls_per_second: float) -> dict[str, object]:
+        """The backlog for ``status`` and the metrics: accounts waiting (and not begun), the entries left
+        of those begun (estimated), the calls left, and the seconds they take at ``calls_per_second``
+        (every node's budget together)."""
+        waiting = self.load_waiting()
+        calls = calls_left(waiting, page_size)
+        return {
+            "backlog": {
+                "accounts": len(waiting),
+                "not_begun": sum(item.entries_left is None for item in waiting),
+                "entries_left": sum(item.entries_left or 0 for item in waiting),
+                "calls_left": calls,
+                "seconds_left": round(calls / calls_per_second, 1),
+            }
+        }
+
+    def load_estimate(self, account: str) -> int | None:
+        """The estimate of the entries ``account``'s baseline has left (None: none made yet)."""
+        row = self._db.execute("SELECT entries_left FROM baselines WHERE account = ?", (account,)).fetchone()
+        return None if row is None or row[0] is None else int(row[0])
+
+    def record_estimate(self, account: str, entries_left: int) -> None:
+        """Remember the estimate of the entries ``account``'s baseline has left to read, after its last
+        page. A transaction of its own, after the page's: an estimate lost to a kill between the two is
+        made again by the next page."""
+        with self._transaction():
+            self._db.execute(
+                "UPDATE baselines SET entries_left = ? WHERE account = ?", (entries_left, account)
+            )
 
     def load(self, account: str) -> Baseline | None:
         row = self._db.execute(f"SELECT {_COLUMNS} FROM baselines WHERE account = ?", (account,)).fetchone()

@@ -8,16 +8,16 @@ Exit codes: 0 success, 1 the bot could not do its job (store unusable, nodes unr
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import signal
 import sys
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from bot.accounts import account_name_problem
-from bot.app import build_baseline_job, chain_client, open_daemon, open_web
+from bot.app import build_baseline_job, chain_client, history_budget, open_daemon, open_web
 from bot.config import Config, ConfigError, load_config
 from bot.daemon import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 from bot.errors import BotError, ChainError, PostingKeyError, StoreLockedError
@@ -146,6 +146,11 @@ def status_command(config: Config, args: argparse.Namespace) -> int:
             **store.outbox.load_summary(),
             "bootstrap": config.bootstrap,
             **store.baselines.load_summary(),
+            **(
+                store.baselines.load_backlog(config.history.page_size, history_budget(config))
+                if config.with_baselines
+                else {}
+            ),
         }
     try:
         state = chain_client(config, quick=True).fetch_state()
@@ -165,6 +170,7 @@ def account_command(config: Config, args: argparse.Namespace) -> int:
         badges = store.outbox.load_badges(args.name)
         opted_out = bool(store.outbox.load_opted_out([args.name]))
         baseline = store.baselines.load(args.name)
+        estimate = store.baselines.load_estimate(args.name)
     report = {
         "account": args.name,
         "counts": {metric.value: (counts or {}).get(metric, 0) for metric in Metric},
@@ -177,6 +183,7 @@ def account_command(config: Config, args: argparse.Namespace) -> int:
             "state": baseline.state.value,
             "counts": {metric.value: n for metric, n in baseline.counts.items()},
             "pages": baseline.pages,
+            "entries_left": estimate,
             "error": baseline.error,
         },
         "badges": badges,
@@ -259,7 +266,6 @@ def _bootstrap_here(config: Config, store: Store, names: Sequence[str]) -> int:
             pending.discard(baseline.account)
             counts = ", ".join(f"{m.value} {n}" for m, n in baseline.counts.items())
             print(f"@{baseline.account}: {baseline.state.value} after {baseline.pages} page(s): {counts}")
-        time.sleep(1.0 / config.history.calls_per_second)
     return EXIT_OK
 
 
@@ -314,6 +320,8 @@ def _format_status(report: dict[str, Any]) -> str:
             else "off (bootstrap: none)"
         ),
     ]
+    if "backlog" in report:
+        lines.append(_format_backlog(report["backlog"]))
     lines += [f"  failed: @{b['account']}: {b['error']}" for b in report["baselines_failed"]]
     lines += [
         f"  parked: @{p['account']} {p['permlink']} after {p['attempts']} attempts: {p['error']}"
@@ -322,14 +330,26 @@ def _format_status(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _format_backlog(backlog: dict[str, Any]) -> str:
+    if not backlog["accounts"]:
+        return "backlog:            none"
+    left = f"~{backlog['entries_left']:,} entries left" + (
+        f" (+ {backlog['not_begun']} not begun)" if backlog["not_begun"] else ""
+    )
+    done = datetime.timedelta(seconds=round(backlog["seconds_left"]))
+    return f"backlog:            {backlog['accounts']} accounts waiting, {left}, done in ~{done} at the node budget"
+
+
 def _format_account(report: dict[str, Any]) -> str:
     lines = [f"@{report['account']}" + ("" if report["known"] else " (not seen yet)")]
     if report["opted_out"]:
         lines[0] += " — opted out of notifications"
     baseline = report["baseline"]
     if baseline is not None and baseline["state"] != "done":
+        left = "" if baseline["entries_left"] is None else f", ~{baseline['entries_left']:,} entries left"
         lines[0] += (
-            f" — lifetime counts {baseline['state']} ({baseline['pages']} page(s) read); counts below are partial"
+            f" — lifetime counts {baseline['state']} ({baseline['pages']} page(s) read{left});"
+            " counts below are partial"
         )
     lines += [f"  {metric:<17} {value}" for metric, value in report["counts"].items()]
     lines += [

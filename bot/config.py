@@ -98,7 +98,14 @@ class HistorySettings:
     """How lifetime counts are read from account history (``bootstrap: history``)."""
 
     calls_per_second: float = 2.0
-    """Pace of the baseline job: one page per call, this many calls a second at most."""
+    """The node budget: calls a second the baseline job makes to each node at most (the follower and the
+    poster are not held to it). Two, as one node was asked before the budget was per node: a public node
+    sees no more of the bot than it did, and each node added adds its two calls a second."""
+    nodes: tuple[str, ...] | None = None
+    """The nodes that serve history, some of ``nodes`` (None: all of them)."""
+    in_flight: int = 8
+    """Pages read at once (one per account): enough to keep four nodes at two calls a second busy when a
+    page takes up to a second to come."""
     page_size: int = MAX_PAGE
     """Entries asked per call (hived answers at most :data:`~bot.history.MAX_PAGE`)."""
 
@@ -175,6 +182,11 @@ class Config:
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
 
     @property
+    def history_nodes(self) -> tuple[str, ...]:
+        """The nodes the baseline job reads history from."""
+        return self.history.nodes or self.nodes
+
+    @property
     def with_baselines(self) -> bool:
         """Whether accounts get a baseline — their counts from before the bot's first block, read from their
         account history — before they earn badges (``bootstrap: history``)."""
@@ -210,10 +222,23 @@ def load_config(path: Path) -> Config:
     if "posting_key_file" in values:
         values["posting_key_file"] = (config_dir / values["posting_key_file"]).resolve()
     config = Config(path=path.absolute(), **values)
+    _check_history_nodes(config)
     templates = link_board(
         config.notifications.templates, config.web.public_url, default_footer=not _footer_given(raw)
     )
     return replace(config, notifications=replace(config.notifications, templates=templates))
+
+
+def _check_history_nodes(config: Config) -> None:
+    """``history.nodes`` restricts which of ``nodes`` serve history: each must be one of them."""
+    known = {url.rstrip("/").lower() for url in config.nodes}
+    for index, url in enumerate(config.history.nodes or ()):
+        if url.rstrip("/").lower() not in known:
+            raise ConfigError(
+                config.path,
+                f"{_show(url)} is not one of the nodes (history is read from some of `nodes`)",
+                f"history.nodes[{index}]",
+            )
 
 
 def _footer_given(raw: dict[str, Any]) -> bool:
@@ -592,6 +617,8 @@ _TEMPLATES_SCHEMA: Final[_Schema] = {
 
 _HISTORY_SCHEMA: Final[_Schema] = {
     "calls_per_second": _Key(_number(0.01, 100.0), required=False),
+    "nodes": _Key(_nodes, required=False),
+    "in_flight": _Key(_integer(1, 64), required=False),
     "page_size": _Key(_integer(1, MAX_PAGE), required=False),
 }
 

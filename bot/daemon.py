@@ -6,8 +6,9 @@ Up to three jobs, each with its own store connection:
   (:class:`~bot.follower.Follower`);
 - ``post``, every ``poll_interval``: the outbox, one notification at a time (:class:`~bot.poster.Poster`);
   its first run checks the posting key against the account;
-- ``baselines`` (``bootstrap: history``), ``calls_per_second`` times a second: one page of account history
-  into a baseline (:class:`~bot.baseline_job.BaselineJob`).
+- ``baselines`` (``bootstrap: history``), every ``poll_interval``: pages of account history into
+  baselines, several at once across the nodes within their node budget, until the backlog is read
+  (:class:`~bot.baseline_job.BaselineJob`); a stop ends it promptly, no page half committed.
 
 Lifecycle: :meth:`Daemon.run` starts the scheduler, waits until a stop is asked (a signal, or the
 ``--stop-at-block`` target reached, or a fatal error), then shuts the scheduler down and waits for the
@@ -54,7 +55,7 @@ class Daemon:
         poll_interval: float,
         stop_at: int | None = None,
         baseline_job: BaselineJob | None = None,
-        baseline_interval: float = 0.5,
+        baseline_interval: float = 3.0,
         metrics: DaemonMetrics | None = None,
     ) -> None:
         """``metrics``: where the jobs report what they do (``metrics.listen``); None: nowhere."""
@@ -84,7 +85,7 @@ class Daemon:
         if self.poster is not None:
             jobs["post"] = (functools.partial(self.post, self.poster), self.poll_interval)
         if self.baseline_job is not None:
-            jobs["baselines"] = (self.baseline_job.step, self.baseline_interval)
+            jobs["baselines"] = (functools.partial(self.baseline_job.run, self._stop), self.baseline_interval)
         for name, (job, interval) in jobs.items():
             scheduler.add_job(
                 self._guarded(name, job, interval),

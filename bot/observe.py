@@ -4,7 +4,7 @@ Two kinds, each registered in a :class:`~prometheus_client.CollectorRegistry` pa
 library's global one, so that two apps — or two tests — in a process never share a value):
 
 - :class:`StoreCollector` reads the store at each scrape — the checkpoint, its lag, notifications and
-  baselines by state, totals — so ``serve`` and ``run`` say what the store says, whoever wrote it;
+  baselines by state, the backlog, totals — so ``serve`` and ``run`` say what the store says, whoever wrote it;
 - :class:`DaemonMetrics` counts what the daemon's jobs do — batches and their duration, operations,
   broadcasts by outcome, node failures by node, resource credits — reported to it by the jobs
   (:class:`~bot.daemon.Daemon`); these exist only in the daemon, which is the process that does them.
@@ -38,9 +38,18 @@ class StoreCollector(Collector):
     """What the store says, read at each scrape. A lock keeps concurrent scrapes (the daemon's metrics
     server answers each in a thread of its own) off the one connection at the same time."""
 
-    def __init__(self, store: Store, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Callable[[], float] = time.time,
+        *,
+        backlog: tuple[int, float] | None = None,
+    ) -> None:
+        """``backlog``: the page size and the calls a second the baseline job makes in all, to show the
+        backlog and its time to done (None: no baselines, no backlog)."""
         self._store = store
         self._clock = clock
+        self._backlog = backlog
         self._lock = threading.Lock()
 
     def collect(self) -> Iterator[Metric]:
@@ -49,6 +58,7 @@ class StoreCollector(Collector):
             outbox = self._store.outbox.load_summary()
             baselines = self._store.baselines.load_summary()
             accounts = self._store.load_summary()["accounts"]
+            backlog = None if self._backlog is None else self._store.baselines.load_backlog(*self._backlog)
         if checkpoint is not None:
             yield _gauge("checkpoint_block", "The last block the store has counted.", checkpoint.block_num)
             yield _gauge(
@@ -62,6 +72,8 @@ class StoreCollector(Collector):
         yield _by_label(
             "baselines", "Accounts' lifetime baselines, by state.", "state", baselines["baselines"]
         )
+        if backlog is not None:
+            yield from _backlog_gauges(backlog["backlog"])
         yield _gauge("accounts", "Accounts with counts in the store.", accounts)
         yield _gauge("badges", "Badges earned (announced, silent or from a baseline).", outbox["badges"])
         yield _gauge("opted_out", "Accounts that replied STOP (and not START since).", outbox["opted_out"])
@@ -130,6 +142,21 @@ class _NodeFailuresCollector(Collector):
         for node, failures in totals.items():
             family.add_metric([node], failures)
         yield family
+
+
+def _backlog_gauges(backlog: object) -> Iterator[Metric]:
+    assert isinstance(backlog, Mapping)
+    yield _gauge("backlog_accounts", "Accounts whose baseline is still to read.", backlog["accounts"])
+    yield _gauge(
+        "backlog_entries_left",
+        "History entries the begun baselines still have to read (estimated from their last page).",
+        backlog["entries_left"],
+    )
+    yield _gauge(
+        "backlog_seconds_left",
+        "Seconds until the backlog is read, at every history node's budget (estimated).",
+        backlog["seconds_left"],
+    )
 
 
 def _gauge(name: str, documentation: str, value: object) -> GaugeMetricFamily:

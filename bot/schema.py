@@ -15,7 +15,7 @@ is a new one. Which module reads and writes each table:
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 
 def _ranking_migration(columns: tuple[str, ...]) -> str:
@@ -228,4 +228,9 @@ MIGRATIONS: dict[int, str] = {
     # transaction that changes a count, so an offset maps to (count, prefix, a short skip) and a deep
     # page never walks the accounts above it
     8: _ranking_migration(("upvotes_received", "upvotes_given", "posts", "comments")),
+    # the estimate of the history entries each baseline still has to read, after its last page (None: not
+    # begun), for the order of the backlog and its time to done (bot.backlog)
+    9: """
+        ALTER TABLE baselines ADD COLUMN entries_left INTEGER;
+    """,
 }

@@ -32,7 +32,7 @@ import copy
 import enum
 import json
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -118,10 +118,15 @@ class ChainClient:
         max_backoff: float,
         clock: Callable[[], float] = time.monotonic,
         transport: Transport | None = None,
+        budget: float | None = None,
+        wait: Callable[[float], None] = time.sleep,
     ) -> None:
-        """``transport``: how requests reach the nodes (default: HTTP through beem, ``timeout`` seconds each)."""
-        self._pool = NodePool(nodes, max_backoff=max_backoff, clock=clock)
+        """``transport``: how requests reach the nodes (default: HTTP through beem, ``timeout`` seconds each);
+        ``budget``: calls a second per node, shared with the clones (None: no limit; see
+        :mod:`bot.chain.pool`); ``wait``: how a call waits for its node's budget."""
+        self._pool = NodePool(nodes, max_backoff=max_backoff, clock=clock, budget=budget)
         self._transport = transport or HttpTransport(timeout)
+        self._wait = wait
         self._chain_id: str | None = None
         self._last: Node | None = None  # the node that answered the last call
         self._last_call = ""  # its "api.method"
@@ -134,14 +139,16 @@ class ChainClient:
         """Failures of each node since start-up (shared with this client's clones), for the metrics."""
         return {node.url: node.health.total_failures for node in self._pool.nodes}
 
-    def clone(self) -> ChainClient:
+    def clone(self, *, wait: Callable[[float], None] | None = None) -> ChainClient:
         """Another client for the same nodes, with its own connections (for another thread: a client is
-        used by one thread at a time) and the same knowledge of their health: a node one sets aside, the
-        other does not ask, and an incident is one warning between them."""
+        used by one thread at a time) and the same knowledge of their health and budgets: a node one sets
+        aside, the other does not ask, and an incident is one warning between them. ``wait``: how its
+        calls wait for a node's budget (default: as this client's do)."""
         twin = copy.copy(self)
         twin._pool = self._pool.clone()
         twin._transport = self._transport.fork()
         twin._last, twin._last_call = None, ""
+        twin._wait = wait or self._wait
         return twin
 
     # -- what the bot asks ----------------------------------------------------------------------
@@ -420,7 +427,7 @@ class ChainClient:
             raise TransientChainError(f"{api}.{method}: {NO_NODE_LEFT}")
         call = self._last_call = f"{api}.{method}"
         refused: list[str] = []
-        for node in nodes:
+        for node in self._turns(nodes):
             try:
                 answer = request(self._transport, node, call, params)
             except ErrorAnswer as exc:
@@ -448,6 +455,19 @@ class ChainClient:
         if judge is not None:
             raise _NoAnswer(f"{call}: no node answered ({len(nodes)} tried)")
         raise TransientChainError(f"{call}: {NO_NODE_LEFT}")
+
+    def _turns(self, nodes: list[Node]) -> Iterator[Node]:
+        """``nodes`` in the order a call asks them: config order; with a node budget, the node whose
+        budget frees first, each ask taking a token of its node, after waiting for one if none is free.
+        A node set aside meanwhile (by another thread) is not asked."""
+        remaining = list(nodes)
+        while remaining := [node for node in remaining if self._pool.is_ready(node)]:
+            node, wait = self._pool.take_turn(remaining)
+            if wait > 0:
+                self._wait(wait)
+                continue
+            remaining.remove(node)
+            yield node
 
 
 class _NoAnswer(TransientChainError):

@@ -49,7 +49,7 @@ class Bot:
             badges=LADDERS,
             bootstrap="history",
             chain=replace(CHAIN, batch_size=100),
-            history=HistorySettings(page_size=200),
+            history=HistorySettings(page_size=200, calls_per_second=100),
             notifications=NotificationSettings(max_crossing_age=10**9),
         )
         self.follower_store = Store.open(self.path)

@@ -46,6 +46,7 @@ from bot.history import (
     FILTER_LOW,
     MAX_PAGE,
     PageReading,
+    is_oldest_page,
     next_request,
     parse_history,
     read_page,
@@ -212,6 +213,7 @@ class BaselineJob:
             carry=current.carry,
             effective_before_hf24=current.effective_before_hf24,
             count_self_votes=self.rules.count_self_votes,
+            oldest=is_oldest_page(len(raw), limit),
         )
         indices = [entry.index for entry in entries]
         return FetchedPage(

@@ -191,7 +191,7 @@ class Baselines:
                 raise ValueError(f"@{account} has no baseline in progress")
             live_start = load_live_start(self._db)
             seam_from = None if live_start is None else live_start[1] - PAYOUT_WINDOW
-            finished = reading.lowest is None or reading.lowest == 0
+            finished = reading.oldest
             shown = current.effective_before_hf24 or reading.effective_before_hf24
             sightings = reading.sightings + self._settle_unconfirmed(account, reading, shown, finished)
             added = Counter[Metric]()

@@ -115,6 +115,9 @@ class PageReading:
     unconfirmed: tuple[PairSighting, ...] = ()
     """Upvotes before HF24 without their effective operation, while the history has shown none before HF24:
     they count only if the oldest page is reached without one (an old node)."""
+    oldest: bool = False
+    """No counted entry is left below this page (:func:`is_oldest_page`, or the page reached index 0 or was
+    empty): the baseline is complete."""
 
 
 _KINDS = {
@@ -159,9 +162,11 @@ def read_page(
     carry: Iterable[VoteKey] = (),
     effective_before_hf24: bool = False,
     count_self_votes: bool = True,
+    oldest: bool = False,
 ) -> PageReading:
     """What one page of ``account``'s history adds to its baseline: entries in blocks before
-    ``before_block`` only, newest first, with ``carry`` and ``effective_before_hf24`` from the newer pages."""
+    ``before_block`` only, newest first, with ``carry`` and ``effective_before_hf24`` from the newer pages;
+    ``oldest``: the node said no entry the filter takes is left below the page (:func:`is_oldest_page`)."""
     counted = [entry for entry in entries if entry.block < before_block]
     effective_before_hf24 = effective_before_hf24 or any(
         entry.kind == "effective_comment_vote" and entry.time < HF24_TIME for entry in counted
@@ -187,12 +192,14 @@ def read_page(
     oldest_block = min((entry.block for entry in entries), default=None)
     if oldest_block is not None:  # a vote is in its effective operation's block: older pages cannot hold it
         effective = {key for key in effective if key[3] <= oldest_block}
+    lowest = min((e.index for e in entries), default=None)
     return PageReading(
         tuple(sightings),
         frozenset(effective),
-        min((e.index for e in entries), default=None),
+        lowest,
         effective_before_hf24,
         tuple(unconfirmed),
+        oldest or lowest is None or lowest == 0,
     )
 
 
@@ -213,6 +220,26 @@ def _upvote(vote: HistoryEntry, account: str, count_self_votes: bool) -> list[Pa
         return []
     sides = [side for side, name in ((Side.AUTHOR, author), (Side.VOTER, voter)) if name == account]
     return [PairSighting(side, author, permlink, voter, vote.time) for side in sides]
+
+
+def is_oldest_page(returned: int, limit: int) -> bool:
+    """Whether a page of ``returned`` entries, asked with ``limit``, is the history's oldest (for the filter).
+
+    A filtered ``get_account_history`` counts only the entries the filter takes against ``limit``, walking
+    back from ``start`` as far as it must (hived's pattern tests, openhive-network/hive 1584099c,
+    ``tests/python/api_tests/pattern_tests/tavern/account_history_api_patterns/get_account_history/``:
+    ``effective_comment_vote_operation`` asks 34 from index 4000 of @blocktrades and gets 34 spread over
+    indices 2166-3963; ``only_high_filter`` and ``low_filter_is_not_0_high_is_0`` ask 30 from index 50 of
+    @gtg and get 24, the lowest at index 4 and 3: nothing of those types below). So fewer than asked means
+    none is left below the page — the check that ends a baseline on mainnet, whose entry 0 is the account's
+    creation (pattern ``camilla``), never taken by the filter: without it, every account would cost one
+    more, empty, call.
+
+    ``returned`` counts every entry the node returned, those the job then leaves aside too (in blocks from
+    live counting's first on, of types it does not count). A node that ignores the filter counts every
+    entry against ``limit`` and returns fewer only when it reaches entry 0: fewer than asked means the
+    oldest page for it too."""
+    return returned < limit
 
 
 def next_request(next_start: int | None, page_size: int) -> tuple[int, int]:

@@ -5,7 +5,9 @@ Each block's entries are every operation of every transaction, in order, with an
 vote that took effect: a vote whose block time is less than 7 days after the comment's creation (as the
 source knows the comment at that block: a comment deleted and created again dates from its new creation), in
 every era, as a node replayed with today's hived emits them (an old node's, from hardfork 24 on only:
-``effective_from``). A vote on a paid-out comment is in the history without one.
+``effective_from``). A vote on a paid-out comment is in the history without one. Their rshares follow
+hived's sign rule (:func:`devnet.optypes.vote_rshares`: 0 for an unvote or a dust voter's upvote), without the
+last 12 hours' scaling (the comment's age is not kept per vote here; the deep histories model it).
 
 :class:`ChainIndex` scans each block once, as the head grows (~0.8 ms a generated block), and keeps per
 account only packed references (block, place in the block, type id: 8 bytes an entry and account) and per
@@ -128,11 +130,8 @@ class ChainIndex:
                     continue
                 if effective >> votes & 1:
                     r = random.Random(mix(_EFFECTIVE, num, trx_in_block, op_in_trx))
-                    entries.append(
-                        Entry(
-                            trx_id, num, trx_in_block, op_in_trx, True, stamp, effective_vote(op["value"], r)
-                        )
-                    )
+                    follows = effective_vote(op["value"], r, time=self.source.block_time(num), age=None)
+                    entries.append(Entry(trx_id, num, trx_in_block, op_in_trx, True, stamp, follows))
                     op_in_trx += 1
                 votes += 1
         return entries

@@ -3,7 +3,7 @@ served by index without being held in memory.
 
 ``DeepHistory(entries=N, since=epoch)`` makes an account's history start with N synthetic entries (indices
 0 … N-1) spread over the blocks from ``since`` to just before the first served block; the served chain's
-entries follow (see :mod:`devnet.history`). Every entry is a pure function of (seed, account, N, since,
+entries follow (see :mod:`devnet.history`). Entry 0 is the account's creation (N ≥ 2), as on mainnet. Every entry is a pure function of (seed, account, N, since,
 index): the entries are cut into *episodes* of :data:`EPISODE` entries, each generated alone from its own
 random stream over its own share of the blocks (see :mod:`devnet.episodes` for what happens in one).
 What one episode needs to know of another — its blocks, its first comment (never deleted, the target of
@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from devnet import names
 from devnet.episodes import WORDS, Comment, Episode, b36
 from devnet.optypes import (
+    ACCOUNT_CREATE,
     CLAIM_REWARD_BALANCE,
     COMMENT,
     COMMENT_OPTIONS,
@@ -67,6 +68,7 @@ class Plan:
     size: int  # entries
     options: bool  # … sent with comment_options
     deletes: bool  # it deletes a comment and creates it again
+    creates: bool  # it begins with the account's creation (entry 0)
     mask_low: int  # the operation types it may hold (a superset), as a filter mask
     mask_high: int
 
@@ -150,9 +152,11 @@ class DeepHistoryGenerator:
         options = size >= 2 and unit(derive(h, 1)) < 0.3
         deletes = size >= 12 and (episode + self._key) % 4 == 0
         low = sum(1 << t for t in (VOTE, COMMENT, TRANSFER, CUSTOM_JSON, CLAIM_REWARD_BALANCE))
+        creates = episode == 0 and size >= 2
         low |= (1 << COMMENT_OPTIONS if options else 0) | (1 << DELETE_COMMENT if deletes else 0)
+        low |= 1 << ACCOUNT_CREATE if creates else 0
         high = 1 << (EFFECTIVE_VOTE - 64) if self.block_time(hi - 1) >= self.effective_from else 0
-        return Plan(episode, lo, hi, size, options, deletes, low, high)
+        return Plan(episode, lo, hi, size, options, deletes, creates, low, high)
 
     def first_comment(self, episode: int) -> Comment:
         """The comment an episode starts with (never deleted): the target of later votes on paid-out posts."""

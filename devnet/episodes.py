@@ -2,7 +2,9 @@
 event by event in time order from their own random stream, keeping what later events of the episode refer to.
 
 An episode starts with one of the account's comments (a root post or a reply, sometimes with
-``comment_options``), then draws events:
+``comment_options``) — the first episode (of at least 2 entries) with the account's creation before it, entry 0
+of its history, as on mainnet (hived's pattern ``get_account_history/camilla``: ``start`` 0, ``limit`` 1 answers
+@camilla's ``account_create_operation``), of a type no counting filter takes —, then draws events:
 
 - votes others cast on the account's comments (mostly upvotes at 100 %, some partial, a few downvotes),
   votes the account casts on others' comments (~1 % downvotes), self-votes, vote changes and unvotes
@@ -28,6 +30,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from devnet import names
+from devnet.keys import public_key
 from devnet.optypes import Entry, effective_vote
 from devnet.source import PAYOUT_SECONDS
 from devnet.world import format_time
@@ -111,8 +114,14 @@ class Episode:
         return min(max(self.block + 1, target), plan.hi - plan.size + position)
 
     # -- emitting -----------------------------------------------------------------------------------------
-    def _emit(self, block: int, *ops: dict[str, Any], virtual_last: bool = False) -> None:
-        trx_id, trx_in_block = f"{self.r.getrandbits(160):040x}", self.r.randrange(40)
+    def _emit(
+        self, block: int, *ops: dict[str, Any], virtual_last: bool = False, after_trx: int = -1
+    ) -> None:
+        """``ops`` as one transaction of ``block``, placed after its transaction ``after_trx``."""
+        trx_id, trx_in_block = (
+            f"{self.r.getrandbits(160):040x}",
+            self.r.randrange(after_trx + 1, after_trx + 41),
+        )
         stamp = format_time(self.h.block_time(block))
         for op_in_trx, op in enumerate(ops):
             virtual = virtual_last and op_in_trx == len(ops) - 1
@@ -130,7 +139,8 @@ class Episode:
         value = {"voter": voter, "author": author, "permlink": permlink, "weight": weight}
         vote = {"type": "vote_operation", "value": value}
         if effective:
-            self._emit(block, vote, effective_vote(value, self.r), virtual_last=True)
+            when, age = self.h.block_time(block), 3 * (block - created)
+            self._emit(block, vote, effective_vote(value, self.r, time=when, age=age), virtual_last=True)
         else:
             self._emit(block, vote)
         self.votes[voter, author, permlink] = (weight, created)
@@ -161,6 +171,10 @@ class Episode:
     # -- events -------------------------------------------------------------------------------------------
     def _first_comment(self) -> None:
         first = self.h.first_comment(self.plan.episode)
+        after = -1
+        if self.plan.creates:
+            self._emit(first.created, self._creation())
+            after = self.entries[-1].trx_in_block
         op = self._comment(first.created, first, self._text(8, 60))
         if self.plan.options:
             options = {"type": "comment_options_operation", "value": {
@@ -168,10 +182,28 @@ class Episode:
                 "max_accepted_payout": {"amount": "1000000000", "precision": 3, "nai": "@@000000013"},
                 "percent_hbd": 10000, "allow_votes": True, "allow_curation_rewards": True, "extensions": [],
             }}  # fmt: skip
-            self._emit(first.created, op, options)
+            self._emit(first.created, op, options, after_trx=after)
         else:
-            self._emit(first.created, op)
+            self._emit(first.created, op, after_trx=after)
         self.own.append(first)
+
+    def _creation(self) -> dict[str, Any]:
+        """The account's creation by another account, as @camilla's reads in hived's pattern (its keys
+        derived from the account's name)."""
+
+        def authority(role: str) -> dict[str, Any]:
+            return {
+                "weight_threshold": 1,
+                "account_auths": [],
+                "key_auths": [[public_key(self.account, role, "deep"), 1]],
+            }
+
+        return {"type": "account_create_operation", "value": {
+            "fee": {"amount": "3000", "precision": 3, "nai": "@@000000021"}, "creator": self._other(),
+            "new_account_name": self.account, "owner": authority("owner"), "active": authority("active"),
+            "posting": authority("posting"), "memo_key": public_key(self.account, "memo", "deep"),
+            "json_metadata": "",
+        }}  # fmt: skip
 
     def _target(self) -> Comment:
         """One of the account's comments: mostly the newest."""

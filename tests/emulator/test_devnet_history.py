@@ -11,6 +11,8 @@ a few episodes, not from the entries before it.
 from __future__ import annotations
 
 import itertools
+import json
+import random
 import re
 import threading
 from collections import Counter
@@ -28,6 +30,8 @@ from devnet.head import HeadClock
 from devnet.history import HistoryApi
 from devnet.ledger import Accepted
 from devnet.node import DevNode
+from devnet.optypes import HF14_TIME, vote_rshares
+from tests.support.paths import FIXTURES
 
 Entry = dict[str, Any]
 Expected = tuple[int, int, int, bool, dict[str, Any]]  # block, trx_in_block, op_in_trx, virtual, op
@@ -120,6 +124,8 @@ def impacted(op: dict[str, Any]) -> set[str]:
         return {value["author"]}
     if kind == "custom_json_operation":
         return {*value["required_auths"], *value["required_posting_auths"]}
+    if kind == "account_create_operation":
+        return {value["creator"], value["new_account_name"]}
     if kind == "transfer_operation":
         return {value["from"], value["to"]}
     assert kind == "claim_reward_balance_operation", kind
@@ -290,7 +296,9 @@ def test_entries_have_hiveds_fields_and_come_from_the_blocks(
         )
         weight = next(op["value"]["weight"] for op in operations if vote.items() <= op["value"].items())
         rshares = int(value["rshares"])  # hived writes numbers beyond 2^53 - 1 as strings
-        assert (rshares > 0) == (weight > 0) and (rshares < 0) == (weight < 0)
+        # hived's sign rule (hive_evaluator_social.cpp, lines 746 and 706-713): an upvote's rshares may be 0
+        # (a dust voter, the last 12 hours before cashout), an unvote's always are (from HF14 on)
+        assert (rshares > 0 and weight > 0) or (rshares < 0 and weight < 0) or (rshares == 0 and weight >= 0)
         assert int(value["weight"]) >= 0 and int(value["total_vote_weight"]) >= int(value["weight"])
         for field in ("weight", "rshares", "total_vote_weight"):
             assert isinstance(value[field], int) == (abs(int(value[field])) <= 2**53 - 1)
@@ -587,6 +595,49 @@ def test_a_deep_history_holds_every_case_a_lifetime_count_meets(
     assert 0 < sum(w < 0 for w in cast) < 0.05 * len(cast) and 0 < sum(w == 0 for w in cast) < 0.05 * len(
         cast
     )
+
+
+def test_a_deep_historys_rshares_follow_hiveds_sign_rule_with_dust_upvotes_and_unvotes_at_0(
+    deep_full: dict[int, Entry],
+) -> None:
+    """openhive-network/hive 1584099c, ``libraries/chain/hive_evaluator_social.cpp``: ``rshares = weight < 0 ?
+    -abs_rshares : abs_rshares`` (line 746); from HF20 the dust threshold is subtracted, never below 0 (lines
+    706-707, ``devnet.optypes.DUST_VOTERS`` voters stay under it); an unvote spends no power from HF14 on."""
+    seen: Counter[str] = Counter()
+    for index in range(1, DEEP_ENTRIES):
+        entry, before = deep_full[index], deep_full[index - 1]
+        if type_of(entry) != "effective_comment_vote_operation":
+            continue
+        weight, rshares = int(before["op"]["value"]["weight"]), int(entry["op"]["value"]["rshares"])
+        kind = "unvote" if weight == 0 else "downvote" if weight < 0 else "upvote"
+        seen[f"{kind} {'0' if rshares == 0 else '+' if rshares > 0 else '-'}"] += 1
+    assert (
+        {"upvote +", "upvote 0", "unvote 0", "downvote -"}
+        <= set(seen)
+        <= {
+            "upvote +",
+            "upvote 0",
+            "unvote 0",
+            "downvote -",
+            "downvote 0",  # a dust downvote
+        }
+    ), seen
+    assert seen["upvote 0"] < seen["upvote +"] / 3
+
+
+def test_an_unvote_before_hf14_has_positive_rshares_as_camillas() -> None:
+    """@camilla's unvote of 2016-09-11 (hived's ``only_account`` pattern, tests/fixtures): its effective
+    operation carries positive rshares; before HF14 an unvote's power rounded up to one unit
+    (``hive_evaluator_social.cpp`` line 356). The devnet gives one so before HF14, 0 after."""
+    history = json.loads((FIXTURES / "mainnet-camilla-2016-get_account_history.json").read_text())["history"]
+    at = {index: entry for index, entry in history}
+    unvote = at[21_898]["op"]
+    assert unvote["type"] == "vote_operation" and unvote["value"]["weight"] == 0
+    assert at[21_899]["op"]["type"] == "effective_comment_vote_operation"
+    assert int(at[21_899]["op"]["value"]["rshares"]) > 0
+    r = random.Random(1)
+    assert vote_rshares(0, "bob", epoch(at[21_898]["timestamp"]), None, r) > 0
+    assert vote_rshares(0, "bob", HF14_TIME, None, r) == 0
 
 
 def test_deep_histories_are_deterministic_and_random_access(

@@ -21,6 +21,7 @@ from bot.history import (
     HistoryEntry,
     PairSighting,
     Side,
+    is_oldest_page,
     next_request,
     parse_history,
     read_page,
@@ -44,8 +45,10 @@ def vote(
     return HistoryEntry(index, block, T + block * 3, "vote", value)
 
 
-def effective(index: int, voter: str, author: str, permlink: str, block: int = 100) -> HistoryEntry:
-    value = {"voter": voter, "author": author, "permlink": permlink, "weight": 1, "rshares": 5}
+def effective(
+    index: int, voter: str, author: str, permlink: str, block: int = 100, rshares: int = 5
+) -> HistoryEntry:
+    value = {"voter": voter, "author": author, "permlink": permlink, "weight": 1, "rshares": rshares}
     return HistoryEntry(index, block, T + block * 3, "effective_comment_vote", value)
 
 
@@ -73,6 +76,51 @@ def test_an_effective_upvote_counts_for_the_accounts_side() -> None:
 @pytest.mark.parametrize("weight", [0, -10000, -1])
 def test_downvotes_and_unvotes_never_count_even_when_effective(weight: int) -> None:
     assert sightings(vote(0, "bob", "alice", "p", weight), effective(1, "bob", "alice", "p")) == ()
+
+
+@pytest.mark.parametrize(
+    ("what", "weight", "rshares", "counts"),
+    [
+        ("an upvote", 10000, 7_000_000_000, True),
+        ("a dust upvote (HF20: the threshold subtracted)", 10000, 0, True),
+        ("an upvote in the last 12 hours, scaled to nothing", 100, 0, True),
+        ("an unvote", 0, 0, False),
+        ("an unvote before HF14, which spent voting power", 0, 4_224_869_679, False),
+        ("a downvote", -10000, -7_000_000_000, False),
+        ("a dust downvote", -100, 0, False),
+    ],
+)
+def test_the_votes_weight_not_the_effective_operations_rshares_says_whether_an_upvote_took_effect(
+    what: str, weight: int, rshares: int, counts: bool
+) -> None:
+    """Why the vote operations are still read: hived gives ``rshares = weight < 0 ? -abs_rshares :
+    abs_rshares`` with the dust threshold subtracted (never below 0) and scaled down in the last 12 hours
+    before cashout (openhive-network/hive 1584099c, ``libraries/chain/hive_evaluator_social.cpp`` lines
+    706-713, 746), so rshares 0 is an upvote or an unvote; before HF14 an unvote's rshares were positive
+    (@camilla's of 2016-09-11, below). A reading by rshares alone would break these."""
+    page = (vote(0, "bob", "alice", "p", weight), effective(1, "bob", "alice", "p", rshares=rshares))
+    assert [s.voter for s in sightings(*page) if isinstance(s, PairSighting)] == (["bob"] if counts else [])
+
+
+def test_an_upvote_then_an_unvote_counts_once_a_changed_vote_once_a_downvote_never(store: Store) -> None:
+    queue(store, "alice")
+    page(
+        store,
+        "alice",
+        vote(0, "bob", "alice", "p", block=100),
+        effective(1, "bob", "alice", "p", block=100, rshares=0),  # a dust upvote
+        vote(2, "bob", "alice", "p", 0, block=101),  # the unvote
+        effective(3, "bob", "alice", "p", block=101, rshares=0),
+        vote(4, "carol", "alice", "p", 5000, block=102),
+        effective(5, "carol", "alice", "p", block=102),
+        vote(6, "carol", "alice", "p", 10000, block=103),  # changed
+        effective(7, "carol", "alice", "p", block=103),
+        vote(8, "dave", "alice", "p", -10000, block=104),
+        effective(9, "dave", "alice", "p", block=104, rshares=-5),
+        last=True,
+    )
+    counts = store.load_counts("alice")
+    assert counts is not None and counts[R] == 2
 
 
 def test_a_vote_without_its_effective_operation_did_not_take_effect() -> None:
@@ -162,6 +210,24 @@ def test_entries_from_the_first_live_block_on_are_left_to_live_counting() -> Non
     )
 
 
+@pytest.mark.parametrize(
+    ("returned", "limit", "lowest", "oldest"),
+    [
+        (24, 30, 4, True),  # hived's only_high_filter: 30 asked from index 50 of @gtg, 24 come, lowest 4
+        (34, 34, 2166, False),  # effective_comment_vote_operation: as many as asked, more may lie below
+        (0, 1000, None, True),  # nothing at or below start
+        (1000, 1000, 0, True),  # every entry taken, down to index 0
+        (1000, 1000, 7, False),
+    ],
+)
+def test_a_page_with_fewer_entries_than_asked_or_down_to_index_0_is_the_oldest(
+    returned: int, limit: int, lowest: int | None, oldest: bool
+) -> None:
+    entries = [] if lowest is None else [comment(lowest, "alice", "p")]
+    reading = read_page(entries, "alice", before_block=S, oldest=is_oldest_page(returned, limit))
+    assert reading.oldest == oldest
+
+
 def test_next_request_pages_backwards_within_hiveds_start_rule() -> None:
     assert next_request(None, 1000) == (-1, 1000)
     assert next_request(5000, 1000) == (5000, 1000)
@@ -212,7 +278,8 @@ def page(store: Store, account: str, *entries: HistoryEntry, last: bool = False)
         effective_before_hf24=current.effective_before_hf24,
     )
     lowest = 0 if last else max(1, reading.lowest or 1)  # the oldest page is the one with index 0
-    store.baselines.commit_page(account, replace(reading, lowest=lowest), entries=len(entries), rules=RULES)
+    reading = replace(reading, lowest=lowest, oldest=last)
+    store.baselines.commit_page(account, reading, entries=len(entries), rules=RULES)
 
 
 def bob_upvoted_alice(store: Store, account: str, block: int) -> None:

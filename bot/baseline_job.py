@@ -46,6 +46,7 @@ from bot.history import (
     FILTER_LOW,
     MAX_PAGE,
     PageReading,
+    index_span,
     is_oldest_page,
     next_request,
     parse_history,
@@ -204,6 +205,7 @@ class BaselineJob:
                 current.account, start, limit, filter_low=FILTER_LOW, filter_high=FILTER_HIGH
             )
             entries = parse_history(raw, current.account)
+            span = index_span(raw)
         except (ChainDataError, PermanentChainError) as exc:
             return FetchedPage(current, None, 0, 1, None, None, error=str(exc))
         reading = read_page(
@@ -214,11 +216,9 @@ class BaselineJob:
             effective_before_hf24=current.effective_before_hf24,
             count_self_votes=self.rules.count_self_votes,
             oldest=is_oldest_page(len(raw), limit),
+            lowest=None if span is None else span[0],
         )
-        indices = [entry.index for entry in entries]
-        return FetchedPage(
-            current, reading, len(raw), 1, min(indices, default=None), max(indices, default=None)
-        )
+        return FetchedPage(current, reading, len(raw), 1, *(span or (None, None)))
 
     def commit(self, page: FetchedPage) -> PageReport:
         """Commit what ``page`` adds to its baseline (or mark it failed), in the job's thread, one

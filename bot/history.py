@@ -163,10 +163,13 @@ def read_page(
     effective_before_hf24: bool = False,
     count_self_votes: bool = True,
     oldest: bool = False,
+    lowest: int | None = None,
 ) -> PageReading:
     """What one page of ``account``'s history adds to its baseline: entries in blocks before
     ``before_block`` only, newest first, with ``carry`` and ``effective_before_hf24`` from the newer pages;
-    ``oldest``: the node said no entry the filter takes is left below the page (:func:`is_oldest_page`)."""
+    ``oldest``: the node said no entry the filter takes is left below the page (:func:`is_oldest_page`);
+    ``lowest``: the lowest index the node returned (:func:`index_span`), where the next page starts below —
+    by default the lowest of ``entries``, which is the same unless the node ignored the filter."""
     counted = [entry for entry in entries if entry.block < before_block]
     effective_before_hf24 = effective_before_hf24 or any(
         entry.kind == "effective_comment_vote" and entry.time < HF24_TIME for entry in counted
@@ -192,7 +195,8 @@ def read_page(
     oldest_block = min((entry.block for entry in entries), default=None)
     if oldest_block is not None:  # a vote is in its effective operation's block: older pages cannot hold it
         effective = {key for key in effective if key[3] <= oldest_block}
-    lowest = min((e.index for e in entries), default=None)
+    if lowest is None:
+        lowest = min((e.index for e in entries), default=None)
     return PageReading(
         tuple(sightings),
         frozenset(effective),
@@ -220,6 +224,14 @@ def _upvote(vote: HistoryEntry, account: str, count_self_votes: bool) -> list[Pa
         return []
     sides = [side for side, name in ((Side.AUTHOR, author), (Side.VOTER, voter)) if name == account]
     return [PairSighting(side, author, permlink, voter, vote.time) for side in sides]
+
+
+def index_span(raw: Sequence[Any]) -> tuple[int, int] | None:
+    """The lowest and highest index of a ``get_account_history`` answer already read by :func:`parse_history`,
+    entries of every type (``None``: empty). A node that ignores the filter returns types the bot does not
+    count: the next page still starts below the lowest index it returned, not the lowest it counted."""
+    indices = [int(item[0]) for item in raw]
+    return (min(indices), max(indices)) if indices else None
 
 
 def is_oldest_page(returned: int, limit: int) -> bool:

@@ -21,6 +21,7 @@ from bot.history import (
     HistoryEntry,
     PairSighting,
     Side,
+    index_span,
     is_oldest_page,
     next_request,
     parse_history,
@@ -243,6 +244,20 @@ def test_parse_history_keeps_the_counting_operations_in_index_order() -> None:
     assert [(e.index, e.kind) for e in parse_history(raw, "a")] == [(5, "vote"), (7, "comment")]
     with pytest.raises(ChainDataError, match="history of @a, item 0: malformed entry"):
         parse_history([[1, {"op": {"type": "vote_operation"}}]], "a")
+
+
+def test_a_full_page_of_other_types_from_a_node_ignoring_the_filter_moves_the_position_below_it() -> None:
+    """A node that ignores the filter may answer a whole page of transfers: the next page starts below them,
+    not again from the newest entry (a page without a counted entry must not look empty)."""
+    raw = [[index, _entry("transfer_operation", {"from": "a"})] for index in range(9_000, 10_000)]
+    entries = parse_history(raw, "a")
+    span = index_span(raw)
+    reading = read_page(
+        entries, "a", before_block=S, oldest=is_oldest_page(len(raw), 1000), lowest=span and span[0]
+    )
+    assert entries == [] and span == (9_000, 9_999)
+    assert reading.lowest == 9_000 and not reading.oldest
+    assert index_span([]) is None
 
 
 def _entry(kind: str, value: dict[str, Any]) -> dict[str, Any]:

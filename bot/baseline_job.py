@@ -175,16 +175,15 @@ class BaselineJob:
                 in_flight[reader.submit(current, live_start)] = item
 
     def _commit(self, page: FetchedPage, item: Waiting) -> Waiting | None:
-        """Commit ``page``, then store the estimate of what its account has left; the account as the
-        backlog sees it now (None: its baseline is no longer waiting)."""
+        """Commit ``page``; the account as the backlog sees it now (None: its baseline is no longer
+        waiting)."""
         updated = self.commit(page).baseline
         if updated.state is not BaselineState.WAITING:
             return None
-        left = item.entries_left
-        if page.lowest is not None and page.highest is not None:
-            left = estimate_entries_left(page.lowest, page.highest, page.entries)
-            self.store.baselines.record_estimate(updated.account, left)
-        return Waiting(item.account, item.queued, updated.pages, left, item.live)
+        left = _entries_left(page)
+        return Waiting(
+            item.account, item.queued, updated.pages, item.entries_left if left is None else left, item.live
+        )
 
     def step(self) -> PageReport | None:
         """Read and commit one page; ``None`` when no baseline is waiting (or live counting has not begun)."""
@@ -230,7 +229,9 @@ class BaselineJob:
             log.error("baseline_failed", account=account, error=page.error)
             failed = baselines.load(account)
             return PageReport(failed or page.baseline, 0)
-        updated = baselines.commit_page(account, page.reading, entries=page.entries, rules=self.badges)
+        updated = baselines.commit_page(
+            account, page.reading, entries=page.entries, rules=self.badges, entries_left=_entries_left(page)
+        )
         if updated.state is BaselineState.DONE:
             log.info(
                 "baseline_done",
@@ -239,6 +240,13 @@ class BaselineJob:
                 counts={metric.value: n for metric, n in updated.counts.items()},
             )
         return PageReport(updated, page.entries)
+
+
+def _entries_left(page: FetchedPage) -> int | None:
+    """The estimate of the entries ``page``'s account has left below it (None: the page spanned none)."""
+    if page.lowest is None or page.highest is None:
+        return None
+    return estimate_entries_left(page.lowest, page.highest, page.entries)
 
 
 class _Stopped(Exception):

@@ -156,15 +156,6 @@ class Baselines:
         row = self._db.execute("SELECT entries_left FROM baselines WHERE account = ?", (account,)).fetchone()
         return None if row is None or row[0] is None else int(row[0])
 
-    def record_estimate(self, account: str, entries_left: int) -> None:
-        """Remember the estimate of the entries ``account``'s baseline has left to read, after its last
-        page. A transaction of its own, after the page's: an estimate lost to a kill between the two is
-        made again by the next page."""
-        with self._transaction():
-            self._db.execute(
-                "UPDATE baselines SET entries_left = ? WHERE account = ?", (entries_left, account)
-            )
-
     def load(self, account: str) -> Baseline | None:
         row = self._db.execute(f"SELECT {_COLUMNS} FROM baselines WHERE account = ?", (account,)).fetchone()
         return None if row is None else _baseline(row)
@@ -182,9 +173,18 @@ class Baselines:
             "baselines_failed": [{"account": account, "error": error} for account, error in failed],
         }
 
-    def commit_page(self, account: str, reading: PageReading, *, entries: int, rules: BadgeRules) -> Baseline:
-        """Add one page's reading to ``account``'s baseline; with the oldest page in, finish it: add it to
-        the counts and record the badges it reaches, silently. One transaction."""
+    def commit_page(
+        self,
+        account: str,
+        reading: PageReading,
+        *,
+        entries: int,
+        rules: BadgeRules,
+        entries_left: int | None = None,
+    ) -> Baseline:
+        """Add one page's reading to ``account``'s baseline, with the estimate of the entries it has left
+        (:func:`bot.backlog.estimate_entries_left`; None: keep the last); with the oldest page in, finish
+        it: add it to the counts and record the badges it reaches, silently. One transaction."""
         with self._transaction():
             current = self.load(account)
             if current is None or current.state is not BaselineState.WAITING:
@@ -202,13 +202,15 @@ class Baselines:
             counts = {metric: current.counts[metric] + added[metric] for metric in Metric}
             self._db.execute(
                 f"UPDATE baselines SET next_start = ?, carry = ?, effective_before_hf24 = ?, pages = pages + 1, "
-                f"entries = entries + ?, {', '.join(f'{metric.value} = ?' for metric in Metric)} "
+                "entries = entries + ?, entries_left = coalesce(?, entries_left), "
+                f"{', '.join(f'{metric.value} = ?' for metric in Metric)} "
                 "WHERE account = ?",
                 (
                     None if reading.lowest is None else reading.lowest - 1,
                     json.dumps(sorted(reading.carry)),
                     shown,
                     entries,
+                    entries_left,
                     *counts.values(),
                     account,
                 ),

@@ -7,11 +7,13 @@ called: :func:`open_daemon` holds the store's lock and its connections while it 
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 
 from prometheus_client import CollectorRegistry, start_http_server
 from starlette.applications import Starlette
@@ -52,14 +54,35 @@ def history_budget(config: Config) -> float:
     return config.history.calls_per_second * len(config.history_nodes)
 
 
+CREDENTIAL = "posting-key"
+"""The name of the systemd credential that holds the posting key (``LoadCredential=posting-key:FILE``)."""
+
+
 def posting_key(config: Config) -> PostingKey | None:
-    """The posting key the config points to (its file, else its environment variable); ``None`` in a dry
-    run, which signs nothing."""
+    """The posting key: from ``posting_key_file`` if the config sets one, else from the systemd credential
+    ``posting-key`` if the service was given it, else from the environment variable ``posting_key_env``;
+    ``None`` in a dry run, which signs nothing.
+
+    The credential is found by its name, not by a path in the YAML: systemd chooses the directory
+    (``$CREDENTIALS_DIRECTORY``), so one config file serves under systemd and outside it.
+    """
     if config.dry_run:
         return None
     if config.posting_key_file is not None:
         return PostingKey.from_file(config.posting_key_file)
+    credential = _systemd_credential(CREDENTIAL)
+    if credential is not None:
+        return PostingKey.from_credential(credential)
     return PostingKey.from_env(config.posting_key_env)
+
+
+def _systemd_credential(name: str) -> Path | None:
+    """The file of the systemd credential ``name``, if the service was given one."""
+    directory = os.environ.get("CREDENTIALS_DIRECTORY")
+    if not directory:
+        return None
+    path = Path(directory) / name
+    return path if os.path.lexists(path) else None
 
 
 def build_follower(config: Config, store: Store, chain: ChainClient | None = None) -> Follower:

@@ -1,7 +1,7 @@
 """The bot's posting key, and the reply transactions it signs with it (beem's serializer and signer).
 
-The key is read from the environment variable the config names, kept in a :class:`PostingKey` whose
-``repr`` and ``str`` never show it, and used only to sign. Transactions are built here rather than by
+The key is read from the config's key file, the systemd credential or the environment variable the config
+names, kept in a :class:`PostingKey` whose ``repr`` and ``str`` never show it, and used only to sign. Transactions are built here rather than by
 ``beem.Hive``/``TransactionBuilder`` so that nothing opens beem's wallet file and the reference block,
 expiration and chain id are the bot's choice: the chain id read from the node (``database_api.get_config``),
 the reference block and the expiration from the node's head.
@@ -56,25 +56,54 @@ class PostingKey:
     @classmethod
     def from_file(cls, path: Path) -> PostingKey:
         """The key in ``path``, which must be a regular file that only its owner may read or write."""
+        return cls._from_private_file(
+            path,
+            f"{path} (posting_key_file in the config)",
+            forbidden=0o077,
+            owners={os.getuid()},
+            exposed="can be read or written by others",
+            remedy=f"run `chmod 600 {path}`",
+        )
+
+    @classmethod
+    def from_credential(cls, path: Path) -> PostingKey:
+        """The key systemd passed as the credential ``path`` (``$CREDENTIALS_DIRECTORY/<name>``).
+
+        systemd writes a credential read-only and gives it to the service's user: either owned by root
+        with an ACL granting that user read access (the mode then shows the ACL's mask as the group's
+        ``r``), or owned by that user where the file system has no ACLs (mode 0400). Both pass; a file
+        others may read, that anyone but its owner may write, or that a third user owns does not.
+        """
+        return cls._from_private_file(
+            path,
+            f"{path} (the systemd credential {path.name})",
+            forbidden=0o027,
+            owners={os.getuid(), 0},
+            exposed="can be written by its group or read or written by others",
+            remedy="load it with the unit's LoadCredential= (systemd makes it private) from a file of mode 600",
+        )
+
+    @classmethod
+    def _from_private_file(
+        cls, path: Path, where: str, *, forbidden: int, owners: set[int], exposed: str, remedy: str
+    ) -> PostingKey:
+        """The key in ``path`` (named ``where`` in errors), refused if its mode has a ``forbidden`` bit or
+        none of ``owners`` owns it."""
         try:
             info = path.stat()
         except OSError as exc:
-            raise PostingKeyError(f"{path} (posting_key_file in the config): {exc.strerror or exc}") from None
+            raise PostingKeyError(f"{where}: {exc.strerror or exc}") from None
         if not stat.S_ISREG(info.st_mode):
-            raise PostingKeyError(f"{path} (posting_key_file in the config): not a regular file")
-        if info.st_mode & 0o077:
-            raise PostingKeyError(
-                f"{path} (posting_key_file in the config) can be read or written by others "
-                f"(mode {stat.S_IMODE(info.st_mode):04o}): it holds a private key; run `chmod 600 {path}`"
-            )
-        if info.st_uid != os.getuid():
-            raise PostingKeyError(f"{path} (posting_key_file in the config) belongs to another user")
+            raise PostingKeyError(f"{where}: not a regular file")
+        if info.st_mode & forbidden:
+            mode = stat.S_IMODE(info.st_mode)
+            raise PostingKeyError(f"{where} {exposed} (mode {mode:04o}): it holds a private key; {remedy}")
+        if info.st_uid not in owners:
+            raise PostingKeyError(f"{where} belongs to another user")
         try:
             return cls(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError) as exc:
-            raise PostingKeyError(
-                f"{path} (posting_key_file in the config): cannot be read ({type(exc).__name__})"
-            ) from None
+            raise PostingKeyError(f"{where}: cannot be read ({type(exc).__name__})") from None
         except PostingKeyError as exc:
             raise PostingKeyError(f"{path}: {exc}") from None
 

@@ -1,10 +1,10 @@
 """The bot's posting key, and the reply transactions it signs with it (beem's serializer and signer).
 
 The key is read from the config's key file, the systemd credential or the environment variable the config
-names, kept in a :class:`PostingKey` whose ``repr`` and ``str`` never show it, and used only to sign. Transactions are built here rather than by
-``beem.Hive``/``TransactionBuilder`` so that nothing opens beem's wallet file and the reference block,
-expiration and chain id are the bot's choice: the chain id read from the node (``database_api.get_config``),
-the reference block and the expiration from the node's head.
+names, kept in a :class:`PostingKey` whose ``repr`` and ``str`` never show it, and used only to sign.
+Transactions are built here rather than by ``beem.Hive``/``TransactionBuilder`` so that nothing opens beem's
+wallet file and the reference block, expiration and chain id are the bot's choice: the chain id read from
+the node (``database_api.get_config``), the reference block and the expiration from the node's head.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@ with a key should have, and loads in systemd (``systemd-analyze verify``, where 
 
 from __future__ import annotations
 
+import re
 import shlex
 import shutil
 import subprocess
@@ -120,3 +121,36 @@ def test_each_unit_loads_in_systemd_with_its_command_pointed_at_this_venv(name: 
     )
     assert verified.returncode == 0, verified.stderr
     assert [line for line in verified.stderr.splitlines() if name in line] == []
+
+
+NO_WRITABLE_EXECUTABLE_MEMORY = """
+import ctypes, mmap, sys
+# PR_SET_MDWE with PR_MDWE_REFUSE_EXEC_GAIN (Linux 6.3): the kernel's own form of MemoryDenyWriteExecute=
+active = ctypes.CDLL(None, use_errno=True).prctl(65, 1, 0, 0, 0) == 0
+if active:
+    try:
+        mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+    except PermissionError:
+        pass
+    else:
+        sys.exit("writable and executable memory is still allowed")
+print(f"memory_deny_write_execute={active}", file=sys.stderr)
+from bot.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.slow  # the demo as a subprocess, ~10 s
+def test_the_bot_signs_and_posts_without_writable_executable_memory() -> None:
+    """The units set ``MemoryDenyWriteExecute=yes``: the demo (following, counting, signing with beem,
+    posting) runs under the same rule, set by the kernel where it can (Linux 6.3 and later)."""
+    demo = subprocess.run(
+        [sys.executable, "-c", NO_WRITABLE_EXECUTABLE_MEMORY, "demo", "--seconds", "8"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert demo.returncode == 0, demo.stderr[-2000:]
+    assert re.search(r"notifications posted:\s+[1-9]", demo.stdout), demo.stdout
+    assert "memory_deny_write_execute=" in demo.stderr

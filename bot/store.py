@@ -17,7 +17,7 @@ from __future__ import annotations
 import fcntl
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Set
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +53,24 @@ class Checkpoint:
     block_num: int
     block_id: str
     block_time: int
+
+
+@dataclass(frozen=True, slots=True)
+class Lookups:
+    """What the counting rules need from the store for one batch (see :func:`bot.tallies.count_blocks`),
+    as of ``checkpoint`` (``None``: an empty store)."""
+
+    checkpoint: Checkpoint | None
+    comment_times: dict[CommentKey, int]
+    counted_votes: set[CountedVote]
+
+    def redone(self, stale: Set[CommentKey], fresh: Lookups) -> Lookups:
+        """These facts, those about the ``stale`` comments replaced by ``fresh`` ones (read for them only)."""
+        return Lookups(
+            fresh.checkpoint,
+            {key: t for key, t in self.comment_times.items() if key not in stale} | fresh.comment_times,
+            {pair for pair in self.counted_votes if pair[0] not in stale} | fresh.counted_votes,
+        )
 
 
 class Store:
@@ -194,6 +212,19 @@ class Store:
             )
             found.update({(author, permlink): created for author, permlink, created in rows})
         return found
+
+    def load_lookups(self, keys: Iterable[CommentKey], pairs: Iterable[CountedVote]) -> Lookups:
+        """The creation times of ``keys`` and the counted ones of ``pairs``, with the checkpoint they are as
+        of: one read transaction, so that a batch committed meanwhile (by another connection) is in all of
+        them or in none. Only pairs on remembered comments are looked for (a quarter of a batch's are on
+        comments it creates)."""
+        self._db.execute("BEGIN")
+        try:
+            times = self.load_comment_times(keys)
+            known = (pair for pair in pairs if pair[0] in times)  # a counted pair's comment is remembered
+            return Lookups(self.load_checkpoint(), times, self.load_counted_votes(known))
+        finally:
+            self._db.execute("COMMIT")
 
     def load_reply_texts(self, keys: Iterable[CommentKey]) -> dict[CommentKey, str]:
         """The texts kept of those of ``keys`` that are replies to the bot's comments."""

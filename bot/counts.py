@@ -26,14 +26,18 @@ def load_counts_of(db: sqlite3.Connection, accounts: Iterable[str]) -> dict[str,
 
 
 def add_counts(db: sqlite3.Connection, increments: Mapping[tuple[str, Metric], int]) -> None:
-    """Add ``increments`` (negative ones take a count back); an account gets its row at its first."""
+    """Add ``increments`` (negative ones take a count back); an account gets its row at its first.
+    One statement per metric, its rows as one JSON parameter (see :meth:`bot.store.Store._remember_votes`
+    for why not one per row)."""
     for metric in Metric:
         column = metric.value
-        db.executemany(
-            f"INSERT INTO counts (account, {column}) VALUES (?, ?) "
-            f"ON CONFLICT (account) DO UPDATE SET {column} = {column} + excluded.{column}",
-            [(account, n) for (account, m), n in increments.items() if m == metric],
-        )
+        rows = [(account, n) for (account, m), n in increments.items() if m == metric]
+        if rows:
+            db.execute(
+                f"INSERT INTO counts (account, {column}) SELECT value ->> 0, value ->> 1 FROM json_each(?) "
+                f"WHERE true ON CONFLICT (account) DO UPDATE SET {column} = {column} + excluded.{column}",
+                (json.dumps(rows, ensure_ascii=False),),
+            )
 
 
 def load_ranking(db: sqlite3.Connection, metric: Metric, limit: int | None) -> list[tuple[str, int]]:

@@ -95,9 +95,7 @@ class Follower:
         self._ahead: tuple[Block, int, Future[_Read]] | None = None  # after which block, count, the range
         self._executor = executor
         self._ahead_store: Store | None = None  # the read-ahead thread's own connection (reads only)
-        self._committed: _Committed | None = (
-            None  # what the last commit changed, to redo lookups read before it
-        )
+        self._committed: _Committed | None = None  # what the last commit changed (see _lookups)
 
     def close(self) -> None:
         """Stop reading ahead (a range on its way is dropped)."""

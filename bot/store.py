@@ -400,15 +400,19 @@ class Store:
 
     def _remember_comments(self, created: Mapping[CommentKey, int], cutoff: int) -> None:
         """Comments that can still take votes go with their counted votes; those already paid out (asked
-        about because a vote named them) are kept apart, for :data:`PAID_OUT_MEMORY` seconds."""
-        self._db.executemany(
-            "INSERT INTO comments (author, permlink, created) VALUES (?, ?, ?) "
+        about because a vote named them) are kept apart, for :data:`PAID_OUT_MEMORY` seconds. One statement
+        each (see :meth:`_remember_votes`)."""
+        rows = _json([(author, permlink, time) for (author, permlink), time in created.items()])
+        self._db.execute(
+            "INSERT INTO comments (author, permlink, created) "
+            "SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?) WHERE value ->> 2 > ? "
             "ON CONFLICT (author, permlink) DO UPDATE SET created = excluded.created",
-            [(author, permlink, time) for (author, permlink), time in created.items() if time > cutoff],
+            (rows, cutoff),
         )
-        self._db.executemany(
-            "INSERT OR REPLACE INTO paid_out_comments (author, permlink, created) VALUES (?, ?, ?)",
-            [(author, permlink, time) for (author, permlink), time in created.items() if time <= cutoff],
+        self._db.execute(
+            "INSERT OR REPLACE INTO paid_out_comments (author, permlink, created) "
+            "SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?) WHERE value ->> 2 <= ?",
+            (rows, cutoff),
         )
 
     def _remember_votes(self, pairs: Iterable[CountedVote]) -> None:

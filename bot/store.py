@@ -40,6 +40,11 @@ _WANTED_COMMENTS = "WITH wanted(author, permlink) AS (SELECT value ->> 0, value 
 bound parameters compiled a new, large statement for each count, and SQLite's statement cache kept up to
 128 of them: ~100 MB.)"""
 _NO_CHANGES = OutboxChanges()
+WAL_BOUND = 16 * 1024 * 1024
+"""Past this size, the write-ahead log is checkpointed after a commit and restarted, waiting for readers
+that hold an older snapshot (the follower's read-ahead reads while a batch commits, and SQLite's own
+checkpoint at the commit can then neither finish nor restart the log: it grew to ~140 MB in 100,000
+blocks). A reader's wait is short: its reads are one batch's lookups."""
 PAID_OUT_MEMORY = 30 * 86_400
 """How long after its creation a paid-out comment's creation time is kept (votes on older ones are rare: a
 vote on one costs a lookup). Bounded by disk, not memory: nothing of it is held by the process."""
@@ -345,6 +350,8 @@ class Store:
                 "block_id = excluded.block_id, block_time = excluded.block_time",
                 (checkpoint.block_num, checkpoint.block_id, checkpoint.block_time),
             )
+        if _wal_size(self.path) > WAL_BOUND:
+            self._db.execute("PRAGMA wal_checkpoint(RESTART)")
         return plan
 
     def _load_counts_view(self, tally: Tally, with_baselines: bool) -> CountsView:

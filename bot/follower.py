@@ -137,6 +137,7 @@ class Follower:
         changes = self._outbox_changes(blocks, tally, age=state.time - last.timestamp)
         timer.lap("badges")
         committed = Checkpoint(last.num, last.block_id, last.timestamp)
+        touched = _Committed(stored, committed, _touched(tally, learned))
         self._committed = None  # until the commit is done: a failed one leaves the store as it was
         plan = self.store.commit_batch(
             tally,
@@ -146,7 +147,7 @@ class Follower:
             first=Checkpoint(blocks[0].num, blocks[0].block_id, blocks[0].timestamp),
             with_baselines=self.with_baselines,
         )
-        self._committed = _Committed(stored, committed, _touched(tally, learned))
+        self._committed = touched
         timer.lap("commit")
         report = BatchReport(
             first=first,

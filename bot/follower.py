@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 import structlog
@@ -32,8 +32,8 @@ from bot.optouts import (
     unread_replies,
 )
 from bot.plan import OutboxChanges
-from bot.store import Checkpoint, Store
-from bot.tallies import CountingRules, Tally, count_blocks, referenced_comments, upvote_pairs
+from bot.store import Checkpoint, Lookups, Store
+from bot.tallies import CountedVote, CountingRules, Tally, count_blocks, referenced_comments, upvote_pairs
 
 log = structlog.get_logger("bot.follower")
 
@@ -79,9 +79,10 @@ class Follower:
         start_block: int | None = None,
         with_baselines: bool = False,
         clock: Callable[[], float] = time.perf_counter,
+        executor: Executor | None = None,
     ) -> None:
-        """``lifetime``: accounts earn badges on lifetime counts, baselines from history (see
-        :mod:`bot.baselines`)."""
+        """``with_baselines``: accounts earn badges on lifetime counts, baselines from history (see
+        :mod:`bot.baselines`). ``executor`` reads the next range ahead (default: a thread of its own)."""
         self.chain = chain
         self.store = store
         self.rules = rules
@@ -92,8 +93,9 @@ class Follower:
         self._clock = clock
         self._range_chain = chain.clone()  # reads ahead, in the background: its own connections
         self._ahead: tuple[Block, int, Future[_Read]] | None = None  # after which block, count, the range
-        self._executor: ThreadPoolExecutor | None = None
+        self._executor = executor
         self._ahead_store: Store | None = None  # the read-ahead thread's own connection (reads only)
+        self._committed: _Committed | None = None  # what the last commit changed (see _lookups)
 
     def close(self) -> None:
         """Stop reading ahead (a range on its way is dropped)."""
@@ -117,29 +119,35 @@ class Follower:
         """Process the next batch of irreversible blocks; ``None`` when there is none yet."""
         timer = _Timer(self._clock)
         state = self.chain.fetch_state()
-        checkpoint = self.checkpoint(state.irreversible_block)
+        stored = self.store.load_checkpoint()
+        checkpoint = stored or self.checkpoint(state.irreversible_block)
         target = next_range(checkpoint.block_num, state.irreversible_block, self.batch_size, stop_at)
         if target is None:
             return None
         first, count = target
-        blocks, asked = self._fetch_blocks(first, count, checkpoint.block_id or None, timer)
+        read = self._fetch_blocks(first, count, checkpoint.block_id or None, timer)
+        blocks = read.blocks
         self._read_ahead(blocks[-1], state.irreversible_block, stop_at)
-        created_before, learned = self._comment_times(blocks, asked)
-        counted_before = self.store.load_counted_votes(upvote_pairs(blocks))
+        lookups = self._lookups(read, stored)
+        created_before, learned = self._comment_times(read, lookups)
         timer.lap("lookup")
-        tally = count_blocks(blocks, created_before, counted_before, self._counting_rules(blocks[0]))
+        tally = count_blocks(blocks, created_before, lookups.counted_votes, self._counting_rules(blocks[0]))
         timer.lap("count")
         last = blocks[-1]
         changes = self._outbox_changes(blocks, tally, age=state.time - last.timestamp)
         timer.lap("badges")
+        committed = Checkpoint(last.num, last.block_id, last.timestamp)
+        touched = _Committed(stored, committed, _touched(tally, learned))
+        self._committed = None  # until the commit is done: a failed one leaves the store as it was
         plan = self.store.commit_batch(
             tally,
             learned,
-            Checkpoint(last.num, last.block_id, last.timestamp),
+            committed,
             changes,
             first=Checkpoint(blocks[0].num, blocks[0].block_id, blocks[0].timestamp),
             with_baselines=self.with_baselines,
         )
+        self._committed = touched
         timer.lap("commit")
         report = BatchReport(
             first=first,
@@ -154,20 +162,19 @@ class Follower:
         self._log(report)
         return report
 
-    def _fetch_blocks(
-        self, first: int, count: int, previous_id: str | None, timer: _Timer
-    ) -> tuple[list[Block], Mapping[CommentKey, int | None]]:
-        """Blocks ``first`` … ``first + count - 1`` (or fewer) linked to ``previous_id``, parsed, with the
-        creation times already asked for them: the range read ahead if it is the one wanted, else read now
+    def _fetch_blocks(self, first: int, count: int, previous_id: str | None, timer: _Timer) -> _Read:
+        """Blocks ``first`` … ``first + count - 1`` (or fewer) linked to ``previous_id``, parsed, with what
+        was already looked up for them: the range read ahead if it is the one wanted, else read now
         (raises the chain's error when no node sent blocks that fit)."""
         read = self._take_ahead(first, count, previous_id)
         timer.lap("fetch")
-        return read.blocks, read.asked
+        return read
 
     def _read_ahead(self, last: Block, irreversible: int, stop_at: int | None) -> None:
-        """Start reading the range after ``last`` — its blocks, and the creation times the store does not
-        have for the comments it names — while this batch is looked up, counted and committed: the waits
-        for the node overlap the work. One range is held at most."""
+        """Start reading the range after ``last`` — its blocks, the store's facts about the comments and
+        pairs it names, and the creation times the store does not have — while this batch is looked up,
+        counted and committed: the waits for the node and SQLite's reads overlap the work. One range is
+        held at most."""
         target = next_range(last.num, irreversible, self.batch_size, stop_at)
         if target is None:
             return
@@ -176,16 +183,18 @@ class Follower:
         self._ahead = (last, target[1], self._executor.submit(self._read_range, *target, last.block_id))
 
     def _read_range(self, first: int, count: int, previous_id: str) -> _Read:
-        """In the read-ahead thread. The creation times are asked for the comments the store does not
-        remember now; a comment the batch being committed meanwhile creates is asked needlessly, harmlessly
-        (the chain's answer is the same)."""
+        """In the read-ahead thread. The store's facts are read as of the checkpoint they carry: most
+        often before the batch being committed meanwhile, and then what that commit changed is read again
+        (:meth:`_lookups`). The creation times are asked for the comments the store does not remember now;
+        a comment that batch creates is asked needlessly, harmlessly (the chain's answer is the same)."""
         blocks = self._range_chain.fetch_blocks(first, count, previous_id)
         if self._ahead_store is None:
             self._ahead_store = Store.open(self.store.path, create=False)
-        keys = referenced_comments(blocks)
-        missing = keys - self._ahead_store.load_comment_times(keys).keys()
+        keys, pairs = referenced_comments(blocks), upvote_pairs(blocks)
+        lookups = self._ahead_store.load_lookups(keys, pairs)
+        missing = keys - lookups.comment_times.keys()
         asked = self._range_chain.fetch_comment_times(missing) if missing else {}
-        return _Read(blocks, asked)
+        return _Read(blocks, keys, pairs, lookups, asked)
 
     def _take_ahead(self, first: int, count: int, previous_id: str | None) -> _Read:
         """The range read ahead if it follows the block the checkpoint is (it may be shorter than
@@ -198,7 +207,25 @@ class Follower:
                     return future.result()
                 except ChainError:
                     pass  # it failed in the background (logged there): ask again now
-        return _Read(self._range_chain.fetch_blocks(first, count, previous_id), {})
+        blocks = self._range_chain.fetch_blocks(first, count, previous_id)
+        return _Read(blocks, referenced_comments(blocks), upvote_pairs(blocks), None, {})
+
+    def _lookups(self, read: _Read, stored: Checkpoint | None) -> Lookups:
+        """The store's facts for ``read``'s blocks as of the ``stored`` checkpoint. Facts read ahead as of
+        the checkpoint before the last commit are kept but for the comments that commit changed, read
+        again (a comment it created, deleted or counted a vote on: pairs counted in one batch must not
+        count again in the next); facts of any other age are read again whole.
+
+        A comment that commit forgot as paid out keeps its creation time here: it is still the chain's
+        answer, and a vote on it counts nothing either way."""
+        ahead, committed = read.lookups, self._committed
+        if ahead is not None and ahead.checkpoint == stored:
+            return ahead
+        if ahead is None or committed is None or (ahead.checkpoint, stored) != committed.moved:
+            return self.store.load_lookups(read.keys, read.pairs)
+        stale = read.keys & committed.touched
+        fresh = self.store.load_lookups(stale, {pair for pair in read.pairs if pair[0] in stale})
+        return ahead.redone(stale, fresh)
 
     def _counting_rules(self, first: Block) -> CountingRules:
         """With lifetime counts, pairs on comments older than live counting are reported (the seam)."""
@@ -228,18 +255,19 @@ class Follower:
         )
 
     def _comment_times(
-        self, blocks: list[Block], asked: Mapping[CommentKey, int | None]
+        self, read: _Read, lookups: Lookups
     ) -> tuple[dict[CommentKey, int | None], dict[CommentKey, int]]:
-        """Creation times of the comments ``blocks`` name: from the store, else asked from the chain once.
+        """Creation times of the comments ``read``'s blocks name: from the store, else asked from the chain
+        once (or already, ahead).
 
         Returns all the times known, and those newly learned from the chain (to remember in the commit,
         paid-out ones included: the most voted old posts keep getting votes). Nothing is kept in memory
-        from one batch to the next, so the process's memory does not grow with the chain's length.
+        from one batch to the next but what the last commit changed (a batch's worth), so the process's
+        memory does not grow with the chain's length.
         """
-        keys = referenced_comments(blocks)
-        known: dict[CommentKey, int | None] = dict(self.store.load_comment_times(keys))
-        looked_up = {key: created for key, created in asked.items() if key not in known}
-        missing = keys - known.keys() - looked_up.keys()
+        known: dict[CommentKey, int | None] = dict(lookups.comment_times)
+        looked_up = {key: created for key, created in read.asked.items() if key not in known}
+        missing = read.keys - known.keys() - looked_up.keys()
         if missing:
             looked_up.update(self.chain.fetch_comment_times(missing))
         known.update(looked_up)
@@ -267,10 +295,34 @@ class Follower:
 
 @dataclass(frozen=True, slots=True)
 class _Read:
-    """A range as read (ahead): its blocks, and the creation times asked for the comments they name."""
+    """A range as read (ahead): its blocks, the comments and upvote pairs they name, the store's facts
+    about them (``None``: not read yet), and the creation times asked of the chain for the others."""
 
     blocks: list[Block]
+    keys: set[CommentKey]
+    pairs: set[CountedVote]
+    lookups: Lookups | None
     asked: Mapping[CommentKey, int | None]
+
+
+@dataclass(frozen=True, slots=True)
+class _Committed:
+    """The last commit: the checkpoint it moved (from, to), and the comments whose facts it changed."""
+
+    before: Checkpoint | None
+    after: Checkpoint
+    touched: frozenset[CommentKey]
+
+    @property
+    def moved(self) -> tuple[Checkpoint | None, Checkpoint]:
+        return (self.before, self.after)
+
+
+def _touched(tally: Tally, learned: Mapping[CommentKey, int]) -> frozenset[CommentKey]:
+    """The comments whose stored facts a commit of ``tally`` changes: created, learned or deleted, or with
+    a pair counted."""
+    pairs = {comment for comment, _ in tally.counted_votes}
+    return frozenset(tally.created.keys() | learned.keys() | tally.deleted | pairs)
 
 
 class _Timer:

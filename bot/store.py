@@ -17,10 +17,13 @@ from __future__ import annotations
 import fcntl
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Set
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import msgspec
 
 from bot import baselines, counts, outbox
 from bot.baselines import Baselines
@@ -37,6 +40,11 @@ _WANTED_COMMENTS = "WITH wanted(author, permlink) AS (SELECT value ->> 0, value 
 bound parameters compiled a new, large statement for each count, and SQLite's statement cache kept up to
 128 of them: ~100 MB.)"""
 _NO_CHANGES = OutboxChanges()
+WAL_BOUND = 16 * 1024 * 1024
+"""Past this size, the write-ahead log is checkpointed after a commit and restarted, waiting for readers
+that hold an older snapshot (the follower's read-ahead reads while a batch commits, and SQLite's own
+checkpoint at the commit can then neither finish nor restart the log: it grew to ~140 MB in 100,000
+blocks). A reader's wait is short: its reads are one batch's lookups."""
 PAID_OUT_MEMORY = 30 * 86_400
 """How long after its creation a paid-out comment's creation time is kept (votes on older ones are rare: a
 vote on one costs a lookup). Bounded by disk, not memory: nothing of it is held by the process."""
@@ -53,6 +61,24 @@ class Checkpoint:
     block_num: int
     block_id: str
     block_time: int
+
+
+@dataclass(frozen=True, slots=True)
+class Lookups:
+    """What the counting rules need from the store for one batch (see :func:`bot.tallies.count_blocks`),
+    as of ``checkpoint`` (``None``: an empty store)."""
+
+    checkpoint: Checkpoint | None
+    comment_times: dict[CommentKey, int]
+    counted_votes: set[CountedVote]
+
+    def redone(self, stale: Set[CommentKey], fresh: Lookups) -> Lookups:
+        """These facts, those about the ``stale`` comments replaced by ``fresh`` ones (read for them only)."""
+        return Lookups(
+            fresh.checkpoint,
+            {key: t for key, t in self.comment_times.items() if key not in stale} | fresh.comment_times,
+            {pair for pair in self.counted_votes if pair[0] not in stale} | fresh.counted_votes,
+        )
 
 
 class Store:
@@ -187,13 +213,27 @@ class Store:
         found: dict[CommentKey, int] = {}
         wanted = set(keys)
         for table in ("comments", "paid_out_comments"):
-            rows = self._db.execute(
-                f"{_WANTED_COMMENTS} SELECT c.author, c.permlink, c.created FROM {table} c JOIN wanted w "
-                "ON c.author = w.author AND c.permlink = w.permlink",
-                (_json(sorted(wanted - found.keys())),),
+            rows = _json_rows(
+                self._db,
+                f"{_WANTED_COMMENTS} SELECT json_group_array(json_array(c.author, c.permlink, c.created)) "
+                f"FROM {table} c JOIN wanted w ON c.author = w.author AND c.permlink = w.permlink",
+                _json(sorted(wanted - found.keys())),
             )
             found.update({(author, permlink): created for author, permlink, created in rows})
         return found
+
+    def load_lookups(self, keys: Iterable[CommentKey], pairs: Iterable[CountedVote]) -> Lookups:
+        """The creation times of ``keys`` and the counted ones of ``pairs``, with the checkpoint they are as
+        of: one read transaction, so that a batch committed meanwhile (by another connection) is in all of
+        them or in none. Only pairs on remembered comments are looked for (a quarter of a batch's are on
+        comments it creates)."""
+        self._db.execute("BEGIN")
+        try:
+            times = self.load_comment_times(keys)
+            known = (pair for pair in pairs if pair[0] in times)  # a counted pair's comment is remembered
+            return Lookups(self.load_checkpoint(), times, self.load_counted_votes(known))
+        finally:
+            self._db.execute("COMMIT")
 
     def load_reply_texts(self, keys: Iterable[CommentKey]) -> dict[CommentKey, str]:
         """The texts kept of those of ``keys`` that are replies to the bot's comments."""
@@ -206,13 +246,14 @@ class Store:
 
     def load_counted_votes(self, pairs: Iterable[CountedVote]) -> set[CountedVote]:
         """Those of ``pairs`` that were counted before."""
-        rows = self._db.execute(
+        rows = _json_rows(
+            self._db,
             "WITH wanted(author, permlink, voter) AS "
             "(SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?)) "
-            "SELECT w.author, w.permlink, w.voter FROM wanted w "
+            "SELECT json_group_array(json_array(w.author, w.permlink, w.voter)) FROM wanted w "
             "JOIN comments c ON c.author = w.author AND c.permlink = w.permlink "
             "JOIN counted_votes v ON v.comment_id = c.id AND v.voter = w.voter",
-            (_json([(author, permlink, voter) for (author, permlink), voter in pairs]),),
+            _json([(author, permlink, voter) for (author, permlink), voter in pairs]),
         )
         return {((author, permlink), voter) for author, permlink, voter in rows}
 
@@ -309,6 +350,8 @@ class Store:
                 "block_id = excluded.block_id, block_time = excluded.block_time",
                 (checkpoint.block_num, checkpoint.block_id, checkpoint.block_time),
             )
+        if _wal_size(self.path) > WAL_BOUND:
+            self._db.execute("PRAGMA wal_checkpoint(RESTART)")
         return plan
 
     def _load_counts_view(self, tally: Tally, with_baselines: bool) -> CountsView:
@@ -364,35 +407,31 @@ class Store:
 
     def _remember_comments(self, created: Mapping[CommentKey, int], cutoff: int) -> None:
         """Comments that can still take votes go with their counted votes; those already paid out (asked
-        about because a vote named them) are kept apart, for :data:`PAID_OUT_MEMORY` seconds."""
-        self._db.executemany(
-            "INSERT INTO comments (author, permlink, created) VALUES (?, ?, ?) "
+        about because a vote named them) are kept apart, for :data:`PAID_OUT_MEMORY` seconds. One statement
+        each (see :meth:`_remember_votes`)."""
+        rows = _json([(author, permlink, time) for (author, permlink), time in created.items()])
+        self._db.execute(
+            "INSERT INTO comments (author, permlink, created) "
+            "SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?) WHERE value ->> 2 > ? "
             "ON CONFLICT (author, permlink) DO UPDATE SET created = excluded.created",
-            [(author, permlink, time) for (author, permlink), time in created.items() if time > cutoff],
+            (rows, cutoff),
         )
-        self._db.executemany(
-            "INSERT OR REPLACE INTO paid_out_comments (author, permlink, created) VALUES (?, ?, ?)",
-            [(author, permlink, time) for (author, permlink), time in created.items() if time <= cutoff],
+        self._db.execute(
+            "INSERT OR REPLACE INTO paid_out_comments (author, permlink, created) "
+            "SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?) WHERE value ->> 2 <= ?",
+            (rows, cutoff),
         )
 
     def _remember_votes(self, pairs: Iterable[CountedVote]) -> None:
-        by_comment: dict[CommentKey, list[str]] = {}
-        for comment, voter in pairs:
-            by_comment.setdefault(comment, []).append(voter)
-        ids = self._comment_ids(by_comment)
-        self._db.executemany(
-            "INSERT OR IGNORE INTO counted_votes (comment_id, voter) VALUES (?, ?)",
-            [(ids[key], voter) for key, voters in by_comment.items() if key in ids for voter in voters],
+        """Remember the pairs whose comment is remembered (the others' comments are already paid out).
+        One statement, the comments' ids joined in SQLite: a statement per row, or a row read back per
+        comment, hands Python's GIL over at each one, and the read-ahead thread makes each hand-over wait."""
+        self._db.execute(
+            "INSERT OR IGNORE INTO counted_votes (comment_id, voter) "
+            "SELECT c.id, value ->> 2 FROM json_each(?) "
+            "JOIN comments c ON c.author = value ->> 0 AND c.permlink = value ->> 1",
+            (_json([(author, permlink, voter) for (author, permlink), voter in pairs]),),
         )
-
-    def _comment_ids(self, keys: Iterable[CommentKey]) -> dict[CommentKey, int]:
-        """The row ids of those of ``keys`` the store remembers."""
-        rows = self._db.execute(
-            f"{_WANTED_COMMENTS} SELECT c.author, c.permlink, c.id FROM comments c JOIN wanted w "
-            "ON c.author = w.author AND c.permlink = w.permlink",
-            (_json(list(keys)),),
-        )
-        return {(author, permlink): id_ for author, permlink, id_ in rows}
 
     def _prune(self, cutoff: int) -> None:
         self._db.execute(
@@ -421,6 +460,18 @@ def lock_store(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(lock_file, fcntl.LOCK_UN)
+
+
+def _json_rows(db: sqlite3.Connection, query: str, parameter: str) -> list[Any]:
+    """The rows of ``query``, which aggregates them into one JSON array (``json_group_array``): one row to
+    step through, not thousands. SQLite hands Python's GIL over at each row, and with the read-ahead
+    thread at work each hand-over waits (~4,600 rows a batch)."""
+    (text,) = db.execute(query, (parameter,)).fetchone()
+    rows: list[Any] = _ROWS.decode(text)
+    return rows
+
+
+_ROWS = msgspec.json.Decoder(list[Any])
 
 
 def _json(items: Iterable[object]) -> str:

@@ -1,10 +1,12 @@
-"""The bot's follower against the devnet node, through real beem over HTTP: counts, batches, restarts, failover."""
+"""The bot's follower against the devnet node, through real beem over HTTP: counts, batches, restarts, failover,
+and the read-ahead (exact whether the next range's lookups ran before the batch in hand committed or after)."""
 
 from __future__ import annotations
 
 import threading
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,7 @@ from structlog.testing import capture_logs
 
 from bot.app import build_follower
 from bot.errors import ChainDataError, ChainError
+from bot.follower import Follower
 from bot.metrics import Metric
 from bot.operations import parse_timestamp
 from bot.store import Checkpoint, Store
@@ -25,10 +28,13 @@ from tests.support.chains import (
     LAST,
     Counts,
     bot_config,
+    chain_client,
     follow,
+    follow_with,
     generated_chain,
     load_all_counts,
 )
+from tests.support.executors import AtOnce, WhenAsked
 from tests.support.paths import FIXTURES
 from tests.support.recount import recount
 
@@ -217,3 +223,57 @@ def test_real_2016_mainnet_blocks_are_followed_end_to_end(tmp_path: Path) -> Non
             1_000_999, recorded.block_id(1_000_999), recorded.block_time(1_000_999)
         )
         assert load_all_counts(store) == counted
+
+
+AHEAD_BATCH = 1000
+"""Blocks a batch: the segment's vote edits come 1,232 blocks or more after the first upvote, some of them in
+the next batch."""
+
+
+def follow_ahead(executor: Executor, url: str, path: Path) -> Counts:
+    """The segment followed in batches of :data:`AHEAD_BATCH`, the next range read ahead by ``executor``."""
+    config = bot_config([url], path)
+    with Store.open(path) as store:
+        rules, badges = config.counting_rules(), config.badge_rules()
+        follower = Follower(
+            chain_client(url),
+            store,
+            rules,
+            badges,
+            batch_size=AHEAD_BATCH,
+            start_block=FIRST,
+            executor=executor,
+        )
+        return follow_with(follower, store, LAST)
+
+
+def test_the_segment_holds_what_a_stale_read_ahead_would_miscount(
+    chain: ChainGenerator, raw_blocks: list[dict[str, Any]]
+) -> None:
+    """Upvote pairs voted again in the next batch, and comments created in one batch and voted on in the
+    next: what a lookup read before the batch's commit does not know."""
+    batch_of: dict[object, int] = {}  # pair or comment → the batch it was first upvoted or created in
+    again = created_then_voted = 0
+    for block in raw_blocks:
+        batch = (int(block["block_id"][:8], 16) - FIRST) // AHEAD_BATCH
+        time = parse_timestamp(block["timestamp"])
+        for transaction in block["transactions"]:
+            for operation in transaction["operations"]:
+                value, kind = operation["value"], operation["type"]
+                if kind == "comment_operation":
+                    comment = (value["author"], value["permlink"])
+                    if chain.comment_created(*comment) == time:
+                        batch_of.setdefault(comment, batch)
+                elif kind == "vote_operation" and value["weight"] > 0:
+                    comment = (value["author"], value["permlink"])
+                    again += batch_of.setdefault((comment, value["voter"]), batch) == batch - 1
+                    created_then_voted += batch_of.get(comment) == batch - 1
+    assert again >= 10
+    assert created_then_voted >= 100
+
+
+@pytest.mark.parametrize("executor", [AtOnce, WhenAsked], ids=["read-before-commit", "read-after-commit"])
+def test_counts_are_exact_whether_the_read_ahead_ran_before_or_after_the_commit(
+    executor: type[Executor], node: DevNode, truth: Counts, tmp_path: Path
+) -> None:
+    assert follow_ahead(executor(), node.url, tmp_path / "bot.sqlite") == truth

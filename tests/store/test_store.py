@@ -177,3 +177,18 @@ def test_a_store_of_the_previous_schema_is_upgraded_keeping_its_data(tmp_path: P
         assert store._schema_version() == SCHEMA_VERSION == 9
         assert store.load_checkpoint() == Checkpoint(7, "07", T0)
         assert store.load_reply_texts({("alice", "r1")}) == {}
+
+
+def test_a_write_ahead_log_past_its_bound_is_restarted_after_the_commit(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Below SQLite's own checkpoint (1,000 pages) nothing else restarts the log; the bound is made small
+    here so that each batch passes it (bot.store.WAL_BOUND: the read-ahead keeps SQLite's from finishing)."""
+    monkeypatch.setattr("bot.store.WAL_BOUND", 64 * 1024)
+    wal = store.path.with_name(store.path.name + "-wal")
+    sizes = []
+    for batch in range(1, 11):
+        created = {(f"author{batch}", f"post-{n}"): 1_750_000_000 for n in range(300)}
+        store.commit_batch(Tally(created=created), {}, Checkpoint(batch, f"{batch:040x}", 1_750_000_000))
+        sizes.append(wal.stat().st_size)
+    assert max(sizes) < 2 * sizes[0]

@@ -10,6 +10,7 @@ from typing import Any
 from bot.app import build_follower
 from bot.chain import ChainClient
 from bot.config import ChainSettings, Config, NotificationSettings
+from bot.follower import Follower
 from bot.metrics import Metric
 from bot.store import Store
 from devnet.generator import ChainGenerator
@@ -72,13 +73,17 @@ def follow(
         chain=dataclasses.replace(CHAIN, batch_size=batch_size),
     )
     with Store.open(store_path) as store:
-        follower = build_follower(config, store)
-        try:
-            while follower.step(stop_at) is not None:
-                pass
-        finally:
-            follower.close()
-        return load_all_counts(store)
+        return follow_with(build_follower(config, store), store, stop_at)
+
+
+def follow_with(follower: Follower, store: Store, stop_at: int) -> Counts:
+    """Run ``follower`` (on ``store``) until block ``stop_at`` is committed; return every account's counts."""
+    try:
+        while follower.step(stop_at) is not None:
+            pass
+    finally:
+        follower.close()
+    return load_all_counts(store)
 
 
 def load_all_counts(store: Store) -> Counts:

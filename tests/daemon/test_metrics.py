@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -67,12 +67,20 @@ def _run(daemon: Daemon) -> None:
 def test_the_checkpoint_gauge_follows_the_store_and_the_batch_counters_grow(
     running: tuple[Config, str],
 ) -> None:
+    """The batch counters grow once a batch is committed *and* its step has returned: the scrapes wait for
+    the counters themselves (the store's checkpoint moves a moment before them)."""
     config, url = running
     poll(lambda: (checkpoint_of(config.store) or 0) > notifying.START, "a first batch")
-    first = _scrape_between_store_reads(config.store, url)
-    poll(lambda: (checkpoint_of(config.store) or 0) > value(first, "checkpoint_block"), "another batch")
-    second = _scrape_between_store_reads(config.store, url)
-    assert value(second, "batches_total") > value(first, "batches_total") >= 1
+    first = _scrape_when(config.store, url, lambda s: value(s, "batches_total") >= 1, "a first batch counted")
+    second = _scrape_when(
+        config.store,
+        url,
+        lambda s: (
+            value(s, "batches_total") > value(first, "batches_total")
+            and value(s, "checkpoint_block") > value(first, "checkpoint_block")
+        ),
+        "another batch counted",
+    )
     assert value(second, "operations_total") > value(first, "operations_total") > 0
     assert value(second, "batch_duration_seconds_count") == value(second, "batches_total")
     assert value(second, "batch_duration_seconds_sum") > 0
@@ -106,6 +114,18 @@ def test_broadcasts_are_counted_by_outcome_with_the_resource_credits_read_before
     scraped = by_label(scrape(url), "notifications", "state")
     assert scraped["sent"] + scraped["delivered"] >= 1
     assert set(scraped) == set(states)
+
+
+def _scrape_when(store_path: Path, url: str, condition: Callable[[Samples], bool], what: str) -> Samples:
+    """The first scrape (each checked by :func:`_scrape_between_store_reads`) for which ``condition`` holds."""
+    found: list[Samples] = []
+
+    def holds() -> bool:
+        found[:] = [_scrape_between_store_reads(store_path, url)]
+        return condition(found[0])
+
+    poll(holds, what, every=0.1)
+    return found[0]
 
 
 def _scrape_between_store_reads(store_path: Path, url: str) -> Samples:

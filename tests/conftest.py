@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 import structlog
 
+from tests.support.postgres import Cluster, cluster, session_database
 from tests.support.processes import children
 
 
@@ -30,3 +31,19 @@ def no_stray_processes() -> Iterator[None]:
     yield
     for pid in set(children()) - before:
         os.kill(pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[Cluster]:
+    """A throw-away PostgreSQL cluster for the whole session, on a free port of 127.0.0.1, removed at the end
+    (``tests/support/postgres.py``)."""
+    with cluster() as started:
+        yield started
+
+
+@pytest.fixture(scope="session")
+def postgres_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The URL of a database of the session's own, dropped at the end: on the developer's server if
+    ``HIVE_BADGE_BOT_TEST_POSTGRES`` names one, else on the throw-away cluster (started only then)."""
+    with session_database(os.environ, lambda: request.getfixturevalue("postgres_cluster").url) as url:
+        yield url

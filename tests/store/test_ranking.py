@@ -4,6 +4,7 @@ at depth: a page deep in the ranking does about the work of the first."""
 from __future__ import annotations
 
 import sqlite3
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,10 +15,13 @@ from hypothesis import strategies as st
 from bot import counts
 from bot.metrics import Metric
 from bot.schema import MIGRATIONS
-from bot.store import Store
+from bot.store import Checkpoint, Store
+from bot.tallies import Tally
+from tests.support.ranking import load_ranking_tables, recount_ranking_tables
 
 NAMES = ["aa", "aab", "ab", "abc", "b", "ba", "bab", "c.d", "c-d", "cd", "zz", "zza"]
 """Names sharing their two first characters, and shorter ones, so pages start inside a prefix."""
+T0 = 1_750_000_000
 
 
 @pytest.fixture(scope="module")
@@ -51,8 +55,10 @@ changes = st.lists(st.tuples(st.sampled_from(NAMES), st.integers(-3, 3)), max_si
 def test_every_page_equals_a_full_sort_while_counts_change_between_reads(
     store_path: Path, reader: Store, batches: list[list[tuple[str, int]]], limit: int
 ) -> None:
-    with sqlite3.connect(store_path) as db:
+    with sqlite3.connect(store_path) as db:  # the ranking's tables are kept by the counts' writer only
         db.execute("DELETE FROM counts")
+        db.execute("DELETE FROM ranking_counts")
+        db.execute("DELETE FROM ranking_prefixes")
     db.close()
     table: dict[str, int] = {}
     for batch in batches:
@@ -75,7 +81,7 @@ def test_a_store_of_schema_7_is_upgraded_with_its_ranking(tmp_path: Path) -> Non
     with sqlite3.connect(path) as db:
         for version in range(1, 8):
             db.executescript(MIGRATIONS[version])
-        counts.add_counts(db, {(account, Metric.POSTS): n for account, n in table.items()})
+        db.executemany("INSERT INTO counts (account, posts) VALUES (?, ?)", table.items())
         db.execute("PRAGMA user_version = 7")
     db.close()
     Store.open(path).close()
@@ -115,3 +121,49 @@ def test_a_deep_page_does_about_the_work_of_the_first(tmp_path: Path) -> None:
     with Store.open_read_only(path) as store:
         first, deep = vm_steps(store, 0), vm_steps(store, 29_000)
     assert deep <= 2 * first + 10, (first, deep)
+
+
+batches = st.lists(
+    st.dictionaries(st.tuples(st.sampled_from(NAMES), st.sampled_from(list(Metric))), st.integers(1, 3)),
+    min_size=1,
+    max_size=5,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(batches, st.lists(st.sampled_from(NAMES), max_size=3))
+def test_the_ranking_tables_equal_a_recount_of_the_counts_after_batches_and_take_backs(
+    batches: list[dict[tuple[str, Metric], int]], taken_back: list[str]
+) -> None:
+    """The batch's commit moves the ranking with the counts it read before (the plan's), a take-back
+    (a baseline requeued) with those it reads itself: both leave every per-count sum exact."""
+    with tempfile.TemporaryDirectory() as directory, Store.open(Path(directory) / "bot.sqlite") as store:
+        for block, increments in enumerate(batches, 1):
+            batch = Tally()
+            batch.increments.update(increments)
+            store.commit_batch(batch, {}, Checkpoint(block, f"{block:02x}", T0 + 3 * block))
+            assert load_ranking_tables(store._db) == recount_ranking_tables(store._db)
+        for account in taken_back:
+            counts.add_counts(
+                store._db, {(account, m): -n for m, n in (store.load_counts(account) or {}).items()}
+            )
+        assert load_ranking_tables(store._db) == recount_ranking_tables(store._db)
+
+
+def test_a_store_of_schema_9_keeps_its_ranking_exact_without_its_triggers(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite"
+    with sqlite3.connect(path) as db:
+        for version in range(1, 10):
+            db.executescript(MIGRATIONS[version])
+        db.executemany("INSERT INTO counts (account, posts) VALUES (?, ?)", [("alice", 5), ("alex", 5)])
+        db.execute("PRAGMA user_version = 9")
+    db.close()
+    with Store.open(path) as store:
+        assert store._db.execute("SELECT count(*) FROM sqlite_schema WHERE type = 'trigger'").fetchone() == (
+            0,
+        )
+        batch = Tally()
+        batch.increments.update({("alice", Metric.POSTS): 1, ("bob", Metric.POSTS): 5})
+        store.commit_batch(batch, {}, Checkpoint(1, "01", T0))
+        assert load_ranking_tables(store._db) == recount_ranking_tables(store._db)
+        assert page(store, 10, 0) == [(1, "alice", 6), (2, "alex", 5), (2, "bob", 5)]

@@ -302,9 +302,7 @@ class Baselines:
 
     def _finish(self, account: str, baseline: Mapping[Metric, int], rules: BadgeRules) -> None:
         live = counts.load_counts_of(self._db, [account]).get(account, {})
-        counts.add_counts(
-            self._db, {(account, metric): baseline[metric] for metric in Metric}, {account: live}
-        )
+        counts.add_counts(self._db, {(account, metric): baseline[metric] for metric in Metric})
         checkpoint = self._db.execute("SELECT block_num, block_time FROM checkpoint").fetchone() or (0, 0)
         badges = plan_baseline(account, live, baseline, rules.ladders)
         record_badges(self._db, badges, {}, checkpoint[0], checkpoint[1])

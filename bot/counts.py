@@ -8,7 +8,6 @@ import bisect
 import itertools
 import json
 import sqlite3
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -27,24 +26,13 @@ def load_counts_of(db: sqlite3.Connection, accounts: Iterable[str]) -> dict[str,
     return {account: dict(zip(_METRICS, values, strict=True)) for account, *values in rows}
 
 
-def add_counts(
-    db: sqlite3.Connection,
-    increments: Mapping[tuple[str, Metric], int],
-    before: Mapping[str, Mapping[Metric, int]] | None = None,
-) -> None:
-    """Add ``increments`` (negative ones take a count back); an account gets its row at its first. The one
-    writer of ``counts``: it keeps the ranking's tables (schema 8) exact in the same transaction.
-
-    ``before``: the accounts' counts as this transaction read them (the batch's plan has them, see
-    :attr:`bot.plan.CountsView.before`; absent accounts: zeros); None: read here. One statement per metric,
-    its rows as one JSON parameter (see :meth:`bot.store.Store._remember_votes` for why not one per row),
-    and one per ranking table for the accounts that change places."""
-    if before is None:
-        before = load_counts_of(db, {account for account, _ in increments})
+def add_counts(db: sqlite3.Connection, increments: Mapping[tuple[str, Metric], int]) -> None:
+    """Add ``increments`` (negative ones take a count back); an account gets its row at its first.
+    One statement per metric, its rows as one JSON parameter (see :meth:`bot.store.Store._remember_votes`
+    for why not one per row)."""
     by_metric: dict[Metric, list[tuple[str, int]]] = {}
     for (account, metric), n in increments.items():
-        if n:
-            by_metric.setdefault(metric, []).append((account, n))
+        by_metric.setdefault(metric, []).append((account, n))
     for metric, rows in by_metric.items():
         column = metric.value
         db.execute(
@@ -52,59 +40,6 @@ def add_counts(
             f"WHERE true ON CONFLICT (account) DO UPDATE SET {column} = {column} + excluded.{column}",
             (json.dumps(rows, ensure_ascii=False),),
         )
-    _move_ranking(db, *ranking_moves(before, increments))
-
-
-RankingMoves = Counter[tuple[str | int, ...]]
-"""How many accounts to add to (or, negative, take from) each key of a ranking table: (metric, count) for
-``ranking_counts``, (metric, count, prefix) for ``ranking_prefixes``."""
-
-
-def ranking_moves(
-    before: Mapping[str, Mapping[Metric, int]], increments: Mapping[tuple[str, Metric], int]
-) -> tuple[RankingMoves, RankingMoves]:
-    """Each account whose count changes leaves its place (if it had a count) and takes its new one (if it
-    has one), by count and by its name's two first characters. Schema 8 did this with row triggers on
-    ``counts``, a few statements per changed row (~33 ms of CPU a batch, a tenth of the bot's); schema 10
-    dropped them for this: the same moves, summed, in one statement per table."""
-    counts: RankingMoves = Counter()
-    prefixes: RankingMoves = Counter()
-    for (account, metric), n in increments.items():
-        if not n:
-            continue
-        old = before.get(account, _NONE).get(metric, 0)
-        for count, step in ((old, -1), (old + n, 1)):
-            if count > 0:
-                counts[(metric.value, count)] += step
-                prefixes[(metric.value, count, account[:2])] += step
-    return counts, prefixes
-
-
-_NONE: Mapping[Metric, int] = {}
-_MOVE = (
-    (
-        "INSERT INTO ranking_counts (metric, n, accounts) SELECT value ->> 0, value ->> 1, value ->> 2 "
-        "FROM json_each(?) WHERE true ON CONFLICT DO UPDATE SET accounts = accounts + excluded.accounts",
-        "DELETE FROM ranking_counts WHERE accounts = 0 AND (metric, n) IN "
-        "(SELECT value ->> 0, value ->> 1 FROM json_each(?))",
-    ),
-    (
-        "INSERT INTO ranking_prefixes (metric, n, prefix, accounts) "
-        "SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each(?) WHERE true "
-        "ON CONFLICT DO UPDATE SET accounts = accounts + excluded.accounts",
-        "DELETE FROM ranking_prefixes WHERE accounts = 0 AND (metric, n, prefix) IN "
-        "(SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?))",
-    ),
-)
-
-
-def _move_ranking(db: sqlite3.Connection, *moves: RankingMoves) -> None:
-    """Apply :func:`ranking_moves` to their tables; a key left with no account goes (as the triggers did)."""
-    for (add, drop), moved in zip(_MOVE, moves, strict=True):
-        db.execute(add, (json.dumps([(*key, n) for key, n in moved.items() if n], ensure_ascii=False),))
-        emptied = [key for key, n in moved.items() if n < 0]
-        if emptied:
-            db.execute(drop, (json.dumps(emptied, ensure_ascii=False),))
 
 
 def load_ranking(db: sqlite3.Connection, metric: Metric, limit: int | None) -> list[tuple[str, int]]:

@@ -4,8 +4,8 @@ Each migration takes the store from the version before it (``PRAGMA user_version
 applies them on open (:meth:`bot.store.Store.open`). A migration is never edited once released: a change
 is a new one. Which module reads and writes each table:
 
-- :mod:`bot.counts`: ``counts``, ``ranking_counts``, ``ranking_prefixes`` (all three by
-  :func:`bot.counts.add_counts` only, which keeps the last two exact);
+- :mod:`bot.counts`: ``counts``, ``ranking_counts``, ``ranking_prefixes`` (the last two written by
+  triggers on ``counts`` only);
 - :mod:`bot.store`: ``checkpoint``, ``comments``, ``counted_votes``, ``paid_out_comments``,
   ``reply_texts``;
 - :mod:`bot.outbox`: ``badges``, ``notifications``, ``optouts``, ``root_posts``;
@@ -15,7 +15,7 @@ is a new one. Which module reads and writes each table:
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 9
 
 
 def _ranking_migration(columns: tuple[str, ...]) -> str:
@@ -233,12 +233,4 @@ MIGRATIONS: dict[int, str] = {
     9: """
         ALTER TABLE baselines ADD COLUMN entries_left INTEGER;
     """,
-    # the ranking's tables kept by the writer of the counts (bot.counts.add_counts), one statement per
-    # table a batch from the counts before and after, instead of migration 8's row triggers: a few
-    # statements per changed row were a third of the counts' write. The tables stay as they are, exact
-    10: "".join(
-        f"DROP TRIGGER ranking_{event}_{column};"
-        for column in ("upvotes_received", "upvotes_given", "posts", "comments")
-        for event in ("insert", "delete", "leave", "enter")
-    ),
 }

@@ -332,13 +332,15 @@ class Store:
             if current is None:
                 start = first or checkpoint
                 baselines.record_live_start(self._db, start.block_num, start.block_time)
-            view = self._load_counts_view(tally, with_baselines)
-            counted = plan_counts(tally, view, changes.rules, with_baselines=with_baselines)
+            counted = plan_counts(
+                tally,
+                self._load_counts_view(tally, with_baselines),
+                changes.rules,
+                with_baselines=with_baselines,
+            )
             known = outbox.load_view(self._db, {badge.account for badge in counted.crossings})
             plan = plan_batch(counted, tally, changes, known, checkpoint.block_num, checkpoint.block_time)
-            self._write_counts(
-                tally, learned, plan.counts, view.before, changes.reply_texts, checkpoint.block_time
-            )
+            self._write_counts(tally, learned, plan.counts, changes.reply_texts, checkpoint.block_time)
             baselines.mark_live(self._db, counted.live_sides)
             baselines.queue_baselines(self._db, counted.queue, checkpoint.block_num)
             outbox.write_batch(self._db, plan)
@@ -366,18 +368,16 @@ class Store:
         tally: Tally,
         learned: Mapping[CommentKey, int],
         counted: CountPlan,
-        before: Mapping[str, Mapping[Metric, int]],
         reply_texts: Mapping[CommentKey, str | None],
         block_time: int,
     ) -> None:
-        """The counts (from ``before``, read in this transaction), and what the counting rules must remember
-        (or may forget) after the batch."""
+        """The counts, and what the counting rules must remember (or may forget) after the batch."""
         cutoff = block_time - PAYOUT_WINDOW
         self._keep_reply_texts(reply_texts, block_time)
         self._forget(tally.deleted)
         self._remember_comments({**learned, **tally.created}, cutoff)
         self._remember_votes(tally.counted_votes)
-        counts.add_counts(self._db, counted.increments, before)
+        counts.add_counts(self._db, counted.increments)
         self._prune(cutoff)
 
     def _forget(self, keys: Iterable[CommentKey]) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import bisect
 import itertools
-import json
 import sqlite3
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ def load_counts_of(db: sqlite3.Connection, accounts: Iterable[str]) -> dict[str,
     (text,) = db.execute(
         f"SELECT json_group_array(json_array(account, {_COLUMNS})) FROM counts "
         "WHERE account IN (SELECT value FROM json_each(?))",
-        (json.dumps(sorted(set(accounts)), ensure_ascii=False),),
+        (msgspec.json.encode(sorted(set(accounts))).decode(),),
     ).fetchone()
     return {account: dict(zip(_METRICS, values, strict=True)) for account, *values in _ROWS.decode(text)}
 
@@ -43,7 +42,7 @@ def add_counts(db: sqlite3.Connection, increments: Mapping[tuple[str, Metric], i
         db.execute(
             f"INSERT INTO counts (account, {column}) SELECT value ->> 0, value ->> 1 FROM json_each(?) "
             f"WHERE true ON CONFLICT (account) DO UPDATE SET {column} = {column} + excluded.{column}",
-            (json.dumps(rows, ensure_ascii=False),),
+            (msgspec.json.encode(rows).decode(),),
         )
 
 

@@ -15,7 +15,6 @@ sent as a patch (see :mod:`bot.optouts`).
 from __future__ import annotations
 
 import fcntl
-import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Set
 from contextlib import contextmanager
@@ -475,7 +474,9 @@ _ROWS = msgspec.json.Decoder(list[Any])
 
 
 def _json(items: Iterable[object]) -> str:
-    return json.dumps(list(items), ensure_ascii=False, separators=(",", ":"))
+    """``items`` as a JSON array, for one parameter: msgspec encodes a batch's ~10,000 keys in a third of
+    the time ``json.dumps`` takes, with Python's GIL held either way."""
+    return msgspec.json.encode(list(items)).decode()
 
 
 def _wal_size(path: Path) -> int:

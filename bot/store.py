@@ -48,7 +48,8 @@ CACHE_SIZE = -32 * 1024
 """SQLite's page cache of each connection :meth:`Store.open` makes, in KiB (negative: a size, not pages).
 SQLite's default, 2 MB, held a sliver of a 40 MB store: each batch's ~10,000 counted pairs and comments
 went into B-trees read again from the OS at each page; with 32 MB the commit of the catch-up benchmark
-fell by ~0.6 s per 20,000 blocks (the process's peak rose by the cache, ~28 MB)."""
+fell by ~0.6 s per 20,000 blocks. The cost: memory, bounded, up to 32 MB per connection (the daemon's
+follower has two: the process's peak rose ~30 MB at 20,000 blocks, ~50 MB at 100,000)."""
 PAID_OUT_MEMORY = 30 * 86_400
 """How long after its creation a paid-out comment's creation time is kept (votes on older ones are rare: a
 vote on one costs a lookup). Bounded by disk, not memory: nothing of it is held by the process."""

@@ -22,6 +22,7 @@ from devnet.deep import DeepHistory
 from devnet.generator import ChainGenerator, GeneratorParams
 from devnet.node import DevNode
 from tests.support.chains import CHAIN, bot_config, load_all_counts
+from tests.support.ranking import load_ranking_tables, recount_ranking_tables
 from tests.support.recount import recount_history
 
 pytestmark = pytest.mark.slow  # 400 accounts' histories read through beem: about 50 s in all
@@ -126,6 +127,21 @@ def test_lifetime_counts_equal_a_recount_of_each_accounts_whole_history(
         baseline = store.baselines.load(account)
         assert baseline is not None and baseline.state is BaselineState.DONE, account
         assert counts == truth(node, account), account
+
+
+def test_the_ranking_tables_equal_a_recount_after_batches_baselines_and_requeues(
+    run: tuple[DevNode, Store, list[str]], tmp_path: Path
+) -> None:
+    """Batches, finished baselines (one killed halfway) and a requeue taking a baseline's counts back all
+    write the counts through one writer, which keeps the ranking's per-count sums exact."""
+    _, store, _ = run
+    assert load_ranking_tables(store._db) == recount_ranking_tables(store._db)
+    store.backup(tmp_path / "copy.sqlite")
+    with Store.open(tmp_path / "copy.sqlite") as copy:
+        requeued = [account for account in load_all_counts(copy)][::7]
+        copy.baselines.requeue(requeued, END)
+        assert load_ranking_tables(copy._db) == recount_ranking_tables(copy._db)
+        assert load_ranking_tables(copy._db) != load_ranking_tables(store._db)
 
 
 def test_deep_histories_killed_halfway_are_counted_exactly(

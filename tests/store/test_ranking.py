@@ -4,6 +4,7 @@ at depth: a page deep in the ranking does about the work of the first."""
 from __future__ import annotations
 
 import sqlite3
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,10 +15,13 @@ from hypothesis import strategies as st
 from bot import counts
 from bot.metrics import Metric
 from bot.schema import MIGRATIONS
-from bot.store import Store
+from bot.store import Checkpoint, Store
+from bot.tallies import Tally
+from tests.support.ranking import load_ranking_tables, recount_ranking_tables
 
 NAMES = ["aa", "aab", "ab", "abc", "b", "ba", "bab", "c.d", "c-d", "cd", "zz", "zza"]
 """Names sharing their two first characters, and shorter ones, so pages start inside a prefix."""
+T0 = 1_750_000_000
 
 
 @pytest.fixture(scope="module")
@@ -115,3 +119,30 @@ def test_a_deep_page_does_about_the_work_of_the_first(tmp_path: Path) -> None:
     with Store.open_read_only(path) as store:
         first, deep = vm_steps(store, 0), vm_steps(store, 29_000)
     assert deep <= 2 * first + 10, (first, deep)
+
+
+batches = st.lists(
+    st.dictionaries(st.tuples(st.sampled_from(NAMES), st.sampled_from(list(Metric))), st.integers(1, 3)),
+    min_size=1,
+    max_size=5,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(batches, st.lists(st.sampled_from(NAMES), max_size=3))
+def test_the_ranking_tables_equal_a_recount_of_the_counts_after_batches_and_take_backs(
+    batches: list[dict[tuple[str, Metric], int]], taken_back: list[str]
+) -> None:
+    """Batches committed and counts taken back (as a requeued baseline's are) leave every per-count sum
+    of the ranking's tables exact."""
+    with tempfile.TemporaryDirectory() as directory, Store.open(Path(directory) / "bot.sqlite") as store:
+        for block, increments in enumerate(batches, 1):
+            batch = Tally()
+            batch.increments.update(increments)
+            store.commit_batch(batch, {}, Checkpoint(block, f"{block:02x}", T0 + 3 * block))
+            assert load_ranking_tables(store._db) == recount_ranking_tables(store._db)
+        for account in taken_back:
+            counts.add_counts(
+                store._db, {(account, m): -n for m, n in (store.load_counts(account) or {}).items()}
+            )
+        assert load_ranking_tables(store._db) == recount_ranking_tables(store._db)

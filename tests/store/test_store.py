@@ -8,7 +8,7 @@ from bot.errors import StoreError, StoreVersionError
 from bot.metrics import Metric
 from bot.plan import OutboxChanges
 from bot.schema import MIGRATIONS, SCHEMA_VERSION
-from bot.store import PAID_OUT_MEMORY, REPLY_TEXT_MEMORY, Checkpoint, Store
+from bot.store import CACHE_SIZE, PAID_OUT_MEMORY, REPLY_TEXT_MEMORY, Checkpoint, Store
 from bot.tallies import PAYOUT_WINDOW, Tally
 
 T0 = 1_750_000_000
@@ -29,6 +29,10 @@ def store(tmp_path: Path) -> Store:
 def test_new_store_has_no_checkpoint_and_runs_in_wal_mode(store: Store) -> None:
     assert store.load_checkpoint() is None
     assert store._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_the_store_keeps_a_page_cache_of_its_size_not_sqlites_default(store: Store) -> None:
+    assert store._db.execute("PRAGMA cache_size").fetchone()[0] == CACHE_SIZE == -32 * 1024
 
 
 def test_commit_adds_counts_and_moves_the_checkpoint(store: Store) -> None:

@@ -38,7 +38,7 @@ import structlog
 
 from bot.backlog import Waiting, choose, estimate_entries_left
 from bot.badges import BadgeRules
-from bot.baselines import Baseline, BaselineState
+from bot.baselines import Baseline, BaselineState, StalePage
 from bot.chain import ChainClient
 from bot.errors import ChainDataError, PermanentChainError, TransientChainError
 from bot.history import (
@@ -180,6 +180,8 @@ class BaselineJob:
         updated = self.commit(page).baseline
         if updated.state is not BaselineState.WAITING:
             return None
+        if not updated.pages:  # requeued meanwhile: its page was dropped, it starts again
+            return Waiting(item.account, item.queued, 0, None, item.live)
         left = _entries_left(page)
         return Waiting(
             item.account, item.queued, updated.pages, item.entries_left if left is None else left, item.live
@@ -229,9 +231,18 @@ class BaselineJob:
             log.error("baseline_failed", account=account, error=page.error)
             failed = baselines.load(account)
             return PageReport(failed or page.baseline, 0)
-        updated = baselines.commit_page(
-            account, page.reading, entries=page.entries, rules=self.badges, entries_left=_entries_left(page)
-        )
+        try:
+            updated = baselines.commit_page(
+                account,
+                page.reading,
+                entries=page.entries,
+                rules=self.badges,
+                entries_left=_entries_left(page),
+                read_from=page.baseline,
+            )
+        except StalePage as exc:
+            log.info("baseline_page_dropped", account=account, reason=str(exc))
+            return PageReport(baselines.load(account) or page.baseline, 0)
         if updated.state is BaselineState.DONE:
             log.info(
                 "baseline_done",

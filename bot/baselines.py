@@ -36,6 +36,10 @@ from bot.plan import SIDE_METRICS, SeamSide, plan_baseline
 from bot.tallies import PAYOUT_WINDOW
 
 
+class StalePage(ValueError):
+    """A page that is not its baseline's next one any more (requeued, finished, or failed meanwhile)."""
+
+
 class BaselineState(enum.StrEnum):
     WAITING = "waiting"
     DONE = "done"
@@ -181,14 +185,24 @@ class Baselines:
         entries: int,
         rules: BadgeRules,
         entries_left: int | None = None,
+        read_from: Baseline | None = None,
     ) -> Baseline:
         """Add one page's reading to ``account``'s baseline, with the estimate of the entries it has left
         (:func:`bot.backlog.estimate_entries_left`; None: keep the last); with the oldest page in, finish
-        it: add it to the counts and record the badges it reaches, silently. One transaction."""
+        it: add it to the counts and record the badges it reaches, silently. One transaction.
+
+        ``read_from``: the baseline as it was when the page was asked for. A page read in a worker while the
+        baseline moved (``bootstrap NAME`` requeued it) is not this baseline's next page: :class:`StalePage`,
+        nothing written."""
         with self._transaction():
             current = self.load(account)
             if current is None or current.state is not BaselineState.WAITING:
-                raise ValueError(f"@{account} has no baseline in progress")
+                raise StalePage(f"@{account} has no baseline in progress")
+            if read_from is not None and (current.pages, current.next_start) != (
+                read_from.pages,
+                read_from.next_start,
+            ):
+                raise StalePage(f"@{account}'s baseline moved since the page was asked for")
             live_start = load_live_start(self._db)
             seam_from = None if live_start is None else live_start[1] - PAYOUT_WINDOW
             finished = reading.oldest

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
+from structlog.testing import capture_logs
 
 from bot.app import build_baseline_job, build_follower
 from bot.baselines import BaselineState
@@ -281,3 +282,31 @@ def test_a_baseline_ends_at_its_first_short_page_without_one_more_empty_call(
     if which == 2:
         assert calls == 1
     assert done.counts == recount_history([e for e in history if e["block"] < S], account)
+
+
+def test_a_page_read_before_its_baseline_was_requeued_is_dropped_not_committed(
+    chain: ChainGenerator, deep: dict[str, DeepHistory], tmp_path: Path
+) -> None:
+    """``bootstrap NAME`` while a page of NAME is on its way (the job reads pages in worker threads): the
+    page belongs to the baseline as it was, so it is dropped, and the baseline starts again from scratch."""
+    account = chain.accounts[1]
+    with DevNode(chain, head=END + 1, irreversible_lag=1, deep_histories=deep) as node:
+        bot = Bot(node, tmp_path / "bot.sqlite")
+        bot.follower.step(S)
+        baselines = bot.history_store.baselines
+        baselines.requeue([account], S)
+        live_start = baselines.load_live_start()
+        current = baselines.load(account)
+        assert live_start is not None and current is not None
+        bot.baseline_job.commit(bot.baseline_job.read(current, live_start))  # one page in
+        moved = baselines.load(account)
+        assert moved is not None and moved.pages == 1
+        on_its_way = bot.baseline_job.read(moved, live_start)
+        baselines.requeue([account], S)  # bootstrap NAME meanwhile
+        with capture_logs() as logs:
+            report = bot.baseline_job.commit(on_its_way)
+        after = baselines.load(account)
+        bot.close()
+    assert after is not None and after.pages == 0 and after.next_start is None
+    assert after.counts == dict.fromkeys(Metric, 0) and report.entries == 0
+    assert [entry["event"] for entry in logs] == ["baseline_page_dropped"]

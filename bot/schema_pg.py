@@ -32,9 +32,16 @@ The translation, choice by choice:
   before leave), SQLite in an order of its own: either order leaves the same rows (a row leaving and
   entering the same ``(count, prefix)`` lowers it to 0, deletes and inserts it, or raises then lowers it).
   The baseline has no ``counts`` to fill them from, unlike migration 8.
+
+One table is PostgreSQL's only: ``lease`` (one row), with the function ``lease_fence`` every write
+transaction of the active process calls first (:mod:`bot.lease` says why). An SQLite store has one process
+by construction (its lock file) and needs neither. They belong to the baseline: no PostgreSQL store exists
+without them.
 """
 
 from __future__ import annotations
+
+from bot.lease import FENCE_FAILED
 
 BASELINE = 9
 """The schema version PostgreSQL stores start at."""
@@ -225,8 +232,29 @@ def _ranking_of(c: str) -> str:
 """
 
 
+_LEASE = f"""
+    CREATE TABLE lease (
+        id BIGINT PRIMARY KEY CHECK (id = 1),
+        holder TEXT COLLATE "C" NOT NULL,
+        token BIGINT NOT NULL,
+        acquired_at TIMESTAMPTZ NOT NULL,
+        expires_at TIMESTAMPTZ NOT NULL
+    );
+    CREATE FUNCTION lease_fence(me TEXT, mine BIGINT) RETURNS void LANGUAGE plpgsql AS $$
+    BEGIN
+        PERFORM FROM lease
+            WHERE id = 1 AND holder = me AND token = mine AND expires_at > clock_timestamp() FOR SHARE;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION '{FENCE_FAILED}: % no longer holds the lease with token %', me, mine;
+        END IF;
+    END $$;
+"""
+"""The lease row (none until the first acquisition) and the fence that locks it ``FOR SHARE`` till the
+transaction ends: a takeover's ``UPDATE`` waits for it (:mod:`bot.lease`)."""
+
 BASELINE_SCHEMA = (
     _TABLES
+    + _LEASE
     + "".join(_ranking_of(column) for column in RANKED)
     + f"INSERT INTO schema_version VALUES (1, {BASELINE});"
 )

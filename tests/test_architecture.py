@@ -25,6 +25,7 @@ PURE = (
     "bot.chain.verdicts",
     "bot.errors",
     "bot.history",
+    "bot.lease",
     "bot.metrics",
     "bot.notifications",
     "bot.operations",

@@ -30,6 +30,8 @@ AFFINITY = {"INTEGER": "integer", "bigint": "integer", "boolean": "integer", "TE
 """Types compared by class: SQLite's declared type, PostgreSQL's ``data_type`` (a BOOLEAN is SQLite's 0/1)."""
 DEFAULTS = {"false": "0", "true": "1"}
 """PostgreSQL's spelling of a default → SQLite's."""
+POSTGRESQL_ONLY = {"schema_version", "lease"}
+"""Tables SQLite has no twin of: its ``user_version``; the lease (one process by its lock file)."""
 
 
 @pytest.fixture(scope="module")
@@ -102,19 +104,22 @@ PG_TRIGGERS = """
 
 
 def postgres_schema(db: psycopg.Connection[Any]) -> Schema:
-    """:func:`sqlite_schema`'s twin; the one-row ``schema_version`` stands for SQLite's ``user_version``."""
+    """:func:`sqlite_schema`'s twin, without the :data:`POSTGRESQL_ONLY` tables."""
     schema: Schema = {"tables": {}, "indexes": {}, "uniques": set(), "triggers": set()}
     for table, name, kind, notnull, default, pk in db.execute(PG_COLUMNS):
+        if table in POSTGRESQL_ONLY:
+            continue
         column = (name, AFFINITY[kind], notnull, DEFAULTS.get(default, default), pk)
         schema["tables"].setdefault(table, []).append(column)
     for table, index, unique, primary, partial, constraint, names, options in db.execute(PG_INDEXES):
+        if table in POSTGRESQL_ONLY:
+            continue
         keys = tuple((name, bool(option & 1)) for name, option in zip(names, options, strict=True))
         if constraint:
             schema["uniques"].add((table, keys))
         elif not primary:  # the primary key's columns are compared as the columns' positions in it
             schema["indexes"][index] = (table, keys, unique, partial)
     schema["triggers"] = set(db.execute(PG_TRIGGERS))
-    del schema["tables"]["schema_version"]
     return schema
 
 

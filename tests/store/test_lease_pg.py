@@ -14,7 +14,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from bot.lease import ACQUIRE, FENCE, FENCE_FAILED, RENEW, Lease
+from bot.lease import ACQUIRE, FENCE, FENCE_FAILED, RELEASE, RENEW, Lease
 from bot.schema_pg import BASELINE_SCHEMA
 
 Connect = Callable[[], psycopg.Connection[Any]]
@@ -108,6 +108,18 @@ def test_after_expiry_another_takes_the_lease_and_the_old_holders_renewal_and_wr
     with pytest.raises(psycopg.errors.RaiseException, match=f"{FENCE_FAILED}: host-a no longer holds"):
         fenced_write(a, first)
     assert written(b) == []
+
+
+def test_a_released_lease_is_taken_at_once_and_only_its_holder_releases_it(connect: Connect) -> None:
+    a, b = connect(), connect()
+    first = acquire(a, "host-a", duration=60)
+    assert first is not None
+    b.execute(RELEASE, {"holder": "host-b", "token": first.token})
+    b.execute(RELEASE, {"holder": "host-a", "token": first.token + 1})
+    assert acquire(b, "host-b") is None
+    a.execute(RELEASE, {"holder": "host-a", "token": first.token})
+    second = acquire(b, "host-b", duration=60)
+    assert second is not None and second.token == first.token + 1
 
 
 def test_an_expired_lease_fences_its_holder_even_before_anyone_takes_it(connect: Connect) -> None:

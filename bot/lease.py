@@ -109,6 +109,12 @@ def step(deadline: float | None, now: float, terms: Terms) -> Step:
     return Step.ACT
 
 
+def idle_timeout(terms: Terms) -> str:
+    """``idle_in_transaction_session_timeout`` for a holder's connections: the margin, in milliseconds
+    (at least 1: 0 would turn the timeout off)."""
+    return f"{max(1, round(terms.margin * 1000))}ms"
+
+
 _RETURNING = """RETURNING holder, token, extract(epoch FROM acquired_at)::float8,
     extract(epoch FROM expires_at)::float8, extract(epoch FROM clock_timestamp())::float8"""
 """A :class:`Lease`'s fields and the database's clock (:func:`held_until`)."""
@@ -138,5 +144,8 @@ RELEASE = """
 FENCE = "SELECT lease_fence(%(holder)s, %(token)s)"
 """The first statement of every write transaction of the active process (:mod:`bot.schema_pg`'s
 ``lease_fence``): raises, rolling the transaction back, unless the lease is still ours."""
+BOUND_IDLE = "SELECT set_config('idle_in_transaction_session_timeout', %(timeout)s, false)"
+"""Run first on each connection of a holder, with :func:`idle_timeout`: a frozen holder's open transaction
+is rolled back and its lock on the lease row released."""
 FENCE_FAILED = "lease lost"
 """The start of the fence's error message."""

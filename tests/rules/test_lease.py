@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.lease import TAKEOVER, Lease, Step, Terms, held_until, may_take, step
+from bot.lease import TAKEOVER, Lease, Step, Terms, held_until, idle_timeout, may_take, step
 
 LEASE = Lease("host-a", 3, acquired_at=1000.0, expires_at=1010.0)
 TERMS = Terms(duration=9.0, margin=2.0)
@@ -70,3 +70,12 @@ def test_terms_that_leave_no_time_to_renew_are_refused_by_name(
 ) -> None:
     with pytest.raises(ValueError, match=error):
         Terms(duration, margin)
+
+
+@pytest.mark.parametrize(
+    ("margin", "timeout"), [(2.0, "2000ms"), (0.25, "250ms"), (0.0001, "1ms"), (0.0, "1ms")]
+)
+def test_a_holders_transactions_may_stay_idle_for_its_margin_and_never_unbounded(
+    margin: float, timeout: str
+) -> None:
+    assert idle_timeout(Terms(9.0, margin)) == timeout

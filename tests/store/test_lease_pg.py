@@ -14,7 +14,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from bot.lease import ACQUIRE, FENCE, FENCE_FAILED, RELEASE, RENEW, Lease
+from bot.lease import ACQUIRE, BOUND_IDLE, FENCE, FENCE_FAILED, RELEASE, RENEW, Lease, Terms, idle_timeout
 from bot.schema_pg import BASELINE_SCHEMA
 
 Connect = Callable[[], psycopg.Connection[Any]]
@@ -182,5 +182,22 @@ def test_a_fence_that_meets_a_takeover_in_progress_waits_for_it_then_fails(conne
             assert blocked(watcher, a.info.backend_pid, fence)
         with pytest.raises(psycopg.errors.RaiseException, match=FENCE_FAILED):
             fence.result(timeout=10)
+    assert second is not None and second.token == first.token + 1
+    assert written(watcher) == []
+
+
+def test_a_holder_frozen_inside_a_fenced_transaction_cannot_hold_the_takeover_back(connect: Connect) -> None:
+    """The holder's connection bounds idle transactions to the margin: frozen after its fence, its
+    session is ended by the server, its transaction rolled back, and the takeover goes through."""
+    a, b, watcher = connect(), connect(), connect()
+    a.execute(BOUND_IDLE, {"timeout": idle_timeout(Terms(SHORT, margin=0.2))})
+    first = acquire(a, "host-a")
+    assert first is not None
+    timed_out = pytest.raises(psycopg.errors.IdleInTransactionSessionTimeout)
+    with ThreadPoolExecutor(1) as pool, timed_out, a.transaction():
+        a.execute(FENCE, {"holder": "host-a", "token": first.token})
+        a.execute("INSERT INTO writes VALUES ('host-a')")
+        wait_for_expiry(watcher, first)  # frozen: sends nothing meanwhile
+        second = pool.submit(acquire, b, "host-b").result(timeout=10)
     assert second is not None and second.token == first.token + 1
     assert written(watcher) == []

@@ -13,8 +13,14 @@ this token, unexpired — and the exception rolls the whole transaction back. Th
 is an ``UPDATE`` of that row, which waits for every ``FOR SHARE`` lock to go. So a write that passed the
 fence commits *before* the new holder's token exists, even if the lease expired while it ran; and once the
 new token exists, every fence of the old holder fails. No write of an old holder ever lands after a new
-holder's first. (A writer stuck inside its transaction would hold the takeover back: the connection layer
-must bound a transaction's life, e.g. ``idle_in_transaction_session_timeout`` below :data:`TAKEOVER`.)
+holder's first.
+
+**A frozen writer.** One frozen inside its transaction (SIGSTOP, cut from the network) would hold the
+takeover back for ever: each connection of a holder runs :data:`BOUND_IDLE` first, and the server ends a
+session idle inside a transaction for longer than the margin (:func:`idle_timeout`), rolling it back. The
+holder stops acting a margin before its deadline, so a freeze starts no later than that and its session is
+gone by the deadline: the takeover is not delayed. (A statement frozen while the server sends it rows is
+not idle: the connection layer still has to bound statements, ``statement_timeout``.)
 
 **Whose clock.** Expiry is decided on the database's clock only (``clock_timestamp()``, the time at the
 statement, not ``now()``, the transaction's start, which a statement waiting on a lock would leave behind):

@@ -66,14 +66,15 @@ class Terms:
 
     duration: float = TAKEOVER
     margin: float = TAKEOVER / 5
-    """Stop acting this long before the deadline: covers clock rates and actions no fence covers."""
+    """Stop acting this long before the deadline: covers clock rates and actions no fence covers. More
+    than 0: it also bounds a frozen writer's session (:func:`idle_timeout`), which 0 would make 1 ms."""
 
     def __post_init__(self) -> None:
         if self.duration <= 0:
             raise ValueError(f"ha.takeover must be a positive number of seconds, not {self.duration}")
-        if not 0 <= self.margin < self.duration - self.renew_every:
+        if not 0 < self.margin < self.duration - self.renew_every:
             raise ValueError(
-                f"the lease's margin ({self.margin} s) must be at least 0 and leave time to renew before "
+                f"the lease's margin ({self.margin} s) must be more than 0 and leave time to renew before "
                 f"it: less than {self.duration - self.renew_every} s for ha.takeover {self.duration} s"
             )
 

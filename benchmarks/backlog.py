@@ -56,8 +56,6 @@ import itertools
 import logging
 import math
 import random
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
@@ -66,18 +64,15 @@ from pathlib import Path
 from typing import Any
 
 import structlog
+from _history_node import CONFIG, config_for, history_node, queue_baselines  # beside this file
 
 from bot.app import build_baseline_job, chain_client
 from bot.backlog import CRITICAL, GIANT_ENTRIES, GIANT_SHARE, Waiting, choose
 from bot.baseline_job import REFRESH
-from bot.config import Config, HistorySettings, load_config
+from bot.config import HistorySettings, load_config
 from bot.history import MAX_PAGE
-from bot.store import Checkpoint, Store
-from bot.tallies import Tally
+from bot.store import Store
 
-ROOT = Path(__file__).resolve().parents[1]
-FIRST = 90_000_000
-CONFIG = ROOT / "config" / "bot.yaml"
 SAMPLE = (500, 3_000, 12_000, 40_000, 120_000)
 """Raw history lengths of the devnet sample accounts (all operation types)."""
 OLD_CALLS_PER_SECOND = 2.0
@@ -177,22 +172,8 @@ def _shipped() -> Policy:
 
 def measure(page_size: int) -> PageCost:
     accounts = {f"deep{n}": entries for n, entries in enumerate(SAMPLE)}
-    node = subprocess.Popen(
-        [
-            sys.executable,
-            str(ROOT / "benchmarks" / "_history_node.py"),
-            *(f"{a}={n}" for a, n in accounts.items()),
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert node.stdout is not None
-        url = node.stdout.readline().strip()
+    with history_node(accounts) as url:
         seconds, fetch_seconds, pages, entries = measure_job(url, list(accounts), page_size)
-    finally:
-        node.communicate(timeout=60)
     return PageCost(
         fetch=fetch_seconds / pages, bot=(seconds - fetch_seconds) / pages, entries=entries / pages
     )
@@ -202,9 +183,8 @@ def measure_job(url: str, accounts: list[str], page_size: int) -> tuple[float, f
     """(seconds, fetch seconds, pages, matching entries): the baseline job reading ``accounts`` into a fresh
     store, one page (one call) at a time; fetch seconds are those its chain client spent (HTTP + JSON)."""
     with tempfile.TemporaryDirectory() as directory, Store.open(Path(directory) / "bot.sqlite") as store:
-        store.commit_batch(Tally(), {}, Checkpoint(FIRST + 100, "00", 0), with_baselines=True)
-        store.baselines.requeue(accounts, FIRST + 100)
-        config = _config_for(url, page_size)
+        queue_baselines(store, accounts)
+        config = config_for(url, page_size)
         chain = _TimedChain(chain_client(config))  # the job's own cost: no node budget
         job = build_baseline_job(config, store, chain)  # type: ignore[arg-type]
         baselines, seconds, pages, entries = store.baselines, 0.0, 0, 0
@@ -230,13 +210,6 @@ class _TimedChain:
             return self.chain.fetch_account_history(*args, **kwargs)
         finally:
             self.seconds += time.perf_counter() - began
-
-
-def _config_for(url: str, page_size: int) -> Config:
-    config = load_config(CONFIG)
-    chain = replace(config.chain, request_timeout=60.0, max_backoff=1.0)
-    history = replace(config.history, page_size=page_size, nodes=None)
-    return replace(config, nodes=(url,), chain=chain, history=history)
 
 
 # Part 2: simulated.

@@ -17,32 +17,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
 import tempfile
 import time
 import tracemalloc
-from dataclasses import replace
 from pathlib import Path
 
 import requests
+from _history_node import config_for, history_node, queue_baselines  # beside this file
 
 from bot.app import build_baseline_job, chain_client
-from bot.config import Config, load_config
 from bot.history import FILTER_HIGH, FILTER_LOW, next_request
-from bot.store import Checkpoint, Store
-from bot.tallies import Tally
-
-ROOT = Path(__file__).resolve().parents[1]
-FIRST = 90_000_000
-CONFIG = ROOT / "config" / "bot.yaml"
-
-
-def _config_for(url: str, page_size: int) -> Config:
-    """The shipped config, with ``url`` as its node and pages of ``page_size`` entries."""
-    config = load_config(CONFIG)
-    chain = replace(config.chain, request_timeout=60.0, max_backoff=1.0)
-    return replace(config, nodes=(url,), chain=chain, history=replace(config.history, page_size=page_size))
+from bot.store import Store
 
 
 def main() -> int:
@@ -51,26 +36,11 @@ def main() -> int:
     parser.add_argument("--small", type=int, default=100_000, help="the small account's history")
     parser.add_argument("--page-size", type=int, default=1000)
     args = parser.parse_args()
-    node = subprocess.Popen(
-        [
-            sys.executable,
-            str(ROOT / "benchmarks" / "_history_node.py"),
-            f"big={args.entries}",
-            f"small={args.small}",
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert node.stdout is not None
-        url = node.stdout.readline().strip()
+    with history_node({"big": args.entries, "small": args.small}) as url:
         raw = measure_raw(url, "small", args.page_size)
         job, _, _ = measure_job(url, ["small"], args.page_size, traced=False)
         _, small_peak, small_disk = measure_job(url, ["small"], args.page_size, traced=True)
         big_rate, big_peak, big_disk = measure_job(url, ["big"], args.page_size, traced=True)
-    finally:
-        node.communicate(timeout=60)
     print(f"account history read, {args.small:,} and {args.entries:,} entries, pages of {args.page_size}")
     print(f"  limit (HTTP + JSON only)       {raw:>10,.0f} entries/s")
     print(f"  baseline job                   {job:>10,.0f} entries/s   ratio to the limit {job / raw:.2f}")
@@ -108,9 +78,8 @@ def measure_raw(url: str, account: str, page_size: int) -> float:
 def measure_job(url: str, accounts: list[str], page_size: int, *, traced: bool) -> tuple[float, int, int]:
     """(entries a second, Python memory peak in bytes, largest store size in bytes) reading ``accounts``."""
     with tempfile.TemporaryDirectory() as directory, Store.open(Path(directory) / "bot.sqlite") as store:
-        store.commit_batch(Tally(), {}, Checkpoint(FIRST + 100, "00", 0), with_baselines=True)
-        store.baselines.requeue(accounts, FIRST + 100)
-        config = _config_for(url, page_size)
+        queue_baselines(store, accounts)
+        config = config_for(url, page_size)
         job = build_baseline_job(config, store, chain_client(config))  # the job's own cost: no node budget
         if traced:
             tracemalloc.start()

@@ -17,12 +17,13 @@ from typing import Any
 import pytest
 import requests
 
+from devnet.deep import DeepHistory
 from devnet.generator import ChainGenerator
 from devnet.node import DevNode
 from devnet.ops import TaposRef
 from devnet.world import format_time
 from tests.chain.conformance.corpus import CORPUS, load, message_template, names, shape_differences
-from tests.support.chains import FIRST, LAST, generated_chain
+from tests.support.chains import FIRST, GENESIS, LAST, generated_chain
 
 _HIVEMIND_COMMENT = frozenset({
     "abs_rshares", "author_rewards", "beneficiaries", "body", "body_length", "cashout_time",
@@ -202,6 +203,8 @@ ADAPTED: dict[str, Callable[[Facts, Any], Any]] = {
 
 NOT_ASKED = {
     "condenser_api.get_content.deleted_post": "the generated chain deletes no comment",
+    "account_history_api.get_account_history.camilla": "asked of a deep history, whose entry 0 is the "
+    "account's creation (test_a_deep_historys_entry_0_has_the_shape_of_a_real_account_creation)",
 }
 """Corpus answers the devnet is not asked to match, and why."""
 
@@ -227,6 +230,25 @@ def test_the_devnet_answers_with_the_shape_of_the_real_answer(node: DevNode, fac
     assert "result" in ours, f"the devnet answered {json.dumps(ours)[:300]}"
     omitted = OMITTED.get(real.method, frozenset())
     assert shape_differences(real.result, ours["result"], "result", omitted) == []
+
+
+def test_a_deep_historys_entry_0_has_the_shape_of_a_real_account_creation() -> None:
+    """The devnet's deep histories begin, as mainnet's do, with the account's creation — the entry a
+    filtered page never takes, which is why a baseline ends at a short page, not at index 0."""
+    real = load("account_history_api.get_account_history.camilla")
+    chain = generated_chain()
+    account = chain.accounts[0]
+    deep = {account: DeepHistory(entries=50, since=GENESIS - 86_400)}
+    with DevNode(chain, head=LAST, deep_histories=deep) as running:
+        body = {
+            "jsonrpc": "2.0",
+            "method": real.method,
+            "params": {**real.params, "account": account},
+            "id": 1,
+        }
+        ours = requests.post(running.url, json=body, timeout=10).json()
+    assert ours["result"]["history"][0][1]["op"]["type"] == "account_create_operation"
+    assert shape_differences(real.result, ours["result"], "result", frozenset()) == []
 
 
 def test_every_corpus_file_names_its_source_and_is_listed_in_the_readme() -> None:

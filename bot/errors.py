@@ -4,9 +4,10 @@ The tree::
 
     BotError                      base of every error raised on purpose
     ├── ConfigError               the YAML config is wrong (exit code 2)          (bot.config)
-    ├── StoreError                the SQLite store cannot be used as it is
+    ├── StoreError                the store cannot be used as it is
     │   ├── StoreLockedError      another bot process holds the store
-    │   └── StoreVersionError     the store was written by a newer schema version
+    │   ├── StoreVersionError     the store was written by a newer schema version
+    │   └── LeaseLostError        a write of a process that no longer holds the lease (PostgreSQL)
     ├── ChainError                talking to Hive nodes failed
     │   ├── TransientChainError   worth retrying (timeout, 5xx, bad JSON, node lagging)
     │   │   ├── NotEnoughRCError  a broadcast needs more resource credits than the account has now
@@ -27,7 +28,7 @@ class BotError(Exception):
 
 
 class StoreError(BotError):
-    """The SQLite store cannot be used as it is."""
+    """The store (an SQLite file or a PostgreSQL database) cannot be used as it is."""
 
 
 class StoreLockedError(StoreError):
@@ -36,6 +37,11 @@ class StoreLockedError(StoreError):
 
 class StoreVersionError(StoreError):
     """The store was written by a newer version of the bot."""
+
+
+class LeaseLostError(StoreError):
+    """A write transaction of a process that does not hold the lease (any more): rolled back, nothing
+    written (:mod:`bot.lease`). The process stops acting and stands by."""
 
 
 class ChainError(BotError):

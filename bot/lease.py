@@ -156,3 +156,20 @@ BOUND_IDLE = "SELECT set_config('idle_in_transaction_session_timeout', %(timeout
 is rolled back and its lock on the lease row released."""
 FENCE_FAILED = "lease lost"
 """The start of the fence's error message."""
+
+
+class Holding:
+    """What this process holds, as every write transaction's fence reads it: the holder's name and, while
+    the lease is held, its token. The keeper (:mod:`bot.standby`) sets and drops the token; the store's
+    connections read it at each write transaction (:data:`FENCE`). One per process, shared by its stores;
+    a plain attribute, set and read whole (atomic under Python's GIL)."""
+
+    def __init__(self, holder: str) -> None:
+        self.holder = holder
+        self.token: int | None = None
+        """None: not held (yet, or any more): a write is refused before it reaches the server."""
+
+    def fence(self) -> tuple[str, int] | None:
+        """The holder and token to fence a write with, None when the lease is not held."""
+        token = self.token
+        return None if token is None else (self.holder, token)

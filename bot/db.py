@@ -1,0 +1,284 @@
+"""The store's database: an SQLite file (the default) or a PostgreSQL server (a ``postgresql://`` URL).
+
+The store's SQL (:mod:`bot.store`, :mod:`bot.counts`, :mod:`bot.outbox`, :mod:`bot.baselines`) is written
+once, in SQLite's dialect kept to what both engines understand alike, and run as it is on SQLite. On
+PostgreSQL, :func:`postgres_sql` rewrites the few constructs the two spell differently; this is the whole
+list, and a statement that needs more must be written portably instead:
+
+- placeholders: ``?`` becomes ``$1``, ``$2``… in order, ``?N`` becomes ``$N`` (psycopg's raw cursor, the
+  server's own numbered parameters);
+- a JSON array parameter read as rows: ``json_each(?)`` becomes ``json_array_elements(CAST(? AS json))``,
+  and ``SELECT value FROM json_each(?)`` (an array of strings) ``json_array_elements_text``. A value taken
+  out with ``->>`` is text on PostgreSQL: the portable SQL casts numbers, ``CAST(value ->> 2 AS BIGINT)``;
+- JSON built in a query: ``json_group_array`` is ``json_agg``, ``json_array`` is ``json_build_array``, and
+  SQLite's ``json((subquery))`` (which keeps a subquery's array an array) is the bare subquery. An aggregate
+  over no rows is ``[]`` on SQLite and NULL on PostgreSQL: the portable SQL wraps it in ``coalesce(…, '[]')``.
+  JSON results come back as text on both (the store decodes them with msgspec).
+
+What differs beyond the SQL, each a method here: a write transaction (SQLite's ``BEGIN IMMEDIATE`` takes
+the one write lock; on PostgreSQL a transaction-level advisory lock serializes the bot's writers the same
+way, after the lease's fence when the process holds one), a read snapshot, the "has anything changed"
+version the ranking's cache checks, and the database's size.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg.types.string import TextLoader
+
+from bot.errors import LeaseLostError, StoreError
+from bot.lease import FENCE, FENCE_FAILED, Holding
+
+SCHEMES = ("postgresql://", "postgres://")
+"""How a ``store`` (or ``web.replica``) value names a PostgreSQL server: libpq's two URL schemes."""
+WRITER_LOCK = 0x68697665
+"""The advisory lock key every write transaction on PostgreSQL takes first (b"hive"): the bot's writers
+(the follower, the baseline job, the poster, a command) run one at a time, as SQLite's write lock makes
+them, so a transaction that reads counts and writes what follows from them never interleaves with another."""
+
+
+@dataclass(frozen=True)
+class PostgresUrl:
+    """A PostgreSQL connection URL (libpq's). It may hold no password: libpq finds it in ``PGPASSWORD``,
+    ``~/.pgpass`` (or ``PGPASSFILE``) or a service file (``service=`` with ``PGSERVICEFILE``)."""
+
+    url: str
+
+    def __str__(self) -> str:
+        """The URL as logs and messages show it: any password replaced by ``***``."""
+        parts = urlsplit(self.url)
+        if parts.password is None:
+            return self.url
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+        return urlunsplit(parts._replace(netloc=netloc))
+
+
+Location = Path | PostgresUrl
+"""Where a store is: an SQLite file or a PostgreSQL database."""
+
+
+def is_postgres(text: str) -> bool:
+    return text.startswith(SCHEMES)
+
+
+class Rows(Protocol):
+    """A statement's result, as both drivers' cursors give it."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Database(ABC):
+    """One connection to the store's database."""
+
+    dialect: ClassVar[str]
+    where: str
+    """The database, as messages name it (a path, or a URL without its password)."""
+
+    @abstractmethod
+    def execute(self, sql: str, params: Sequence[object] = ()) -> Rows: ...
+
+    @abstractmethod
+    def executemany(self, sql: str, rows: Iterable[Sequence[object]]) -> None: ...
+
+    @abstractmethod
+    def transaction(self) -> AbstractContextManager[None]:
+        """A write transaction: committed at the end, rolled back on an exception."""
+
+    @abstractmethod
+    def snapshot(self) -> AbstractContextManager[None]:
+        """A read transaction: its reads see one state of the store."""
+
+    @abstractmethod
+    def data_version(self) -> object:
+        """A value that changes whenever a write has been committed since it was last read (by this
+        connection or another); it may change without one."""
+
+    @abstractmethod
+    def size(self) -> int:
+        """The database's size on disk, in bytes."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+
+class SqliteDatabase(Database):
+    dialect = "sqlite"
+
+    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
+        self.connection = connection
+        self.path = path
+        self.where = str(path)
+
+    def execute(self, sql: str, params: Sequence[object] = ()) -> Rows:
+        return self.connection.execute(sql, params)
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[object]]) -> None:
+        self.connection.executemany(sql, rows)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.connection.execute("ROLLBACK")
+            raise
+        self.connection.execute("COMMIT")
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        self.connection.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self.connection.execute("COMMIT")
+
+    def data_version(self) -> object:
+        """Another connection's commit moves ``PRAGMA data_version``; this connection's own writes move
+        ``total_changes``."""
+        return (self.connection.execute("PRAGMA data_version").fetchone()[0], self.connection.total_changes)
+
+    def size(self) -> int:
+        page_count = self.connection.execute("PRAGMA page_count").fetchone()[0]
+        page_size = self.connection.execute("PRAGMA page_size").fetchone()[0]
+        wal = self.path.with_name(self.path.name + "-wal")
+        return int(page_count * page_size) + (wal.stat().st_size if wal.exists() else 0)
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+class PostgresDatabase(Database):
+    """A psycopg connection in autocommit mode: a statement outside :meth:`transaction` or
+    :meth:`snapshot` commits by itself, as on SQLite (whose module runs with ``isolation_level=None``)."""
+
+    dialect = "postgresql"
+
+    def __init__(
+        self, connection: psycopg.Connection[Any], url: PostgresUrl, holding: Holding | None
+    ) -> None:
+        self.connection = connection
+        self.url = url
+        self.where = str(url)
+        self.holding = holding
+        """With a holding (a ``run`` process), every write transaction is fenced by the lease."""
+
+    def execute(self, sql: str, params: Sequence[object] = ()) -> Rows:
+        return self.connection.execute(postgres_sql(sql), params)
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[object]]) -> None:
+        rows = list(rows)
+        if rows:
+            self.connection.cursor().executemany(postgres_sql(sql), rows)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        fence = None if self.holding is None else self.holding.fence()
+        if self.holding is not None and fence is None:
+            raise LeaseLostError(f"{self.where}: this process does not hold the lease; nothing written")
+        self.connection.execute("BEGIN")
+        try:
+            if fence is not None:
+                self._fence(*fence)
+            self.connection.execute("SELECT pg_advisory_xact_lock($1)", (WRITER_LOCK,))
+            yield
+        except BaseException:
+            self.connection.execute("ROLLBACK")
+            raise
+        self.connection.execute("COMMIT")
+
+    def _fence(self, holder: str, token: int) -> None:
+        try:
+            self.connection.execute(_FENCE, (holder, token))
+        except psycopg.errors.RaiseException as exc:
+            if str(exc).startswith(FENCE_FAILED):
+                raise LeaseLostError(f"{self.where}: {exc}; nothing written") from None
+            raise
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        self.connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        try:
+            yield
+        finally:
+            self.connection.execute("COMMIT")
+
+    def data_version(self) -> object:
+        """The server's current snapshot (``xmin:xmax:running``): any commit since the last reading, here
+        or on another connection, ends a transaction it listed as running or below its ``xmax``, so it
+        moves. Other databases' commits on the same server move it too (a cache read again for nothing)."""
+        return self.connection.execute("SELECT pg_current_snapshot()::text").fetchone()[0]  # type: ignore[index]
+
+    def size(self) -> int:
+        row = self.connection.execute("SELECT pg_database_size(current_database())").fetchone()
+        return int(row[0]) if row else 0
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+_FENCE = FENCE.replace("%(holder)s", "$1").replace("%(token)s", "$2")
+
+
+def connect_postgres(url: PostgresUrl, *, purpose: str, read_only: bool = False) -> psycopg.Connection[Any]:
+    """A connection to ``url`` for the bot: autocommit, numbered ``$N`` parameters, JSON results as text,
+    ``application_name`` saying which part of which process it is (``purpose``: ``pg_stat_activity`` shows
+    it). ``read_only``: the server refuses any write on it (the board's)."""
+    options = "-c default_transaction_read_only=on" if read_only else None
+    try:
+        connection = psycopg.Connection.connect(
+            url.url,
+            autocommit=True,
+            cursor_factory=psycopg.RawCursor,
+            application_name=f"hive-badge-bot {purpose}",
+            options=options,
+        )
+    except psycopg.Error as exc:
+        raise StoreError(f"{url}: cannot connect to the bot's store: {_first_line(exc)}") from None
+    connection.adapters.register_loader("json", TextLoader)
+    connection.adapters.register_loader("jsonb", TextLoader)
+    return connection
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+_REWRITES = (
+    (
+        re.compile(r"SELECT value FROM json_each\((\?\d*)\)"),
+        r"SELECT value FROM json_array_elements_text(CAST(\1 AS json))",
+    ),
+    (re.compile(r"\bjson_each\((\?\d*)\)"), r"json_array_elements(CAST(\1 AS json))"),
+    (re.compile(r"\bjson_group_array\("), "json_agg("),
+    (re.compile(r"\bjson_array\("), "json_build_array("),
+    (re.compile(r"\bjson\(\("), "(("),
+)
+_PLACEHOLDER = re.compile(r"\?(\d*)")
+
+
+@lru_cache(maxsize=512)
+def postgres_sql(sql: str) -> str:
+    """``sql`` (the store's portable SQLite dialect) as PostgreSQL reads it: see the module's docstring."""
+    for pattern, replacement in _REWRITES:
+        sql = pattern.sub(replacement, sql)
+    counter = iter(range(1, sql.count("?") + 1))
+    return _PLACEHOLDER.sub(lambda m: f"${m.group(1) or next(counter)}", sql)

@@ -35,6 +35,7 @@ from typing import Any, ClassVar, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.types.string import TextLoader
 
 from bot.errors import LeaseLostError, StoreError
@@ -242,14 +243,15 @@ def connect_postgres(url: PostgresUrl, *, purpose: str, read_only: bool = False)
     """A connection to ``url`` for the bot: autocommit, numbered ``$N`` parameters, JSON results as text,
     ``application_name`` saying which part of which process it is (``purpose``: ``pg_stat_activity`` shows
     it). ``read_only``: the server refuses any write on it (the board's)."""
-    options = "-c default_transaction_read_only=on" if read_only else None
     try:
+        settings = conninfo_to_dict(url.url)
+        if read_only:  # added to the URL's own options (a keyword argument would replace them)
+            settings["options"] = (
+                f"{settings.get('options') or ''} -c default_transaction_read_only=on".strip()
+            )
+        settings.setdefault("application_name", f"hive-badge-bot {purpose}")
         connection = psycopg.Connection.connect(
-            url.url,
-            autocommit=True,
-            cursor_factory=psycopg.RawCursor,
-            application_name=f"hive-badge-bot {purpose}",
-            options=options,
+            make_conninfo(**settings), autocommit=True, cursor_factory=psycopg.RawCursor
         )
     except psycopg.Error as exc:
         raise StoreError(f"{url}: cannot connect to the bot's store: {_first_line(exc)}") from None

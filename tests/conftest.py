@@ -6,6 +6,7 @@ import os
 import signal
 from collections.abc import Iterator
 
+import psycopg
 import pytest
 import structlog
 
@@ -47,3 +48,15 @@ def postgres_url(request: pytest.FixtureRequest) -> Iterator[str]:
     ``HIVE_BADGE_BOT_TEST_POSTGRES`` names one, else on the throw-away cluster (started only then)."""
     with session_database(os.environ, lambda: request.getfixturevalue("postgres_cluster").url) as url:
         yield url
+
+
+@pytest.fixture
+def fresh_postgres(postgres_url: str) -> str:
+    """The session's database, emptied for this test (its ``public`` schema dropped and made again: much
+    faster than a database per test). A connection left open by an earlier test holds the drop back for
+    at most 10 s, then the test fails with the server's words."""
+    with psycopg.connect(postgres_url, autocommit=True) as connection:
+        connection.execute("SET lock_timeout = '10s'")
+        connection.execute("DROP SCHEMA public CASCADE")
+        connection.execute("CREATE SCHEMA public")
+    return postgres_url

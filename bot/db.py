@@ -251,7 +251,7 @@ def connect_postgres(url: PostgresUrl, *, purpose: str, read_only: bool = False)
             )
         settings.setdefault("application_name", f"hive-badge-bot {purpose}")
         connection = psycopg.Connection.connect(
-            make_conninfo(**settings), autocommit=True, cursor_factory=psycopg.RawCursor
+            make_conninfo("", **settings), autocommit=True, cursor_factory=psycopg.RawCursor
         )
     except psycopg.Error as exc:
         raise StoreError(f"{url}: cannot connect to the bot's store: {_first_line(exc)}") from None

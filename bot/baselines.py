@@ -19,16 +19,15 @@ from __future__ import annotations
 
 import enum
 import json
-import sqlite3
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
-from contextlib import AbstractContextManager
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from bot import counts
 from bot.backlog import Waiting, calls_left
 from bot.badges import BadgeRules
+from bot.db import Database
 from bot.history import CommentDeleted, CommentSighting, PageReading, PairSighting, Side, VoteKey
 from bot.metrics import Metric
 from bot.outbox import record_badges
@@ -61,27 +60,27 @@ class Baseline:
     error: str | None
 
 
-def record_live_start(db: sqlite3.Connection, block_num: int, block_time: int) -> None:
+def record_live_start(db: Database, block_num: int, block_time: int) -> None:
     db.execute(
-        "INSERT OR IGNORE INTO live_start (id, block_num, block_time) VALUES (1, ?, ?)",
+        "INSERT INTO live_start (id, block_num, block_time) VALUES (1, ?, ?) ON CONFLICT DO NOTHING",
         (block_num, block_time),
     )
 
 
-def load_live_start(db: sqlite3.Connection) -> tuple[int, int] | None:
+def load_live_start(db: Database) -> tuple[int, int] | None:
     row = db.execute("SELECT block_num, block_time FROM live_start").fetchone()
     return None if row is None else (row[0], row[1])
 
 
-def queue_baselines(db: sqlite3.Connection, accounts: Iterable[str], block_num: int) -> None:
+def queue_baselines(db: Database, accounts: Iterable[str], block_num: int) -> None:
     """Give each of ``accounts`` without a baseline one, waiting."""
     db.executemany(
-        "INSERT OR IGNORE INTO baselines (account, state, queued_block) VALUES (?, ?, ?)",
+        "INSERT INTO baselines (account, state, queued_block) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
         [(account, BaselineState.WAITING, block_num) for account in accounts],
     )
 
 
-def load_done(db: sqlite3.Connection, accounts: Iterable[str]) -> set[str]:
+def load_done(db: Database, accounts: Iterable[str]) -> set[str]:
     rows = db.execute(
         "SELECT account FROM baselines WHERE state = ? AND account IN (SELECT value FROM json_each(?))",
         (BaselineState.DONE, json.dumps(sorted(set(accounts)))),
@@ -89,20 +88,21 @@ def load_done(db: sqlite3.Connection, accounts: Iterable[str]) -> set[str]:
     return {account for (account,) in rows}
 
 
-def load_baseline_sides(db: sqlite3.Connection, sides: Iterable[SeamSide]) -> set[SeamSide]:
+def load_baseline_sides(db: Database, sides: Iterable[SeamSide]) -> set[SeamSide]:
     """Those of ``sides`` (of pairs counted live on comments created before S) a baseline counted."""
     return {side for side in sides if _seam_mark(db, *side) == "baseline"}
 
 
-def mark_live(db: sqlite3.Connection, sides: Iterable[SeamSide]) -> None:
+def mark_live(db: Database, sides: Iterable[SeamSide]) -> None:
     """Mark ``sides`` as counted live, so that a baseline committed later skips them."""
     db.executemany(
-        "INSERT OR IGNORE INTO seam_votes (author, permlink, voter, side, origin) VALUES (?, ?, ?, ?, 'live')",
+        "INSERT INTO seam_votes (author, permlink, voter, side, origin) VALUES (?, ?, ?, ?, 'live') "
+        "ON CONFLICT DO NOTHING",
         list(sides),
     )
 
 
-def _seam_mark(db: sqlite3.Connection, author: str, permlink: str, voter: str, side: Side) -> str | None:
+def _seam_mark(db: Database, author: str, permlink: str, voter: str, side: Side) -> str | None:
     row = db.execute(
         "SELECT origin FROM seam_votes WHERE author = ? AND permlink = ? AND voter = ? AND side = ?",
         (author, permlink, voter, side),
@@ -113,11 +113,9 @@ def _seam_mark(db: sqlite3.Connection, author: str, permlink: str, voter: str, s
 class Baselines:
     """Baselines as the baseline job and the commands see them. Writes run in ``transaction()``."""
 
-    def __init__(
-        self, db: sqlite3.Connection, transaction: Callable[[], AbstractContextManager[None]]
-    ) -> None:
+    def __init__(self, db: Database) -> None:
         self._db = db
-        self._transaction = transaction
+        self._transaction = db.transaction
 
     def load_next(self) -> Baseline | None:
         """The waiting baseline to work on: the one begun first, else the one queued first."""
@@ -265,8 +263,8 @@ class Baselines:
             self._db.execute("DELETE FROM baseline_unconfirmed WHERE account = ?", (account,))
             return ()
         self._db.executemany(
-            "INSERT OR IGNORE INTO baseline_unconfirmed (account, side, author, permlink, voter, time) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO baseline_unconfirmed (account, side, author, permlink, voter, time) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             [(account, s.side, s.author, s.permlink, s.voter, s.time) for s in reading.unconfirmed],
         )
         if not finished:
@@ -299,8 +297,8 @@ class Baselines:
             if _seam_mark(self._db, *key) == "live":
                 return None  # live counting has it
             self._db.execute(
-                "INSERT OR IGNORE INTO seam_votes (author, permlink, voter, side, origin) "
-                "VALUES (?, ?, ?, ?, 'baseline')",
+                "INSERT INTO seam_votes (author, permlink, voter, side, origin) "
+                "VALUES (?, ?, ?, ?, 'baseline') ON CONFLICT DO NOTHING",
                 key,
             )
         return SIDE_METRICS[sighting.side]
@@ -308,7 +306,7 @@ class Baselines:
     def _first_sight(self, account: str, kind: str, k1: str, k2: str) -> bool:
         return (
             self._db.execute(
-                "INSERT OR IGNORE INTO baseline_seen (account, kind, k1, k2) VALUES (?, ?, ?, ?)",
+                "INSERT INTO baseline_seen (account, kind, k1, k2) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (account, kind, k1, k2),
             ).rowcount
             == 1

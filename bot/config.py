@@ -30,6 +30,7 @@ from bot.accounts import account_name_problem
 from bot.badges import BadgeRules
 from bot.errors import BotError
 from bot.history import MAX_PAGE
+from bot.location import Location, PostgresUrl, is_postgres
 from bot.metrics import Metric
 from bot.notifications import Templates, link_board, template_problem
 from bot.tallies import CountingRules
@@ -168,7 +169,7 @@ class Config:
     posting_key_file: Path | None = None
     """A file holding the posting key, readable by its owner only; when set, it is used instead of
     ``posting_key_env``."""
-    store: Path
+    store: Location
     start_block: int | None
     dry_run: bool
     badges: Mapping[Metric, tuple[int, ...]]
@@ -219,7 +220,8 @@ def load_config(path: Path) -> Config:
     except _Invalid as exc:
         raise ConfigError(path, exc.message, exc.key) from None
     config_dir = path.absolute().parent
-    values["store"] = (config_dir / values["store"]).resolve()
+    if isinstance(values["store"], Path):
+        values["store"] = (config_dir / values["store"]).resolve()
     if "posting_key_file" in values:
         values["posting_key_file"] = (config_dir / values["posting_key_file"]).resolve()
     config = Config(path=path.absolute(), **values)
@@ -543,8 +545,20 @@ def _posting_key_env(value: object, where: str) -> str:
     return value
 
 
-def _store(value: object, where: str) -> Path:
-    return _path(value, where, "the SQLite file")
+def _store(value: object, where: str) -> Location:
+    """An SQLite file's path, or a PostgreSQL URL (``postgresql://`` or ``postgres://``, libpq's), kept as
+    written. A password in the URL is refused: it would sit in the YAML (libpq reads ``PGPASSWORD``,
+    ``~/.pgpass`` or a service file instead)."""
+    if isinstance(value, str) and is_postgres(value):
+        url = PostgresUrl(value)
+        if urlsplit(value).password is not None:
+            raise _Invalid(
+                where,
+                f"must not hold a password ({url}): give it to libpq with PGPASSWORD, ~/.pgpass or a "
+                "service file (README, 'PostgreSQL')",
+            )
+        return url
+    return _path(value, where, "the SQLite file, or a postgresql:// URL")
 
 
 def _key_file(value: object, where: str) -> Path:

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import bisect
 import itertools
-import sqlite3
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import msgspec
 
+from bot.db import Database
 from bot.metrics import Metric
 
 _METRICS = tuple(Metric)  # iterating the enum itself makes a generator each time: ~240,000 a day's catch-up
@@ -19,18 +19,18 @@ _COLUMNS = ", ".join(metric.value for metric in _METRICS)
 _ROWS = msgspec.json.Decoder(list[tuple[str, int, int, int, int]])  # an account and its counts
 
 
-def load_counts_of(db: sqlite3.Connection, accounts: Iterable[str]) -> dict[str, dict[Metric, int]]:
+def load_counts_of(db: Database, accounts: Iterable[str]) -> dict[str, dict[Metric, int]]:
     """The counts of those of ``accounts`` the store has, read back as one JSON text (a row at a time
     handed Python's GIL over at each, and the follower's read-ahead made each hand-over wait)."""
     (text,) = db.execute(
-        f"SELECT json_group_array(json_array(account, {_COLUMNS})) FROM counts "
+        f"SELECT coalesce(json_group_array(json_array(account, {_COLUMNS})), '[]') FROM counts "
         "WHERE account IN (SELECT value FROM json_each(?))",
         (msgspec.json.encode(sorted(set(accounts))).decode(),),
     ).fetchone()
     return {account: dict(zip(_METRICS, values, strict=True)) for account, *values in _ROWS.decode(text)}
 
 
-def add_counts(db: sqlite3.Connection, increments: Mapping[tuple[str, Metric], int]) -> None:
+def add_counts(db: Database, increments: Mapping[tuple[str, Metric], int]) -> None:
     """Add ``increments`` (negative ones take a count back); an account gets its row at its first.
     One statement per metric, its rows as one JSON parameter (see :meth:`bot.store.Store._remember_votes`
     for why not one per row)."""
@@ -40,19 +40,17 @@ def add_counts(db: sqlite3.Connection, increments: Mapping[tuple[str, Metric], i
     for metric, rows in by_metric.items():
         column = metric.value
         db.execute(
-            f"INSERT INTO counts (account, {column}) SELECT value ->> 0, value ->> 1 FROM json_each(?) "
-            f"WHERE true ON CONFLICT (account) DO UPDATE SET {column} = {column} + excluded.{column}",
+            f"INSERT INTO counts (account, {column}) SELECT value ->> 0, CAST(value ->> 1 AS BIGINT) FROM json_each(?) "
+            f"WHERE true ON CONFLICT (account) DO UPDATE SET {column} = counts.{column} + excluded.{column}",
             (msgspec.json.encode(rows).decode(),),
         )
 
 
-def load_ranking(db: sqlite3.Connection, metric: Metric, limit: int | None) -> list[tuple[str, int]]:
+def load_ranking(db: Database, metric: Metric, limit: int | None) -> list[tuple[str, int]]:
     """Accounts by ``metric``, highest first (ties by name); ``limit=None`` for all."""
     column = metric.value
-    rows = db.execute(
-        f"SELECT account, {column} FROM counts WHERE {column} > 0 ORDER BY {column} DESC, account LIMIT ?",
-        (-1 if limit is None else limit,),
-    )
+    query = f"SELECT account, {column} FROM counts WHERE {column} > 0 ORDER BY {column} DESC, account"
+    rows = db.execute(query) if limit is None else db.execute(f"{query} LIMIT ?", (limit,))
     return [(account, value) for account, value in rows]
 
 
@@ -66,7 +64,7 @@ class RankedRow:
 
 
 def load_ranking_page(
-    db: sqlite3.Connection, ladders: Ladders, metric: Metric, limit: int, offset: int
+    db: Database, ladders: Ladders, metric: Metric, limit: int, offset: int
 ) -> list[RankedRow]:
     """``limit`` places of the ranking by ``metric`` from position ``offset`` (0: the top), accounts with a
     count only, highest first, ties by name.
@@ -119,20 +117,20 @@ class _Ladder:
 
 class Ladders:
     """Each metric's :class:`_Ladder`, read again only when the store changed since (another connection's
-    commit moves SQLite's ``PRAGMA data_version``, this connection's own writes ``total_changes``). One per
-    connection: a store holds one."""
+    commit or this connection's own writes: :meth:`bot.db.Database.data_version`). One per connection: a
+    store holds one."""
 
     def __init__(self) -> None:
-        self._version: tuple[int, int] | None = None
+        self._version: object = None
         self._ladders: dict[Metric, _Ladder] = {}
         self._prefixes: dict[tuple[Metric, int], tuple[list[str], list[int]]] = {}
 
-    def _check(self, db: sqlite3.Connection) -> None:
-        version = (int(db.execute("PRAGMA data_version").fetchone()[0]), db.total_changes)
+    def _check(self, db: Database) -> None:
+        version = db.data_version()
         if version != self._version:
             self._version, self._ladders, self._prefixes = version, {}, {}
 
-    def prefixes(self, db: sqlite3.Connection, metric: Metric, count: int) -> tuple[list[str], list[int]]:
+    def prefixes(self, db: Database, metric: Metric, count: int) -> tuple[list[str], list[int]]:
         """The name prefixes of the accounts counting ``count``, in order, and how many accounts are in
         those prefixes up to each (at most ~1,400 rows: a deep page's count has them all)."""
         self._check(db)
@@ -149,7 +147,7 @@ class Ladders:
             )
         return self._prefixes[key]
 
-    def get(self, db: sqlite3.Connection, metric: Metric) -> _Ladder:
+    def get(self, db: Database, metric: Metric) -> _Ladder:
         self._check(db)
         if metric not in self._ladders:
             rows = db.execute(
@@ -172,7 +170,7 @@ class _Start:
     above: int
 
 
-def _seek(db: sqlite3.Connection, ladders: Ladders, metric: Metric, offset: int) -> _Start | None:
+def _seek(db: Database, ladders: Ladders, metric: Metric, offset: int) -> _Start | None:
     """The start of the page at ``offset``; ``None`` past the end: binary searches over the metric's
     distinct counts, then over the prefixes of the count it falls in (both cached by :class:`Ladders`)."""
     ladder = ladders.get(db, metric)
@@ -186,7 +184,7 @@ def _seek(db: sqlite3.Connection, ladders: Ladders, metric: Metric, offset: int)
     return _Start(count, prefixes[at], offset - above - before, above)
 
 
-def load_position(db: sqlite3.Connection, ladders: Ladders, metric: Metric, account: str) -> int | None:
+def load_position(db: Database, ladders: Ladders, metric: Metric, account: str) -> int | None:
     """Where ``account`` stands in the ranking by ``metric`` (0: the top), ``None`` if it has no count:
     the accounts counting more, those of its count in earlier prefixes, then the few in its own before it."""
     column = metric.value
@@ -206,13 +204,13 @@ def load_position(db: sqlite3.Connection, ladders: Ladders, metric: Metric, acco
     return _count_above(db, ladders, metric, count) + int(earlier_prefixes) + int(same_prefix)
 
 
-def load_ranked_total(db: sqlite3.Connection, ladders: Ladders, metric: Metric) -> int:
+def load_ranked_total(db: Database, ladders: Ladders, metric: Metric) -> int:
     """How many accounts have a count for ``metric`` (> 0): the ranking's length."""
     through = ladders.get(db, metric).through
     return through[-1] if through else 0
 
 
-def _count_above(db: sqlite3.Connection, ladders: Ladders, metric: Metric, count: int) -> int:
+def _count_above(db: Database, ladders: Ladders, metric: Metric, count: int) -> int:
     ladder = ladders.get(db, metric)
     higher = bisect.bisect_left(ladder.counts, -count, key=lambda n: -n)  # how many distinct counts are above
     return ladder.above(higher)

@@ -28,11 +28,9 @@ import sqlite3
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
@@ -40,37 +38,14 @@ from psycopg.types.string import TextLoader
 
 from bot.errors import LeaseLostError, StoreError
 from bot.lease import FENCE, FENCE_FAILED, Holding
+from bot.location import Location as Location
+from bot.location import PostgresUrl as PostgresUrl
+from bot.location import is_postgres as is_postgres
 
-SCHEMES = ("postgresql://", "postgres://")
-"""How a ``store`` (or ``web.replica``) value names a PostgreSQL server: libpq's two URL schemes."""
 WRITER_LOCK = 0x68697665
 """The advisory lock key every write transaction on PostgreSQL takes first (b"hive"): the bot's writers
 (the follower, the baseline job, the poster, a command) run one at a time, as SQLite's write lock makes
 them, so a transaction that reads counts and writes what follows from them never interleaves with another."""
-
-
-@dataclass(frozen=True)
-class PostgresUrl:
-    """A PostgreSQL connection URL (libpq's). It may hold no password: libpq finds it in ``PGPASSWORD``,
-    ``~/.pgpass`` (or ``PGPASSFILE``) or a service file (``service=`` with ``PGSERVICEFILE``)."""
-
-    url: str
-
-    def __str__(self) -> str:
-        """The URL as logs and messages show it: any password replaced by ``***``."""
-        parts = urlsplit(self.url)
-        if parts.password is None:
-            return self.url
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-        return urlunsplit(parts._replace(netloc=netloc))
-
-
-Location = Path | PostgresUrl
-"""Where a store is: an SQLite file or a PostgreSQL database."""
-
-
-def is_postgres(text: str) -> bool:
-    return text.startswith(SCHEMES)
 
 
 class Rows(Protocol):
@@ -100,8 +75,9 @@ class Database(ABC):
     def executemany(self, sql: str, rows: Iterable[Sequence[object]]) -> None: ...
 
     @abstractmethod
-    def transaction(self) -> AbstractContextManager[None]:
-        """A write transaction: committed at the end, rolled back on an exception."""
+    def transaction(self, *, fenced: bool = True) -> AbstractContextManager[None]:
+        """A write transaction: committed at the end, rolled back on an exception. ``fenced=False``: not
+        checked against the lease (the schema's creation and upgrades, at open)."""
 
     @abstractmethod
     def snapshot(self) -> AbstractContextManager[None]:
@@ -135,7 +111,7 @@ class SqliteDatabase(Database):
         self.connection.executemany(sql, rows)
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self, *, fenced: bool = True) -> Iterator[None]:
         self.connection.execute("BEGIN IMMEDIATE")
         try:
             yield
@@ -191,9 +167,10 @@ class PostgresDatabase(Database):
             self.connection.cursor().executemany(postgres_sql(sql), rows)
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
-        fence = None if self.holding is None else self.holding.fence()
-        if self.holding is not None and fence is None:
+    def transaction(self, *, fenced: bool = True) -> Iterator[None]:
+        holding = self.holding if fenced else None
+        fence = None if holding is None else holding.fence()
+        if holding is not None and fence is None:
             raise LeaseLostError(f"{self.where}: this process does not hold the lease; nothing written")
         self.connection.execute("BEGIN")
         try:

@@ -189,7 +189,7 @@ class Follower:
         a comment that batch creates is asked needlessly, harmlessly (the chain's answer is the same)."""
         blocks = self._range_chain.fetch_blocks(first, count, previous_id)
         if self._ahead_store is None:
-            self._ahead_store = Store.open(self.store.path, create=False)
+            self._ahead_store = self.store.reopen(purpose="read-ahead")
         keys, pairs = referenced_comments(blocks), upvote_pairs(blocks)
         lookups = self._ahead_store.load_lookups(keys, pairs)
         missing = keys - lookups.comment_times.keys()

@@ -28,15 +28,14 @@ from __future__ import annotations
 
 import enum
 import json
-import sqlite3
-from collections.abc import Callable, Iterable, Mapping
-from contextlib import AbstractContextManager
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 
 from bot.badges import Badge, EarnedBadge
+from bot.db import Database
 from bot.metrics import Metric
 from bot.operations import CommentKey
 from bot.optouts import OptCommand
@@ -84,7 +83,7 @@ class BadgeRecord:
     permlink: str | None
 
 
-def load_view(db: sqlite3.Connection, accounts: Iterable[str]) -> OutboxView:
+def load_view(db: Database, accounts: Iterable[str]) -> OutboxView:
     """What :func:`bot.plan.plan_batch` needs to know of ``accounts`` (those whose counts crossed a
     threshold in the batch): one statement, its three answers as one JSON text. (Three statements and their
     rows handed Python's GIL over at each, and the follower's read-ahead made each hand-over wait: ~25 ms a
@@ -99,18 +98,20 @@ def load_view(db: sqlite3.Connection, accounts: Iterable[str]) -> OutboxView:
 
 _VIEW = (
     "WITH wanted(account) AS (SELECT value FROM json_each(?1)) SELECT json_array("
-    "json((SELECT json_group_array(account) FROM optouts WHERE account IN wanted)), "
-    "json((SELECT json_group_array(json_array(account, id)) FROM notifications "
-    "WHERE account IN wanted AND state IN (?2, ?3))), "
-    "json((SELECT json_group_array(json_array(account, sent)) FROM (SELECT account, max(sent_time) AS sent "
-    "FROM notifications WHERE account IN wanted AND sent_time IS NOT NULL GROUP BY account))))"
+    "json((SELECT coalesce(json_group_array(account), '[]') FROM optouts "
+    "WHERE account IN (SELECT account FROM wanted))), "
+    "json((SELECT coalesce(json_group_array(json_array(account, id)), '[]') FROM notifications "
+    "WHERE account IN (SELECT account FROM wanted) AND state IN (?2, ?3))), "
+    "json((SELECT coalesce(json_group_array(json_array(account, sent)), '[]') FROM (SELECT account, "
+    "max(sent_time) AS sent FROM notifications WHERE account IN (SELECT account FROM wanted) "
+    "AND sent_time IS NOT NULL GROUP BY account) AS latest)))"
 )
 """Opted-out accounts, open notifications (account, id), latest sent time (account, time): ``json()``
 keeps each subquery's array an array (a subquery's result loses its JSON subtype)."""
 _VIEW_ROWS = msgspec.json.Decoder(tuple[list[str], list[tuple[str, int]], list[tuple[str, int]]])
 
 
-def write_batch(db: sqlite3.Connection, plan: BatchPlan) -> None:
+def write_batch(db: Database, plan: BatchPlan) -> None:
     """Write the outbox's part of ``plan`` (see :func:`bot.plan.plan_batch`). Call inside the batch's
     transaction, the one that moves the checkpoint: a badge and the notification announcing it are in the
     store before anything is sent, STOP and START take effect with the block that carried them."""
@@ -138,7 +139,7 @@ def write_batch(db: sqlite3.Connection, plan: BatchPlan) -> None:
 
 
 def record_badges(
-    db: sqlite3.Connection,
+    db: Database,
     badges: Iterable[EarnedBadge],
     notification_ids: Mapping[str, int],
     block_num: int,
@@ -164,16 +165,16 @@ def record_badges(
     )
 
 
-def _open_notification(db: sqlite3.Connection, new: NewNotification, block_num: int) -> int:
-    cursor = db.execute(
-        "INSERT INTO notifications (account, permlink, state, not_before, created_block) VALUES (?, ?, ?, ?, ?)",
+def _open_notification(db: Database, new: NewNotification, block_num: int) -> int:
+    (notification_id,) = db.execute(
+        "INSERT INTO notifications (account, permlink, state, not_before, created_block) VALUES (?, ?, ?, ?, ?) "
+        "RETURNING id",
         (new.account, new.permlink, State.WAITING, new.not_before, block_num),
-    )
-    assert cursor.lastrowid is not None
-    return cursor.lastrowid
+    ).fetchone()
+    return int(notification_id)
 
 
-def _opt_out(db: sqlite3.Connection, account: str, block_num: int | None, source: str) -> None:
+def _opt_out(db: Database, account: str, block_num: int | None, source: str) -> None:
     db.execute(
         "INSERT INTO optouts (account, block_num, source) VALUES (?, ?, ?) ON CONFLICT (account) DO NOTHING",
         (account, block_num, source),
@@ -184,16 +185,16 @@ def _opt_out(db: sqlite3.Connection, account: str, block_num: int | None, source
     )
 
 
-def _remember_root_post(db: sqlite3.Connection, account: str, permlink: str, created: int) -> None:
+def _remember_root_post(db: Database, account: str, permlink: str, created: int) -> None:
     db.execute(
         "INSERT INTO root_posts (account, permlink, created) VALUES (?, ?, ?) ON CONFLICT (account) DO UPDATE "
-        "SET permlink = excluded.permlink, created = excluded.created WHERE excluded.created >= created",
+        "SET permlink = excluded.permlink, created = excluded.created WHERE excluded.created >= root_posts.created",
         (account, permlink, created),
     )
 
 
 def _reopen(
-    db: sqlite3.Connection,
+    db: Database,
     notification_id: int,
     *,
     error: str,
@@ -237,11 +238,9 @@ def _in(states: Iterable[State]) -> str:
 class Outbox:
     """The outbox as the poster and the commands see it. Writes run in ``transaction()``."""
 
-    def __init__(
-        self, db: sqlite3.Connection, transaction: Callable[[], AbstractContextManager[None]]
-    ) -> None:
+    def __init__(self, db: Database) -> None:
         self._db = db
-        self._transaction = transaction
+        self._transaction = db.transaction
 
     # -- reads ----------------------------------------------------------------------------------
     def load_next_due(self, now: int) -> Notification | None:

@@ -259,3 +259,6 @@ BASELINE_SCHEMA = (
     + f"INSERT INTO schema_version VALUES (1, {BASELINE});"
 )
 """The whole schema at :data:`BASELINE` and its version row, as one script for one transaction."""
+MIGRATIONS: dict[int, str] = {}
+"""Each later schema version's migration on PostgreSQL, by the version it reaches (above :data:`BASELINE`):
+written with its SQLite twin in :mod:`bot.schema`, in the same change."""

@@ -1,9 +1,10 @@
-"""The SQLite store: counts, what the counting rules must remember, and the checkpoint.
+"""The store: counts, what the counting rules must remember, and the checkpoint — in an SQLite file (the
+default) or a PostgreSQL database (:mod:`bot.db`: one SQL text for both).
 
 Everything one batch of blocks changes is written by :meth:`Store.commit_batch` in ONE transaction
 together with the checkpoint, so a crash at any instant loses nothing and counts nothing twice.
-The database runs in WAL mode. The schema carries a version (``PRAGMA user_version``) and upgrades
-itself on open; a store from a newer version is refused.
+SQLite runs in WAL mode. The schema carries a version (SQLite's ``PRAGMA user_version``, PostgreSQL's
+``schema_version`` row) and upgrades itself on open; a store from a newer version is refused.
 
 What is remembered only as long as it can matter: a comment's creation time and the upvote pairs
 counted on it are kept while the comment can still take effective votes (:data:`~bot.tallies.PAYOUT_WINDOW`
@@ -23,10 +24,13 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+import psycopg
 
-from bot import baselines, counts, outbox
+from bot import baselines, counts, outbox, schema_pg
 from bot.baselines import Baselines
+from bot.db import Database, Location, PostgresDatabase, PostgresUrl, SqliteDatabase, connect_postgres
 from bot.errors import StoreError, StoreLockedError, StoreVersionError
+from bot.lease import Holding
 from bot.metrics import Metric
 from bot.operations import CommentKey
 from bot.outbox import Outbox
@@ -35,9 +39,11 @@ from bot.schema import MIGRATIONS, SCHEMA_VERSION
 from bot.tallies import PAYOUT_WINDOW, CountedVote, Tally
 
 _WANTED_COMMENTS = "WITH wanted(author, permlink) AS (SELECT value ->> 0, value ->> 1 FROM json_each(?))"
-"""Keys go to SQLite as one JSON parameter: one statement text whatever their number. (A VALUES list of
+"""Keys go to the database as one JSON parameter: one statement text whatever their number. (A VALUES list of
 bound parameters compiled a new, large statement for each count, and SQLite's statement cache kept up to
 128 of them: ~100 MB.)"""
+_CREATED = "CAST(value ->> 2 AS BIGINT)"
+"""A key's creation time, from its JSON row (``->>`` gives text on PostgreSQL)."""
 _NO_CHANGES = OutboxChanges()
 WAL_BOUND = 16 * 1024 * 1024
 """Past this size, the write-ahead log is checkpointed after a commit and restarted, waiting for readers
@@ -87,16 +93,32 @@ class Lookups:
 
 
 class Store:
-    """One open SQLite store. Open with :meth:`open`; the constructor does no I/O."""
+    """One open store. Open with :meth:`open`; the constructor does no I/O."""
 
-    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
-        self._db = connection
-        self.path = path
+    def __init__(self, db: Database, location: Location) -> None:
+        self._db = db
+        self.location = location
         self._ladders = counts.Ladders()  # the ranking's seek table, read again when the store changed
 
     @classmethod
-    def open(cls, path: Path, *, create: bool = True) -> Store:
-        """Open and upgrade the store at ``path``; with ``create``, make it (and a private directory) if missing."""
+    def open(
+        cls,
+        location: Location,
+        *,
+        create: bool = True,
+        holding: Holding | None = None,
+        purpose: str = "store",
+    ) -> Store:
+        """Open and upgrade the store at ``location``; with ``create``, make it if missing (an SQLite file
+        and a private directory; on PostgreSQL the schema, in an empty database). With ``holding`` (a
+        PostgreSQL ``run`` process), every write transaction is fenced by the lease (:mod:`bot.lease`).
+        ``purpose`` names the connection on the server (``pg_stat_activity``)."""
+        if isinstance(location, PostgresUrl):
+            return cls._open_postgres(location, create=create, holding=holding, purpose=purpose)
+        return cls._open_sqlite(location, create=create)
+
+    @classmethod
+    def _open_sqlite(cls, path: Path, *, create: bool) -> Store:
         if not create and not path.exists():
             raise StoreError(
                 f"{path}: no store there yet (run the bot first, or check 'store' in the config)"
@@ -109,7 +131,7 @@ class Store:
                 path.chmod(0o600)
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"{path}: cannot open the bot's store: {exc}") from exc
-        store = cls(connection, path)
+        store = cls(SqliteDatabase(connection, path), path)
         try:
             connection.execute("PRAGMA journal_mode = WAL")
             connection.execute("PRAGMA synchronous = NORMAL")
@@ -125,45 +147,78 @@ class Store:
         return store
 
     @classmethod
-    def open_read_only(cls, path: Path) -> Store:
-        """Open the store at ``path`` for reading only (SQLite ``mode=ro``), as the web pages do: never
-        created, never upgraded; a store of another schema version is refused (run the bot, which upgrades
-        it, or serve it with the bot's version that wrote it)."""
-        if not path.exists():
-            raise StoreError(
-                f"{path}: no store there yet (run the bot first, or check 'store' in the config)"
-            )
+    def _open_postgres(
+        cls, url: PostgresUrl, *, create: bool, holding: Holding | None, purpose: str
+    ) -> Store:
+        connection = connect_postgres(url, purpose=purpose)
+        store = cls(PostgresDatabase(connection, url, holding), url)
         try:
-            connection = sqlite3.connect(
-                f"{path.absolute().as_uri()}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
-            )
-            connection.execute("PRAGMA busy_timeout = 5000")
-            version = connection.execute("PRAGMA user_version").fetchone()[0]
-        except sqlite3.Error as exc:
-            raise StoreError(f"{path}: cannot be read as the bot's store: {exc}") from exc
-        if version != SCHEMA_VERSION:
-            connection.close()
-            raise StoreVersionError(
-                f"{path}: a store of schema {version}, and this bot reads schema {SCHEMA_VERSION}: "
-                + (
-                    "run this version of the bot on it once, which upgrades it"
-                    if version < SCHEMA_VERSION
-                    else "upgrade the bot"
+            if not create and store._schema_version() == 0:
+                raise StoreError(
+                    f"{url}: no store there yet (run the bot first, or check 'store' in the config)"
                 )
+            store._upgrade()
+        except psycopg.Error as exc:
+            connection.close()
+            raise StoreError(f"{url}: cannot be used as the bot's store: {exc}") from exc
+        except StoreError:
+            connection.close()
+            raise
+        return store
+
+    @classmethod
+    def open_read_only(cls, location: Location) -> Store:
+        """Open the store at ``location`` for reading only (SQLite ``mode=ro``; a PostgreSQL session whose
+        transactions are read-only), as the web pages do: never created, never upgraded; a store of another
+        schema version is refused (run the bot, which upgrades it, or serve it with the bot's version that
+        wrote it)."""
+        if isinstance(location, PostgresUrl):
+            connection = connect_postgres(location, purpose="board", read_only=True)
+            store = cls(PostgresDatabase(connection, location, None), location)
+        else:
+            store = cls(_sqlite_read_only(location), location)
+        try:
+            version = store._schema_version()
+        except (sqlite3.Error, psycopg.Error) as exc:
+            store.close()
+            raise StoreError(f"{location}: cannot be read as the bot's store: {exc}") from exc
+        except StoreError:
+            store.close()
+            raise
+        if version != SCHEMA_VERSION:
+            store.close()
+            if version == 0:
+                raise StoreError(
+                    f"{location}: no store there yet (run the bot first, or check 'store' in the config)"
+                )
+            raise StoreVersionError(
+                f"{location}: a store of schema {version}, and this bot reads schema {SCHEMA_VERSION}: "
+                "run this version of the bot on it once, which upgrades it"
             )
-        return cls(connection, path)
+        return store
 
     def close(self) -> None:
         self._db.close()
 
+    def reopen(self, *, purpose: str = "store") -> Store:
+        """Another connection to the same store (another thread's), fenced like this one."""
+        holding = self._db.holding if isinstance(self._db, PostgresDatabase) else None
+        return Store.open(self.location, create=False, holding=holding, purpose=purpose)
+
     def backup(self, target: Path) -> None:
-        """Copy the store to ``target`` (a new file, private), consistent even while the bot writes."""
+        """Copy the store to ``target`` (a new file, private), consistent even while the bot writes. SQLite
+        only: a PostgreSQL store is backed up with PostgreSQL's tools (README, "Operating it")."""
+        if not isinstance(self._db, SqliteDatabase):
+            raise StoreError(
+                f"{self.location}: a PostgreSQL store is backed up with pg_dump or pg_basebackup "
+                "(README, 'Operating it'), not with this command"
+            )
         if target.exists():
             raise StoreError(f"{target}: already exists; give a new file name")
         try:
             with sqlite3.connect(target) as copy:
                 target.chmod(0o600)
-                self._db.backup(copy)
+                self._db.connection.backup(copy)
             copy.close()
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"{target}: cannot write the backup: {exc}") from exc
@@ -178,34 +233,44 @@ class Store:
 
     def _upgrade(self) -> None:
         """Bring the schema to :data:`SCHEMA_VERSION`. The version is read again under the write lock, so
-        two processes opening a new store at once (the daemon and ``status``) cannot both create it."""
+        two processes opening a new store at once (the daemon and ``status``) cannot both create it. On
+        PostgreSQL the upgrade is not fenced: it runs when a process opens the store, before it acts (and
+        the lease's table is part of the schema it makes)."""
         if self._schema_version() == SCHEMA_VERSION:
             return
-        with self._transaction():
+        with self._db.transaction(fenced=False):
             version = self._schema_version()
+            if isinstance(self._db, PostgresDatabase):
+                self._upgrade_postgres(version)
+                return
             for target in range(version + 1, SCHEMA_VERSION + 1):
                 for statement in _statements(MIGRATIONS[target]):
                     self._db.execute(statement)
                 self._db.execute(f"PRAGMA user_version = {target}")
 
+    def _upgrade_postgres(self, version: int) -> None:
+        """The baseline schema in an empty database, then the migrations after it. Scripts of several
+        statements, sent as they are (PostgreSQL's own dialect, no parameters)."""
+        assert isinstance(self._db, PostgresDatabase)
+        if version == 0:
+            self._db.connection.execute(schema_pg.BASELINE_SCHEMA)
+            version = schema_pg.BASELINE
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            self._db.connection.execute(schema_pg.MIGRATIONS[target])
+            self._db.execute("UPDATE schema_version SET version = ?", (target,))
+
     def _schema_version(self) -> int:
-        version: int = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if isinstance(self._db, PostgresDatabase):
+            row = self._db.execute("SELECT to_regclass('schema_version') IS NOT NULL").fetchone()
+            version = self._db.execute("SELECT version FROM schema_version").fetchone()[0] if row[0] else 0
+        else:
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
             raise StoreVersionError(
-                f"{self.path}: written by a newer bot (schema {version}, this bot knows up to "
+                f"{self.location}: written by a newer bot (schema {version}, this bot knows up to "
                 f"{SCHEMA_VERSION}); upgrade the bot or use another store"
             )
-        return version
-
-    @contextmanager
-    def _transaction(self) -> Iterator[None]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+        return int(version)
 
     # -- reads ----------------------------------------------------------------------------------
 
@@ -221,7 +286,7 @@ class Store:
         for table in ("comments", "paid_out_comments"):
             rows = _json_rows(
                 self._db,
-                f"{_WANTED_COMMENTS} SELECT json_group_array(json_array(c.author, c.permlink, c.created)) "
+                f"{_WANTED_COMMENTS} SELECT coalesce(json_group_array(json_array(c.author, c.permlink, c.created)), '[]') "
                 f"FROM {table} c JOIN wanted w ON c.author = w.author AND c.permlink = w.permlink",
                 _json(sorted(wanted - found.keys())),
             )
@@ -233,13 +298,10 @@ class Store:
         of: one read transaction, so that a batch committed meanwhile (by another connection) is in all of
         them or in none. Only pairs on remembered comments are looked for (a quarter of a batch's are on
         comments it creates)."""
-        self._db.execute("BEGIN")
-        try:
+        with self._db.snapshot():
             times = self.load_comment_times(keys)
             known = (pair for pair in pairs if pair[0] in times)  # a counted pair's comment is remembered
             return Lookups(self.load_checkpoint(), times, self.load_counted_votes(known))
-        finally:
-            self._db.execute("COMMIT")
 
     def load_reply_texts(self, keys: Iterable[CommentKey]) -> dict[CommentKey, str]:
         """The texts kept of those of ``keys`` that are replies to the bot's comments."""
@@ -256,7 +318,7 @@ class Store:
             self._db,
             "WITH wanted(author, permlink, voter) AS "
             "(SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?)) "
-            "SELECT json_group_array(json_array(w.author, w.permlink, w.voter)) FROM wanted w "
+            "SELECT coalesce(json_group_array(json_array(w.author, w.permlink, w.voter)), '[]') FROM wanted w "
             "JOIN comments c ON c.author = w.author AND c.permlink = w.permlink "
             "JOIN counted_votes v ON v.comment_id = c.id AND v.voter = w.voter",
             _json([(author, permlink, voter) for (author, permlink), voter in pairs]),
@@ -265,11 +327,11 @@ class Store:
 
     @property
     def outbox(self) -> Outbox:
-        return Outbox(self._db, self._transaction)
+        return Outbox(self._db)
 
     @property
     def baselines(self) -> Baselines:
-        return Baselines(self._db, self._transaction)
+        return Baselines(self._db)
 
     def load_counts_of(self, accounts: Iterable[str]) -> dict[str, dict[Metric, int]]:
         """The counts of those of ``accounts`` the store has."""
@@ -295,15 +357,13 @@ class Store:
         return counts.load_ranked_total(self._db, self._ladders, metric)
 
     def load_summary(self) -> dict[str, int]:
-        """Sizes for ``status``: accounts tracked, comments and pairs remembered, file bytes."""
+        """Sizes for ``status``: accounts tracked, comments and pairs remembered, bytes on disk."""
         one = self._db.execute
-        page_count = one("PRAGMA page_count").fetchone()[0]
-        page_size = one("PRAGMA page_size").fetchone()[0]
         return {
             "accounts": one("SELECT count(*) FROM counts").fetchone()[0],
             "comments_remembered": one("SELECT count(*) FROM comments").fetchone()[0],
             "votes_remembered": one("SELECT count(*) FROM counted_votes").fetchone()[0],
-            "bytes": page_count * page_size + _wal_size(self.path),
+            "bytes": self._db.size(),
         }
 
     # -- the one write --------------------------------------------------------------------------
@@ -328,11 +388,11 @@ class Store:
         to compute, only accounts whose baseline is done may earn badges, and pairs straddling the start
         are settled with the baselines (see :mod:`bot.baselines`).
         """
-        with self._transaction():
+        with self._db.transaction():
             current = self.load_checkpoint()
             if current is not None and checkpoint.block_num <= current.block_num:
                 raise StoreError(
-                    f"{self.path}: refusing to commit block {checkpoint.block_num}: "
+                    f"{self.location}: refusing to commit block {checkpoint.block_num}: "
                     f"the store is already at block {current.block_num}"
                 )
             if current is None:
@@ -356,7 +416,7 @@ class Store:
                 "block_id = excluded.block_id, block_time = excluded.block_time",
                 (checkpoint.block_num, checkpoint.block_id, checkpoint.block_time),
             )
-        if _wal_size(self.path) > WAL_BOUND:
+        if isinstance(self._db, SqliteDatabase) and _wal_size(self._db.path) > WAL_BOUND:
             self._db.execute("PRAGMA wal_checkpoint(RESTART)")
         return plan
 
@@ -399,7 +459,8 @@ class Store:
     def _keep_reply_texts(self, texts: Mapping[CommentKey, str | None], changed: int) -> None:
         """Keep the replies' texts (None: forget the reply's), changed at chain time ``changed``."""
         self._db.executemany(
-            "INSERT OR REPLACE INTO reply_texts (author, permlink, body, changed) VALUES (?, ?, ?, ?)",
+            "INSERT INTO reply_texts (author, permlink, body, changed) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (author, permlink) DO UPDATE SET body = excluded.body, changed = excluded.changed",
             [
                 (author, permlink, text, changed)
                 for (author, permlink), text in texts.items()
@@ -418,13 +479,14 @@ class Store:
         rows = _json([(author, permlink, time) for (author, permlink), time in created.items()])
         self._db.execute(
             "INSERT INTO comments (author, permlink, created) "
-            "SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?) WHERE value ->> 2 > ? "
+            f"SELECT value ->> 0, value ->> 1, {_CREATED} FROM json_each(?) WHERE {_CREATED} > ? "
             "ON CONFLICT (author, permlink) DO UPDATE SET created = excluded.created",
             (rows, cutoff),
         )
         self._db.execute(
-            "INSERT OR REPLACE INTO paid_out_comments (author, permlink, created) "
-            "SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?) WHERE value ->> 2 <= ?",
+            "INSERT INTO paid_out_comments (author, permlink, created) "
+            f"SELECT value ->> 0, value ->> 1, {_CREATED} FROM json_each(?) WHERE {_CREATED} <= ? "
+            "ON CONFLICT (author, permlink) DO UPDATE SET created = excluded.created",
             (rows, cutoff),
         )
 
@@ -433,9 +495,9 @@ class Store:
         One statement, the comments' ids joined in SQLite: a statement per row, or a row read back per
         comment, hands Python's GIL over at each one, and the read-ahead thread makes each hand-over wait."""
         self._db.execute(
-            "INSERT OR IGNORE INTO counted_votes (comment_id, voter) "
+            "INSERT INTO counted_votes (comment_id, voter) "
             "SELECT c.id, value ->> 2 FROM json_each(?) "
-            "JOIN comments c ON c.author = value ->> 0 AND c.permlink = value ->> 1",
+            "JOIN comments c ON c.author = value ->> 0 AND c.permlink = value ->> 1 ON CONFLICT DO NOTHING",
             (_json([(author, permlink, voter) for (author, permlink), voter in pairs]),),
         )
 
@@ -454,8 +516,13 @@ class Store:
 
 
 @contextmanager
-def lock_store(path: Path) -> Iterator[None]:
-    """Hold the store's lock file (``<store>.lock``) so that two daemons never run on one store."""
+def lock_store(path: Location) -> Iterator[None]:
+    """Hold the store's lock file (``<store>.lock``) so that two daemons never run on one SQLite store. A
+    PostgreSQL store has no lock file: there the lease decides which ``run`` process acts
+    (:mod:`bot.lease`), and the writer lock serializes every write (:data:`bot.db.WRITER_LOCK`)."""
+    if isinstance(path, PostgresUrl):
+        yield
+        return
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     with path.with_name(path.name + ".lock").open("a+") as lock_file:
         try:
@@ -468,7 +535,7 @@ def lock_store(path: Path) -> Iterator[None]:
             fcntl.flock(lock_file, fcntl.LOCK_UN)
 
 
-def _json_rows(db: sqlite3.Connection, query: str, parameter: str) -> list[Any]:
+def _json_rows(db: Database, query: str, parameter: str) -> list[Any]:
     """The rows of ``query``, which aggregates them into one JSON array (``json_group_array``): one row to
     step through, not thousands. SQLite hands Python's GIL over at each row, and with the read-ahead
     thread at work each hand-over waits (~4,600 rows a batch)."""
@@ -489,6 +556,19 @@ def _json(items: Iterable[object]) -> str:
 def _wal_size(path: Path) -> int:
     wal = path.with_name(path.name + "-wal")
     return wal.stat().st_size if wal.exists() else 0
+
+
+def _sqlite_read_only(path: Path) -> SqliteDatabase:
+    if not path.exists():
+        raise StoreError(f"{path}: no store there yet (run the bot first, or check 'store' in the config)")
+    try:
+        connection = sqlite3.connect(
+            f"{path.absolute().as_uri()}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
+        )
+        connection.execute("PRAGMA busy_timeout = 5000")
+    except sqlite3.Error as exc:
+        raise StoreError(f"{path}: cannot be read as the bot's store: {exc}") from exc
+    return SqliteDatabase(connection, path)
 
 
 def _statements(script: str) -> Iterator[str]:

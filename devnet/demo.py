@@ -27,6 +27,7 @@ import yaml
 
 from bot.app import open_daemon, serve_web
 from bot.config import load_config
+from bot.location import Location
 from bot.logs import configure_logging
 from bot.store import Store
 from devnet import keys
@@ -175,7 +176,7 @@ def _digest(account: str) -> int:
     return int.from_bytes(hashlib.sha256(account.encode()).digest()[:4], "big")
 
 
-def _summary(node: DevNode, store_path: Path, users: _Users) -> str:
+def _summary(node: DevNode, store_path: Location, users: _Users) -> str:
     head = node.clock.head()
     with Store.open(store_path, create=False) as store:
         summary = store.outbox.load_summary()

@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
 import structlog
 
-from tests.support.postgres import Cluster, cluster, session_database
+from bot.db import Location, PostgresUrl
+from tests.support.postgres import Cluster, cluster, database, session_database
 from tests.support.processes import children
 
 
@@ -48,6 +50,28 @@ def postgres_url(request: pytest.FixtureRequest) -> Iterator[str]:
     ``HIVE_BADGE_BOT_TEST_POSTGRES`` names one, else on the throw-away cluster (started only then)."""
     with session_database(os.environ, lambda: request.getfixturevalue("postgres_cluster").url) as url:
         yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_location(request: pytest.FixtureRequest, tmp_path: Path) -> Location:
+    """Where a test's store is, once on each backend: a new SQLite file, then the emptied PostgreSQL
+    database (:func:`fresh_postgres`). A test taking it runs twice, ``[sqlite]`` and ``[postgresql]``."""
+    if request.param == "sqlite":
+        return tmp_path / "state" / "bot.sqlite"
+    return PostgresUrl(request.getfixturevalue("fresh_postgres"))
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def module_store_location(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Location]:
+    """:func:`store_location` for a module's fixtures: a store the module's tests share, on each backend;
+    on PostgreSQL a database of its own (tests emptying the session's meanwhile leave it alone)."""
+    if request.param == "sqlite":
+        yield tmp_path_factory.mktemp("store") / "bot.sqlite"
+        return
+    with database(request.getfixturevalue("postgres_url")) as url:
+        yield PostgresUrl(url)
 
 
 @pytest.fixture

@@ -37,7 +37,7 @@ PURE = (
 """The rules: decisions over plain data, testable without a node, a database or a clock."""
 IO = ("sqlite3", "socket", "http", "urllib", "requests", "beem", "beemapi", "beembase", "beemgraphenebase",
       "apscheduler", "structlog", "threading", "subprocess", "os", "time", "fcntl", "devnet", "psycopg")  # fmt: skip
-CLIENT_API = {"bot.app", "bot.config", "bot.logs", "bot.store"}
+CLIENT_API = {"bot.app", "bot.config", "bot.location", "bot.logs", "bot.store"}
 """What the emulator may import from the bot: what a program running the bot would (the demo does)."""
 BEEM = ("beem", "beemapi", "beembase", "beemgraphenebase")
 

@@ -65,7 +65,7 @@ def nodes() -> Iterator[tuple[DevNode, DevNode]]:
 def follower_of(urls: list[str], store: Store, clock: Clock, *, max_backoff: float = 1) -> Follower:
     """The daemon's follower, on a chain client whose back-offs pass when ``clock`` says."""
     chain = ChainClient(urls, timeout=TIMEOUT, max_backoff=max_backoff, clock=clock)
-    config = bot_config(urls, store.path, chain=ChainSettings(batch_size=BATCH))
+    config = bot_config(urls, store.location, chain=ChainSettings(batch_size=BATCH))
     return build_follower(config, store, chain=chain)
 
 

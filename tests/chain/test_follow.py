@@ -16,6 +16,7 @@ from structlog.testing import capture_logs
 from bot.app import build_follower
 from bot.errors import ChainDataError, ChainError
 from bot.follower import Follower
+from bot.location import Location
 from bot.metrics import Metric
 from bot.operations import parse_timestamp
 from bot.store import Checkpoint, Store
@@ -63,9 +64,9 @@ def truth(chain: ChainGenerator, raw_blocks: list[dict[str, Any]]) -> Counts:
 
 
 @pytest.fixture(scope="module")
-def counted(node: DevNode, tmp_path_factory: pytest.TempPathFactory) -> Counts:
-    """The segment counted once by the bot, in batches of 1000."""
-    return follow([node.url], tmp_path_factory.mktemp("one-run") / "bot.sqlite", stop_at=LAST)
+def counted(node: DevNode, module_store_location: Location) -> Counts:
+    """The segment counted once by the bot, in batches of 1000: once on each backend."""
+    return follow([node.url], module_store_location, stop_at=LAST)
 
 
 def votes(raw_blocks: list[dict[str, Any]]) -> Iterator[tuple[int, dict[str, Any]]]:

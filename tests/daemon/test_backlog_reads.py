@@ -24,6 +24,7 @@ from bot.baseline_job import BaselineJob
 from bot.cli import account_command, main
 from bot.config import Config, HistorySettings, NotificationSettings, load_config
 from bot.errors import TransientChainError
+from bot.location import Location
 from bot.metrics import Metric
 from bot.store import Store
 from devnet.deep import DeepHistory
@@ -281,7 +282,7 @@ def run_status(capsys: pytest.CaptureFixture[str], path: Path) -> dict[str, obje
     return report
 
 
-def _done(store_path: Path) -> int:
+def _done(store_path: Location) -> int:
     with Store.open(store_path, create=False) as store:
         return int(store.baselines.load_summary()["baselines"]["done"])  # type: ignore[index]
 

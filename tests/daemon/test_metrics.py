@@ -14,6 +14,7 @@ from structlog.testing import capture_logs
 from bot.app import open_daemon
 from bot.config import Config, MetricsSettings
 from bot.daemon import Daemon
+from bot.location import Location
 from bot.poster import Outcome
 from bot.store import Store
 from devnet import keys
@@ -116,7 +117,7 @@ def test_broadcasts_are_counted_by_outcome_with_the_resource_credits_read_before
     assert set(scraped) == set(states)
 
 
-def _scrape_when(store_path: Path, url: str, condition: Callable[[Samples], bool], what: str) -> Samples:
+def _scrape_when(store_path: Location, url: str, condition: Callable[[Samples], bool], what: str) -> Samples:
     """The first scrape (each checked by :func:`_scrape_between_store_reads`) for which ``condition`` holds."""
     found: list[Samples] = []
 
@@ -128,7 +129,7 @@ def _scrape_when(store_path: Path, url: str, condition: Callable[[Samples], bool
     return found[0]
 
 
-def _scrape_between_store_reads(store_path: Path, url: str) -> Samples:
+def _scrape_between_store_reads(store_path: Location, url: str) -> Samples:
     """A scrape whose checkpoint gauge lies between the store's checkpoint just before and just after."""
     before = checkpoint_of(store_path) or 0
     samples = scrape(url)

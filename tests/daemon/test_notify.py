@@ -18,6 +18,7 @@ from structlog.testing import capture_logs
 
 from bot.badges import select_announcements
 from bot.errors import PermanentChainError, PostingKeyError
+from bot.location import Location
 from bot.notifications import Templates, render_notification
 from bot.outbox import Notification, State
 from bot.poster import may_comment
@@ -53,8 +54,8 @@ def node(chain: ChainGenerator) -> Iterator[DevNode]:
 
 
 @pytest.fixture
-def bot(node: DevNode, tmp_path: Path) -> Iterator[SteppedBot]:
-    stepped = SteppedBot(node, tmp_path / "bot.sqlite")
+def bot(node: DevNode, store_location: Location) -> Iterator[SteppedBot]:
+    stepped = SteppedBot(node, store_location)
     yield stepped
     stepped.close()
 
@@ -78,11 +79,10 @@ def first_delivered(bot: SteppedBot, until: int) -> Notification:
 
 
 @pytest.fixture(scope="module")
-def segment(
-    chain: ChainGenerator, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[DevNode, Store]]:
-    """A bot run over SEGMENT_END - START blocks of generated traffic, then DRAIN_END - SEGMENT_END more."""
-    path = tmp_path_factory.mktemp("segment") / "bot.sqlite"
+def segment(chain: ChainGenerator, module_store_location: Location) -> Iterator[tuple[DevNode, Store]]:
+    """A bot run over SEGMENT_END - START blocks of generated traffic, then DRAIN_END - SEGMENT_END more,
+    on each backend."""
+    path = module_store_location
     with DevNode(chain, head=START, irreversible_lag=1) as node:
         stepped = SteppedBot(node, path)
         stepped.run(DRAIN_END)

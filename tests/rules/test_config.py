@@ -141,7 +141,7 @@ def test_relative_store_path_is_resolved_against_the_config_directory(
 
     config = load_config(write(config_dir, changed("store", "../state/bot.sqlite")))
 
-    assert config.store.is_absolute()
+    assert isinstance(config.store, Path) and config.store.is_absolute()
     assert config.store == (tmp_path / "state" / "bot.sqlite").resolve()
 
 

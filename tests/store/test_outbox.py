@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from bot.badges import Badge, BadgeRules, Ladders, Silence
+from bot.db import Location
 from bot.errors import StoreError
 from bot.metrics import Metric
 from bot.notifications import notification_permlink
@@ -29,8 +30,8 @@ LADDERS: Ladders = {R: (10, 50, 100), G: (10, 50), P: (1, 5, 10), C: (10,)}
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with Store.open(tmp_path / "state" / "bot.sqlite") as opened:
+def store(store_location: Location) -> Iterator[Store]:
+    with Store.open(store_location) as opened:
         yield opened
 
 
@@ -360,7 +361,7 @@ def test_a_sent_mark_survives_a_restart(store: Store, tmp_path: Path) -> None:
     commit(store, 1, announced("alice"))
     due = send(store.outbox, time_of(2))
 
-    with Store.open(tmp_path / "state" / "bot.sqlite", create=False) as reopened:
+    with Store.open(store.location, create=False) as reopened:
         found = reopened.outbox.load_notification(due.id)
 
     assert found is not None

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot import counts
+from bot.db import SqliteDatabase
 from bot.metrics import Metric
 from bot.schema import MIGRATIONS
 from bot.store import Checkpoint, Store
@@ -62,7 +63,7 @@ def test_every_page_equals_a_full_sort_while_counts_change_between_reads(
     for batch in batches:
         with sqlite3.connect(store_path) as db:
             for account, n in batch:  # one statement each: the same account may change twice
-                counts.add_counts(db, {(account, Metric.POSTS): n})
+                counts.add_counts(SqliteDatabase(db, store_path), {(account, Metric.POSTS): n})
                 table[account] = table.get(account, 0) + n
         db.close()
         expected = full_sort(table)
@@ -79,7 +80,9 @@ def test_a_store_of_schema_7_is_upgraded_with_its_ranking(tmp_path: Path) -> Non
     with sqlite3.connect(path) as db:
         for version in range(1, 8):
             db.executescript(MIGRATIONS[version])
-        counts.add_counts(db, {(account, Metric.POSTS): n for account, n in table.items()})
+        counts.add_counts(
+            SqliteDatabase(db, path), {(account, Metric.POSTS): n for account, n in table.items()}
+        )
         db.execute("PRAGMA user_version = 7")
     db.close()
     Store.open(path).close()
@@ -98,11 +101,13 @@ def vm_steps(store: Store, offset: int) -> int:
         steps += 1
         return 0
 
-    store._db.set_progress_handler(count, 1000)
+    assert isinstance(store._db, SqliteDatabase)
+    connection = store._db.connection
+    connection.set_progress_handler(count, 1000)
     try:
         store.load_ranking_page(Metric.POSTS, 50, offset)
     finally:
-        store._db.set_progress_handler(None, 0)
+        connection.set_progress_handler(None, 0)
     return steps
 
 
@@ -114,7 +119,7 @@ def test_a_deep_page_does_about_the_work_of_the_first(tmp_path: Path) -> None:
             (f"{chr(97 + i % 26)}user{i}", Metric.POSTS): 1 + (i * i) % 100 // (1 + i % 7)
             for i in range(30_000)
         }
-        counts.add_counts(db, increments)
+        counts.add_counts(SqliteDatabase(db, path), increments)
     db.close()
     with Store.open_read_only(path) as store:
         first, deep = vm_steps(store, 0), vm_steps(store, 29_000)

@@ -1,9 +1,11 @@
 import sqlite3
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from bot.db import Location, SqliteDatabase
 from bot.errors import StoreError, StoreVersionError
 from bot.metrics import Metric
 from bot.plan import OutboxChanges
@@ -22,17 +24,32 @@ def tally(**kwargs: object) -> Tally:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    return Store.open(tmp_path / "state" / "bot.sqlite")
+def store(store_location: Location) -> Iterator[Store]:
+    with Store.open(store_location) as opened:
+        yield opened
 
 
-def test_new_store_has_no_checkpoint_and_runs_in_wal_mode(store: Store) -> None:
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[Store]:
+    with Store.open(tmp_path / "state" / "bot.sqlite") as opened:
+        yield opened
+
+
+def sqlite_of(store: Store) -> sqlite3.Connection:
+    assert isinstance(store._db, SqliteDatabase)
+    return store._db.connection
+
+
+def test_new_store_has_no_checkpoint(store: Store) -> None:
     assert store.load_checkpoint() is None
-    assert store._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
-def test_the_store_keeps_a_page_cache_of_its_size_not_sqlites_default(store: Store) -> None:
-    assert store._db.execute("PRAGMA cache_size").fetchone()[0] == CACHE_SIZE == -32 * 1024
+def test_a_new_sqlite_store_runs_in_wal_mode(sqlite_store: Store) -> None:
+    assert sqlite_of(sqlite_store).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_the_store_keeps_a_page_cache_of_its_size_not_sqlites_default(sqlite_store: Store) -> None:
+    assert sqlite_of(sqlite_store).execute("PRAGMA cache_size").fetchone()[0] == CACHE_SIZE == -32 * 1024
 
 
 def test_commit_adds_counts_and_moves_the_checkpoint(store: Store) -> None:
@@ -114,8 +131,8 @@ def test_ranking_orders_by_count_then_name(store: Store) -> None:
     assert store.load_ranking(Metric.POSTS, 1) == [("carol", 5)]
 
 
-def test_reopened_store_keeps_everything(tmp_path: Path) -> None:
-    path = tmp_path / "bot.sqlite"
+def test_reopened_store_keeps_everything(store_location: Location) -> None:
+    path = store_location
     with Store.open(path) as store:
         store.commit_batch(
             tally(increments=Counter({("alice", Metric.POSTS): 1})), {}, Checkpoint(5, "05", T0)
@@ -184,12 +201,14 @@ def test_a_store_of_the_previous_schema_is_upgraded_keeping_its_data(tmp_path: P
 
 
 def test_a_write_ahead_log_past_its_bound_is_restarted_after_the_commit(
-    store: Store, monkeypatch: pytest.MonkeyPatch
+    sqlite_store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Below SQLite's own checkpoint (1,000 pages) nothing else restarts the log; the bound is made small
     here so that each batch passes it (bot.store.WAL_BOUND: the read-ahead keeps SQLite's from finishing)."""
     monkeypatch.setattr("bot.store.WAL_BOUND", 64 * 1024)
-    wal = store.path.with_name(store.path.name + "-wal")
+    store = sqlite_store
+    assert isinstance(store.location, Path)
+    wal = store.location.with_name(store.location.name + "-wal")
     sizes = []
     for batch in range(1, 11):
         created = {(f"author{batch}", f"post-{n}"): 1_750_000_000 for n in range(300)}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from bot.app import build_follower
 from bot.chain import ChainClient
 from bot.config import ChainSettings, Config, NotificationSettings
 from bot.follower import Follower
+from bot.location import Location
 from bot.metrics import Metric
 from bot.store import Store
 from devnet.generator import ChainGenerator
@@ -35,12 +37,12 @@ def chain_client(*urls: str) -> ChainClient:
     return ChainClient(list(urls), timeout=CHAIN.request_timeout, max_backoff=CHAIN.max_backoff)
 
 
-def bot_config(urls: Sequence[str], store: Path, **changes: Any) -> Config:
+def bot_config(urls: Sequence[str], store: Location, **changes: Any) -> Config:
     """The config of the bot the tests follow a generated chain with, as :func:`bot.config.load_config`
     would make it: counting from ``FIRST``, badges at 5, 10 and 50, no baselines, a dry run; ``changes``
     replace fields."""
     config = Config(
-        path=store.parent / "bot.yaml",
+        path=(store.parent if isinstance(store, Path) else Path(tempfile.gettempdir())) / "bot.yaml",
         account=BOT,
         nodes=tuple(urls),
         posting_key_env="TEST_POSTING_KEY",
@@ -57,7 +59,7 @@ def bot_config(urls: Sequence[str], store: Path, **changes: Any) -> Config:
 
 def follow(
     urls: list[str],
-    store_path: Path,
+    store_path: Location,
     *,
     stop_at: int,
     start: int = FIRST,

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 from bot.app import build_follower, build_poster
 from bot.chain import PostingKey
 from bot.config import Config, NotificationSettings
 from bot.errors import ChainError
+from bot.location import Location
 from bot.metrics import Metric
 from bot.poster import PostReport
 from bot.store import Store
@@ -47,7 +47,7 @@ class SteppedBot:
     """The follower and the poster of one bot, each with its own store connection, as the daemon has them."""
 
     node: DevNode
-    store_path: Path
+    store_path: Location
     settings: NotificationSettings = SETTINGS
     dry_run: bool = False
     reports: list[PostReport] = field(default_factory=list)

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bot.errors import StoreError
+from bot.location import Location
 from bot.store import Store
 from tests.support.chains import Counts, load_all_counts
 from tests.support.paths import ROOT
@@ -53,11 +55,17 @@ def poll(condition: Callable[[], bool], what: str, *, bound: float = BOUND, ever
         time.sleep(every)
 
 
-def checkpoint_of(store_path: Path) -> int | None:
-    if not store_path.exists():
+def checkpoint_of(store_path: Location) -> int | None:
+    """The store's checkpoint; None before the bot made the store."""
+    if isinstance(store_path, Path) and not store_path.exists():
         return None
-    with Store.open(store_path, create=False) as store:
-        checkpoint = store.load_checkpoint()
+    try:
+        with Store.open(store_path, create=False) as store:
+            checkpoint = store.load_checkpoint()
+    except StoreError as exc:
+        if "no store there yet" in str(exc):
+            return None
+        raise
     return None if checkpoint is None else checkpoint.block_num
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot import counts
+from bot.db import SqliteDatabase
 from bot.errors import StoreError, StoreVersionError
 from bot.metrics import Metric
 from bot.schema import SCHEMA_VERSION
@@ -23,8 +24,10 @@ def store_path(tmp_path: Path) -> Path:
     path = tmp_path / "bot.sqlite"
     Store.open(path).close()
     with sqlite3.connect(path) as db:
-        counts.add_counts(db, {(account, Metric.POSTS): n for account, n in POSTS.items()})
-        counts.add_counts(db, {("zed", Metric.COMMENTS): 2})
+        counts.add_counts(
+            SqliteDatabase(db, path), {(account, Metric.POSTS): n for account, n in POSTS.items()}
+        )
+        counts.add_counts(SqliteDatabase(db, path), {("zed", Metric.COMMENTS): 2})
     db.close()
     return path
 
@@ -119,6 +122,8 @@ def test_a_store_of_another_schema_is_refused_not_upgraded(
 def test_the_rankings_length_follows_what_the_bot_commits_meanwhile(store: Store, store_path: Path) -> None:
     assert store.load_ranked_total(Metric.POSTS) == 6
     with sqlite3.connect(store_path) as db:
-        counts.add_counts(db, {("zed", Metric.POSTS): 1, ("newcomer", Metric.POSTS): 2})
+        counts.add_counts(
+            SqliteDatabase(db, store_path), {("zed", Metric.POSTS): 1, ("newcomer", Metric.POSTS): 2}
+        )
     db.close()
     assert store.load_ranked_total(Metric.POSTS) == 8

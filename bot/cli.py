@@ -268,9 +268,7 @@ def _format_migration(report: MigrationReport, target: PostgresUrl) -> str:
         f" ({report.rows / max(report.seconds, 1e-9):,.0f} rows/s):"
     ]
     lines += [f"  {table:<{width}} {rows:>12,}" for table, rows in report.copied.items()]
-    lines += [
-        f"  {table:<{width}} {rows:>12,}  (made by the triggers)" for table, rows in report.derived.items()
-    ]
+    lines += [f"  {table:<{width}} {rows:>12,}  (made from counts)" for table, rows in report.derived.items()]
     lines += [
         "verified: every table equal to the store's",
         f"next: in the config, set  store: {without_password(target)}  (a password goes in PGPASSWORD,"

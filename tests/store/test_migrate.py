@@ -27,7 +27,7 @@ from bot.store import Checkpoint, Store, lock_store
 from bot.tallies import Tally
 from tests.support.blocks import DAY, block_id, time_of
 from tests.support.configs import write_config
-from tests.support.ranking import load_ranking_tables
+from tests.support.ranking import load_ranking_tables, recount_ranking_tables
 
 R, G, P, C = Metric.UPVOTES_RECEIVED, Metric.UPVOTES_GIVEN, Metric.POSTS, Metric.COMMENTS
 RULES = BadgeRules({R: (1, 3), G: (1,), P: (1, 2), C: (1,)}, "badge-bot", per_account_interval=0)
@@ -121,7 +121,7 @@ def postgres_tables(url: str) -> set[str]:
         }
 
 
-def test_every_table_is_copied_equal_and_the_triggers_make_the_same_ranking(
+def test_every_table_is_copied_equal_and_the_ranking_made_again_is_the_same(
     source: Path, fresh_postgres: str
 ) -> None:
     expected = sqlite_rows(source)
@@ -157,6 +157,17 @@ def test_a_notification_written_after_the_migration_gets_a_new_id(source: Path, 
         )
     assert copied is not None and new is not None and new > copied
     assert copied_comment is not None and comment is not None and comment > copied_comment
+
+
+def test_the_ranking_follows_counts_written_after_the_migration(source: Path, fresh_postgres: str) -> None:
+    """The migration turns the triggers on ``counts`` off while it copies: they are on again after it."""
+    migrate(source, PostgresUrl(fresh_postgres))
+
+    with psycopg.connect(fresh_postgres) as pg:
+        pg.execute("INSERT INTO counts (account, posts) VALUES ('zed', 1000)")
+        pg.execute("UPDATE counts SET comments = 500 WHERE account = 'alice'")
+        assert load_ranking_tables(pg) == recount_ranking_tables(pg)
+        assert ("posts", 1000, 1) in load_ranking_tables(pg)[0]
 
 
 def test_a_target_holding_a_store_is_refused_and_left_untouched(source: Path, fresh_postgres: str) -> None:
@@ -239,5 +250,5 @@ def test_the_command_prints_the_tables_and_never_the_password(
     assert done.returncode == 0, done.stderr
     assert "s3cret-pw" not in done.stdout + done.stderr
     assert "verified" in done.stdout
-    assert "  counted_votes" in done.stdout and "(made by the triggers)" in done.stdout
+    assert "  counted_votes" in done.stdout and "(made from counts)" in done.stdout
     assert f"store: {fresh_postgres}" in done.stdout

@@ -1,5 +1,5 @@
-"""The command line: ``hive-badge-bot run | serve | status | account | ranking | optout | backup | bootstrap |
-demo | check-config``.
+"""The command line: ``hive-badge-bot run | serve | status | account | ranking | optout | backup | migrate |
+bootstrap | demo | check-config``.
 
 Exit codes: 0 success, 1 the bot could not do its job (store unusable, nodes unreachable …),
 2 the config or the command line is wrong.
@@ -20,9 +20,11 @@ from bot.accounts import account_name_problem
 from bot.app import build_baseline_job, chain_client, history_budget, open_daemon, open_web
 from bot.config import Config, ConfigError, load_config
 from bot.daemon import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
+from bot.db import Location, PostgresUrl, is_postgres
 from bot.errors import BotError, ChainError, PostingKeyError, StoreLockedError
 from bot.logs import configure_logging
 from bot.metrics import Metric
+from bot.migrate import MigrationReport, migrate, without_password
 from bot.store import Store, lock_store
 
 DEFAULT_CONFIG = Path("config/bot.yaml")
@@ -97,6 +99,14 @@ def _parser() -> argparse.ArgumentParser:
     backup = commands.add_parser("backup", parents=[common], help="copy the store to a new file, safely")
     backup.add_argument("target", type=Path, help="the new file")
     backup.set_defaults(command=backup_command)
+
+    moving = commands.add_parser(
+        "migrate", parents=[common], help="copy the SQLite store into an empty PostgreSQL database, verified"
+    )
+    moving.add_argument(
+        "--to", required=True, type=_postgres_url, metavar="URL", help="postgresql://user@host/database"
+    )
+    moving.set_defaults(command=migrate_command)
 
     bootstrap = commands.add_parser(
         "bootstrap", parents=[common], help="(re)compute accounts' lifetime counts from their history"
@@ -232,6 +242,39 @@ def backup_command(config: Config, args: argparse.Namespace) -> int:
         checkpoint = store.load_checkpoint()
     print(f"{args.target}: the store at block {checkpoint.block_num if checkpoint else 'none'}")
     return EXIT_OK
+
+
+def migrate_command(config: Config, args: argparse.Namespace) -> int:
+    """Stop the bot first: a bot running on the store makes the migration fail (its lock file)."""
+    report = migrate(_sqlite_store(config, config.store), args.to)
+    print(_format_migration(report, args.to))
+    return EXIT_OK
+
+
+def _sqlite_store(config: Config, store: Location) -> Path:
+    if isinstance(store, PostgresUrl):
+        raise ConfigError(
+            config.path,
+            f"already names a PostgreSQL store ({store}): there is no SQLite store to move",
+            "store",
+        )
+    return store
+
+
+def _format_migration(report: MigrationReport, target: PostgresUrl) -> str:
+    width = max(map(len, [*report.copied, *report.derived]))
+    lines = [
+        f"copied {report.rows:,} rows to {target} in {report.seconds:.1f} s"
+        f" ({report.rows / max(report.seconds, 1e-9):,.0f} rows/s):"
+    ]
+    lines += [f"  {table:<{width}} {rows:>12,}" for table, rows in report.copied.items()]
+    lines += [f"  {table:<{width}} {rows:>12,}  (made from counts)" for table, rows in report.derived.items()]
+    lines += [
+        "verified: every table equal to the store's",
+        f"next: in the config, set  store: {without_password(target)}  (a password goes in PGPASSWORD,"
+        " ~/.pgpass or a service file, never in the config), then start the bot",
+    ]
+    return "\n".join(lines)
 
 
 def bootstrap_command(config: Config, args: argparse.Namespace) -> int:
@@ -383,6 +426,12 @@ def _account_name(text: str) -> str:
     if problem is not None:
         raise argparse.ArgumentTypeError(f"{text!r} is not a Hive account name ({problem})")
     return name
+
+
+def _postgres_url(text: str) -> PostgresUrl:
+    if not is_postgres(text):
+        raise argparse.ArgumentTypeError("must be a postgresql:// (or postgres://) URL")
+    return PostgresUrl(text)
 
 
 def _positive(text: str) -> int:

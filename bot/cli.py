@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.accounts import account_name_problem
-from bot.app import build_baseline_job, chain_client, history_budget, open_daemon, open_web
+from bot.app import build_baseline_job, chain_client, history_budget, open_web, run_daemon
 from bot.config import Config, ConfigError, load_config
 from bot.daemon import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 from bot.errors import BotError, ChainError, PostingKeyError, StoreLockedError
@@ -117,8 +117,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def run_command(config: Config, args: argparse.Namespace) -> int:
-    with open_daemon(config, stop_at=args.stop_at_block) as daemon:
-        return daemon.run()
+    return run_daemon(config, stop_at=args.stop_at_block)
 
 
 def serve_command(config: Config, args: argparse.Namespace) -> int:

@@ -8,12 +8,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 from structlog.testing import capture_logs
 
+from bot.cli import format_lease, lease_report
 from bot.db import PostgresDatabase, PostgresUrl, connect_postgres
 from bot.errors import LeaseLostError
 from bot.lease import Terms
@@ -180,3 +182,25 @@ def test_a_statement_longer_than_the_connections_statement_timeout_is_cancelled(
     connection: psycopg.Connection[Any] = connect_postgres(url, purpose="test", statement_timeout=0.2)
     with connection, pytest.raises(psycopg.errors.QueryCanceled):
         connection.execute("SELECT pg_sleep(2)")
+
+
+def test_status_shows_the_active_holder_since_when_until_when_and_its_token_then_no_active_bot(
+    keeper: MakeKeeper, url: PostgresUrl
+) -> None:
+    assert format_lease(lease_report(url)["lease"]).endswith("none yet (no bot has run on this store)")
+    a = keeper("host-a")
+    assert held_within(a, 2)
+
+    report = lease_report(url)["lease"]
+    assert report["holder"] == "host-a" and report["token"] == 1 and report["active"]
+    assert report["acquired_at"] <= report["expires_at"]
+    assert format_lease(report) == (
+        f"active bot:         host-a (token 1) since {report['acquired_at']}, lease until {report['expires_at']}"
+    )
+
+    a.close()
+    assert format_lease(lease_report(url)["lease"]).endswith("none (the last, host-a, token 1: released)")
+
+
+def test_a_sqlite_stores_status_has_no_lease(tmp_path: Path) -> None:
+    assert lease_report(tmp_path / "bot.sqlite") == {}

@@ -8,12 +8,14 @@ called: :func:`open_daemon` holds the store's lock and its connections while it 
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager, nullcontext
 from pathlib import Path
+from types import FrameType
 
 from prometheus_client import CollectorRegistry, start_http_server
 from starlette.applications import Starlette
@@ -21,10 +23,13 @@ from starlette.applications import Starlette
 from bot.baseline_job import BaselineJob
 from bot.chain import ChainClient, PostingKey
 from bot.config import Config, ConfigError
-from bot.daemon import Daemon
+from bot.daemon import EXIT_OK, Daemon
+from bot.db import Location, PostgresUrl
 from bot.follower import Follower
+from bot.lease import Holding
 from bot.observe import DaemonMetrics, StoreCollector
 from bot.poster import Poster
+from bot.standby import Keeper, TimedHolding
 from bot.store import Store, lock_store
 from bot.web.routes import Site, create_app
 
@@ -98,7 +103,11 @@ def build_follower(config: Config, store: Store, chain: ChainClient | None = Non
 
 
 def build_poster(
-    config: Config, store: Store, key: PostingKey | None, chain: ChainClient | None = None
+    config: Config,
+    store: Store,
+    key: PostingKey | None,
+    chain: ChainClient | None = None,
+    holding: Holding | None = None,
 ) -> Poster:
     return Poster(
         chain or chain_client(config),
@@ -107,6 +116,7 @@ def build_poster(
         bot=config.account,
         ladders=config.badges,
         key=key,
+        holding=holding,
     )
 
 
@@ -122,18 +132,24 @@ def build_baseline_job(config: Config, store: Store, chain: ChainClient | None =
 
 
 @contextmanager
-def open_daemon(config: Config, *, stop_at: int | None = None) -> Iterator[Daemon]:
+def open_daemon(
+    config: Config, *, stop_at: int | None = None, holding: Holding | None = None
+) -> Iterator[Daemon]:
     """The daemon ``config`` describes, holding the store's lock and its connections while open. Each job
-    has its own store connection and its own chain client (they run in threads of their own)."""
+    has its own store connection and its own chain client (they run in threads of their own).
+
+    ``holding``: the lease this process holds (active/standby, :func:`run_with_lease`): the store's lock
+    file is not taken, every write of the jobs is fenced by the lease and the poster broadcasts only while
+    it holds."""
     key = posting_key(config)
-    with (
-        lock_store(config.store),
-        Store.open(config.store) as follower_store,
-        Store.open(config.store) as poster_store,
-        Store.open(config.store) as baseline_store,
-    ):
+    with ExitStack() as stack:
+        stack.enter_context(lock_store(config.store) if holding is None else nullcontext())
+        follower_store, poster_store, baseline_store = (
+            stack.enter_context(_open_store(config, holding, job))
+            for job in ("follower", "poster", "baselines")
+        )
         follower = build_follower(config, follower_store)
-        poster = build_poster(config, poster_store, key)
+        poster = build_poster(config, poster_store, key, holding=holding)
         baseline_job = build_baseline_job(config, baseline_store) if config.with_baselines else None
         chains = [job.chain for job in (follower, poster, baseline_job) if job is not None]
         try:
@@ -149,6 +165,96 @@ def open_daemon(config: Config, *, stop_at: int | None = None) -> Iterator[Daemo
                 )
         finally:
             follower.close()
+
+
+def _open_store(config: Config, holding: Holding | None, job: str) -> Store:
+    """One job's store connection: on PostgreSQL with the process's holding, its writes fenced by the lease
+    (an SQLite store has no fence: its lock file keeps to one bot)."""
+    if holding is None:
+        return Store.open(config.store, purpose=job)
+    return Store.open(config.store, holding=holding, terms=config.ha.terms, purpose=job)
+
+
+def holder_name(config: Config) -> str:
+    """This process's name in the lease: ``ha.holder``, else ``<hostname>:<pid>`` (see :class:`HaSettings`)."""
+    return config.ha.holder or f"{socket.gethostname()}:{os.getpid()}"
+
+
+def run_daemon(config: Config, *, stop_at: int | None = None) -> int:
+    """``run``: the daemon at once on an SQLite store (its lock file keeps to one bot), as active/standby on
+    a PostgreSQL store (:func:`run_with_lease`). Returns the exit code."""
+    return _run_on(config, config.store, stop_at)
+
+
+def _run_on(config: Config, store: Location, stop_at: int | None) -> int:
+    if isinstance(store, PostgresUrl):
+        return run_with_lease(config, store, stop_at=stop_at)
+    with open_daemon(config, stop_at=stop_at) as daemon:
+        return daemon.run()
+
+
+def run_with_lease(
+    config: Config,
+    lease: PostgresUrl,
+    *,
+    stop_at: int | None = None,
+    terminate: threading.Event | None = None,
+) -> int:
+    """Active/standby on the store at ``lease``: stand by until the keeper (:mod:`bot.standby`) holds the
+    lease, then run the daemon, its writes fenced, until the lease is lost — then stop acting, close the
+    stores and stand by again, in the same process. SIGTERM/SIGINT (or ``terminate``, set by the caller,
+    who then handles signals itself) stop the daemon and release the lease: a standby takes over at once.
+
+    The daemon stopping for a reason of its own (``--stop-at-block`` reached, a store error, a posting key
+    refused) ends the process with its exit code, the lease released.
+    """
+    if terminate is None:
+        terminate = threading.Event()
+        _stop_on_signals(terminate)
+    with Store.open(config.store):  # an empty database gets the schema, the lease's table with it
+        pass
+    keeper = Keeper(lease, TimedHolding(holder_name(config)), config.ha.terms)
+    keeper.start()
+    try:
+        while keeper.wait_held(terminate):
+            exit_code, lost = _act_while_held(config, keeper, stop_at, terminate)
+            if not lost or terminate.is_set():
+                return exit_code
+        return EXIT_OK
+    finally:
+        keeper.close()
+
+
+def _act_while_held(
+    config: Config, keeper: Keeper, stop_at: int | None, terminate: threading.Event
+) -> tuple[int, bool]:
+    """Run the daemon while the lease is held; its exit code, and whether it stopped for a lost lease."""
+    with open_daemon(config, stop_at=stop_at, holding=keeper.holding) as daemon:
+        keeper.on_lost = lambda: daemon.request_stop("lease lost")
+        done = threading.Event()
+        threading.Thread(target=_stop_when, args=(terminate, done, daemon), daemon=True).start()
+        try:
+            exit_code = daemon.run(install_signal_handlers=False)
+        finally:
+            done.set()
+            keeper.on_lost = None
+    return exit_code, not keeper.holding.held()
+
+
+def _stop_when(terminate: threading.Event, done: threading.Event, daemon: Daemon) -> None:
+    """Stop ``daemon`` when ``terminate`` is set, until it is ``done``."""
+    while not done.is_set():
+        if terminate.wait(0.05):
+            daemon.request_stop("terminate")
+            return
+
+
+def _stop_on_signals(terminate: threading.Event) -> None:
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        terminate.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
 
 
 @contextmanager

@@ -12,12 +12,13 @@ import datetime
 import json
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from bot.accounts import account_name_problem
-from bot.app import build_baseline_job, chain_client, history_budget, open_daemon, open_web
+from bot.app import build_baseline_job, chain_client, history_budget, open_web, run_daemon
 from bot.config import Config, ConfigError, load_config
 from bot.daemon import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 from bot.db import Location, PostgresUrl, is_postgres
@@ -25,6 +26,7 @@ from bot.errors import BotError, ChainError, PostingKeyError, StoreLockedError
 from bot.logs import configure_logging
 from bot.metrics import Metric
 from bot.migrate import MigrationReport, migrate, without_password
+from bot.standby import load_lease
 from bot.store import Store, lock_store
 
 DEFAULT_CONFIG = Path("config/bot.yaml")
@@ -127,8 +129,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def run_command(config: Config, args: argparse.Namespace) -> int:
-    with open_daemon(config, stop_at=args.stop_at_block) as daemon:
-        return daemon.run()
+    return run_daemon(config, stop_at=args.stop_at_block)
 
 
 def serve_command(config: Config, args: argparse.Namespace) -> int:
@@ -161,6 +162,7 @@ def status_command(config: Config, args: argparse.Namespace) -> int:
                 if config.with_baselines
                 else {}
             ),
+            **lease_report(config.store),
         }
     try:
         state = chain_client(config, quick=True).fetch_state()
@@ -171,6 +173,30 @@ def status_command(config: Config, args: argparse.Namespace) -> int:
         report.update(irreversible_block=state.irreversible_block, lag=lag)
     _print(report, args.json, _format_status)
     return EXIT_OK
+
+
+def lease_report(store: Location) -> dict[str, Any]:
+    """On PostgreSQL, the lease: who is active, since when, until when (the database's clock), its token;
+    ``active`` false once it expired or was released. Nothing on SQLite (one bot, held by the lock file)."""
+    if not isinstance(store, PostgresUrl):
+        return {}
+    view = load_lease(store)
+    if view is None:
+        return {"lease": None}
+    lease = view.lease
+    return {
+        "lease": {
+            "holder": lease.holder,
+            "token": lease.token,
+            "acquired_at": _utc(lease.acquired_at),
+            "expires_at": None if lease.expires_at == float("-inf") else _utc(lease.expires_at),
+            "active": view.active,
+        }
+    }
+
+
+def _utc(seconds: float) -> str:
+    return datetime.datetime.fromtimestamp(seconds, datetime.UTC).isoformat(timespec="seconds")
 
 
 def account_command(config: Config, args: argparse.Namespace) -> int:
@@ -287,11 +313,27 @@ def bootstrap_command(config: Config, args: argparse.Namespace) -> int:
         checkpoint = store.load_checkpoint()
         store.baselines.requeue(args.names, 0 if checkpoint is None else checkpoint.block_num)
         try:
-            with lock_store(config.store):
+            with _no_bot_running(config.store):
                 return _bootstrap_here(config, store, args.names)
         except StoreLockedError:
             print(f"queued {len(args.names)} account(s): the running bot computes them (see `status`)")
             return EXIT_OK
+
+
+@contextmanager
+def _no_bot_running(store: Location) -> Iterator[None]:
+    """Raise :class:`StoreLockedError` if a bot runs on ``store``. SQLite: its lock file, held meanwhile.
+    PostgreSQL: an active lease. None is held meanwhile: a bot that takes the lease while this command
+    computes writes beside it, one transaction at a time (the writer lock), and a page the command read
+    while the bot committed the same baseline's is stale and dropped, never counted twice."""
+    if not isinstance(store, PostgresUrl):
+        with lock_store(store):
+            yield
+        return
+    view = load_lease(store)
+    if view is not None and view.active:
+        raise StoreLockedError(f"{store}: {view.lease.holder} is the active bot on this store")
+    yield
 
 
 def _bootstrap_here(config: Config, store: Store, names: Sequence[str]) -> int:
@@ -365,12 +407,26 @@ def _format_status(report: dict[str, Any]) -> str:
     ]
     if "backlog" in report:
         lines.append(_format_backlog(report["backlog"]))
+    if "lease" in report:
+        lines.append(format_lease(report["lease"]))
     lines += [f"  failed: @{b['account']}: {b['error']}" for b in report["baselines_failed"]]
     lines += [
         f"  parked: @{p['account']} {p['permlink']} after {p['attempts']} attempts: {p['error']}"
         for p in report["parked"]
     ]
     return "\n".join(lines)
+
+
+def format_lease(lease: dict[str, Any] | None) -> str:
+    if lease is None:
+        return "active bot:         none yet (no bot has run on this store)"
+    if not lease["active"]:
+        ended = "released" if lease["expires_at"] is None else f"expired {lease['expires_at']}"
+        return f"active bot:         none (the last, {lease['holder']}, token {lease['token']}: {ended})"
+    return (
+        f"active bot:         {lease['holder']} (token {lease['token']}) since {lease['acquired_at']},"
+        f" lease until {lease['expires_at']}"
+    )
 
 
 def _format_backlog(backlog: dict[str, Any]) -> str:

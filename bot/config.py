@@ -30,6 +30,7 @@ from bot.accounts import account_name_problem
 from bot.badges import BadgeRules
 from bot.errors import BotError
 from bot.history import MAX_PAGE
+from bot.lease import TAKEOVER, Terms
 from bot.location import Location, PostgresUrl, is_postgres
 from bot.metrics import Metric
 from bot.notifications import Templates, link_board, template_problem
@@ -40,6 +41,7 @@ __all__ = [
     "ChainSettings",
     "Config",
     "ConfigError",
+    "HaSettings",
     "HistorySettings",
     "LogFormat",
     "LogLevel",
@@ -159,6 +161,26 @@ class MetricsSettings:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class HaSettings:
+    """Active/standby: several ``run`` processes on one PostgreSQL store, one of them active (:mod:`bot.lease`).
+    Only for a PostgreSQL store: on SQLite the store's lock file already keeps to one bot, and ``ha:`` there
+    is an error rather than a setting silently unused."""
+
+    takeover: float = TAKEOVER
+    """The lease's duration: a standby takes over within it when the active process dies or freezes."""
+    holder: str | None = None
+    """This process's name in the lease (``status`` shows it). None: ``<hostname>:<pid>``, unique to the
+    process, so that two bots on one machine never take each other's lease for their own (a process takes
+    a lease of its own name at once). A fixed name per host would let a restarted process fence its
+    earlier self without waiting for its lease to run out; a clean stop releases the lease anyway."""
+
+    @property
+    def terms(self) -> Terms:
+        """The lease's terms: the process stops acting a fifth of the duration before its deadline."""
+        return Terms(duration=self.takeover, margin=self.takeover / 5)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Config:
     """Everything in the config file, validated. `store` is absolute; `start_block` None means head."""
 
@@ -182,6 +204,7 @@ class Config:
     notifications: NotificationSettings = field(default_factory=NotificationSettings)
     web: WebSettings = field(default_factory=WebSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    ha: HaSettings = field(default_factory=HaSettings)
 
     @property
     def history_nodes(self) -> tuple[str, ...]:
@@ -219,6 +242,7 @@ def load_config(path: Path) -> Config:
         values = _parse_mapping(raw, _CONFIG_SCHEMA, where=None)
     except _Invalid as exc:
         raise ConfigError(path, exc.message, exc.key) from None
+    _check_ha(path, raw)
     config_dir = path.absolute().parent
     if isinstance(values["store"], Path):
         values["store"] = (config_dir / values["store"]).resolve()
@@ -242,6 +266,17 @@ def _check_history_nodes(config: Config) -> None:
                 f"{_show(url)} is not one of the nodes (history is read from some of `nodes`)",
                 f"history.nodes[{index}]",
             )
+
+
+def _check_ha(path: Path, raw: dict[str, Any]) -> None:
+    """``ha`` (validated already) applies to a PostgreSQL store only."""
+    if "ha" in raw and not is_postgres(raw["store"]):
+        raise ConfigError(
+            path,
+            "applies to a PostgreSQL store only (store: postgresql://...): on an SQLite file one bot runs "
+            "at a time, kept to it by the store's lock file; remove the section",
+            "ha",
+        )
 
 
 def _footer_given(raw: dict[str, Any]) -> bool:
@@ -680,6 +715,31 @@ _METRICS_SCHEMA: Final[_Schema] = {
     "listen": _Key(_listen, required=False),
 }
 
+
+def _takeover(value: object, where: str) -> float:
+    seconds: float = _duration(1, 3600)(value, where)
+    try:
+        _ = HaSettings(takeover=seconds).terms  # the lease's own check of its terms
+    except ValueError as exc:
+        raise _Invalid(where, str(exc)) from None
+    return seconds
+
+
+def _holder(value: object, where: str) -> str:
+    if isinstance(value, str) and 0 < len(value) <= 200 and value.isprintable() and value.strip() == value:
+        return value
+    raise _Invalid(
+        where,
+        f"must be this process's name in the lease: 1 to 200 printable characters, "
+        f"no space at either end, got {_show(value)}",
+    )
+
+
+_HA_SCHEMA: Final[_Schema] = {
+    "takeover": _Key(_takeover, required=False),
+    "holder": _Key(_holder, required=False),
+}
+
 _LADDER_SCHEMA: Final[_Schema] = {
     "thresholds": _Key(_thresholds),
 }
@@ -717,4 +777,5 @@ _CONFIG_SCHEMA: Final[_Schema] = {
     "badges": _Key(_badges),
     "web": _Key(_section(_WEB_SCHEMA, WebSettings, optional=True), required=False),
     "metrics": _Key(_section(_METRICS_SCHEMA, MetricsSettings, optional=True), required=False),
+    "ha": _Key(_section(_HA_SCHEMA, HaSettings, optional=True), required=False),
 }

@@ -17,7 +17,8 @@ committed whole or not at all.
 
 Every job runs through :func:`_guarded`, the one place job errors are handled: an error the bot knows
 (:class:`~bot.errors.BotError`) is one log line per incident (repeats of the same error are logged at
-debug level); a store error stops the daemon (exit 1), so does a posting key that is not the account's
+debug level); a lost lease (PostgreSQL, :mod:`bot.standby`) stops the daemon (exit 0: the process stands by
+again), any other store error stops it with exit 1, so does a posting key that is not the account's
 (exit 2); anything unexpected is logged with its traceback once and the job runs again at its next tick.
 """
 
@@ -34,7 +35,7 @@ import structlog
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.baseline_job import BaselineJob
-from bot.errors import BotError, PostingKeyError, StoreError
+from bot.errors import BotError, LeaseLostError, PostingKeyError, StoreError
 from bot.follower import Follower
 from bot.observe import DaemonMetrics
 from bot.poster import Poster
@@ -140,6 +141,9 @@ class Daemon:
             try:
                 job()
                 self._last_error[name] = None
+            except LeaseLostError as exc:
+                log.warning("job_stopped", job=name, reason="lease lost", error=str(exc))
+                self.request_stop("lease lost")
             except StoreError as exc:
                 log.error("job_failed_fatally", job=name, error=str(exc))
                 self.exit_code = EXIT_FAILURE

@@ -216,16 +216,28 @@ class PostgresDatabase(Database):
 _FENCE = FENCE.replace("%(holder)s", "$1").replace("%(token)s", "$2")
 
 
-def connect_postgres(url: PostgresUrl, *, purpose: str, read_only: bool = False) -> psycopg.Connection[Any]:
+def connect_postgres(
+    url: PostgresUrl, *, purpose: str, read_only: bool = False, statement_timeout: float | None = None
+) -> psycopg.Connection[Any]:
     """A connection to ``url`` for the bot: autocommit, numbered ``$N`` parameters, JSON results as text,
     ``application_name`` saying which part of which process it is (``purpose``: ``pg_stat_activity`` shows
-    it). ``read_only``: the server refuses any write on it (the board's)."""
+    it). ``read_only``: the server refuses any write on it (the board's).
+
+    ``statement_timeout`` (seconds): the server cancels a statement that runs longer. A ``run`` process's
+    connections are given the lease's duration (``ha.takeover``): a statement that passed the lease's fence
+    holds the lease row, and one stuck (its client frozen while the server sends it rows: not idle, so
+    ``BOUND_IDLE`` does not end it) would hold a takeover back for as long as it runs; a batch's statements
+    take well under a second. The keeper's own connection (:mod:`bot.standby`) is given a renewal's
+    interval, so that a renewal waiting on a lock gives up in time for the next."""
     try:
         settings = conninfo_to_dict(url.url)
-        if read_only:  # added to the URL's own options (a keyword argument would replace them)
-            settings["options"] = (
-                f"{settings.get('options') or ''} -c default_transaction_read_only=on".strip()
-            )
+        options = [str(settings.get("options") or "")]  # added to: a keyword argument would replace them
+        if read_only:
+            options.append("-c default_transaction_read_only=on")
+        if statement_timeout is not None:
+            options.append(f"-c statement_timeout={max(1, round(statement_timeout * 1000))}")
+        if options != [""]:
+            settings["options"] = " ".join(options).strip()
         settings.setdefault("application_name", f"hive-badge-bot {purpose}")
         connection = psycopg.Connection.connect(
             make_conninfo("", **settings), autocommit=True, cursor_factory=psycopg.RawCursor

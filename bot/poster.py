@@ -14,6 +14,12 @@ One :meth:`Poster.step` looks at the chain's head and does at most one thing:
    (capped at an hour) and, after ``max_attempts`` failures, parks the notification. A broadcast no node
    answered stays *sent*: the chain tells, by the comment or by the transaction's expiry (step 1).
 
+On a PostgreSQL store with active/standby, the poster is given the process's ``holding``: every write is
+fenced by the lease, and the broadcast, which no fence covers, is checked last, just before it is signed
+and sent (nothing between the two waits on a node: the chain id signing needs is read before the check): a poster whose lease lapsed after its *sent* was committed broadcasts nothing and raises
+:class:`~bot.errors.LeaseLostError` (the daemon stops acting). The notification stays *sent*: the next
+active process sends it again once its transaction would have expired (step 1), never twice.
+
 The permlink comes from the notification, so every retry — after a crash between the broadcast and the
 next commit, or a lost answer — re-posts the same permlink: at worst an edit, never a second comment.
 With ``dry_run`` the text is logged and recorded as dry-run; nothing is broadcast and no key is needed.
@@ -29,7 +35,8 @@ import structlog
 from bot.badges import Ladders, select_announcements
 from bot.chain import BroadcastResult, ChainClient, ChainState, PostingKey, Reply
 from bot.config import NotificationSettings
-from bot.errors import ChainError, NotEnoughRCError, UnconfirmedBroadcastError
+from bot.errors import ChainError, LeaseLostError, NotEnoughRCError, UnconfirmedBroadcastError
+from bot.lease import Holding
 from bot.notifications import notification_metadata, render_notification
 from bot.outbox import Notification, State
 from bot.store import Store
@@ -76,14 +83,17 @@ class Poster:
         bot: str,
         ladders: Ladders,
         key: PostingKey | None,
+        holding: Holding | None = None,
     ) -> None:
-        """``key`` None means dry-run: nothing is signed or broadcast."""
+        """``key`` None means dry-run: nothing is signed or broadcast. ``holding``: the lease this process
+        must hold for a broadcast to start (active/standby); None: no lease (SQLite)."""
         self.chain = chain
         self.store = store
         self.settings = settings
         self.bot = bot
         self.ladders = ladders
         self.key = key
+        self.holding = holding
         self._paused_for_rc = False
         self.resource_credits: float | None = None
         """The bot's resource credits as last read (% of its maximum), for the metrics; None: not yet."""
@@ -184,10 +194,30 @@ class Poster:
             self.chain.check_posting_key(self.bot, self.key)
             log.info("posting_key_checked", account=self.bot, public_key=self.key.public)
 
+    def _check_lease(self, notification: Notification) -> None:
+        """Raise :class:`~bot.errors.LeaseLostError` unless this process still holds the lease (if it needs
+        one): a broadcast starts only while it does, a margin before another process may act."""
+        if self.holding is None:
+            return
+        self.chain.chain_id()  # read once: the one node call between this check and the broadcast
+        if self.holding.fence() is None:
+            log.warning(
+                "broadcast_withheld",
+                account=notification.account,
+                permlink=notification.permlink,
+                holder=self.holding.holder,
+                reason="lease lost",
+            )
+            raise LeaseLostError(
+                f"@{notification.account}/{notification.permlink}: the lease was lost after the notification "
+                "was marked sent; not broadcast (the active process sends it once its transaction would have expired)"
+            )
+
     def _broadcast(
         self, notification: Notification, reply: Reply, head: ChainState, key: PostingKey
     ) -> PostReport:
         outbox = self.store.outbox
+        self._check_lease(notification)
         try:
             result = self.chain.broadcast_reply(reply, key, head, self.settings.expiration)
         except NotEnoughRCError as exc:

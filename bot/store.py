@@ -30,7 +30,7 @@ from bot import baselines, counts, outbox, schema_pg
 from bot.baselines import Baselines
 from bot.db import Database, Location, PostgresDatabase, PostgresUrl, SqliteDatabase, connect_postgres
 from bot.errors import StoreError, StoreLockedError, StoreVersionError
-from bot.lease import Holding
+from bot.lease import BOUND_IDLE, Holding, Terms, idle_timeout
 from bot.metrics import Metric
 from bot.operations import CommentKey
 from bot.outbox import Outbox
@@ -95,9 +95,10 @@ class Lookups:
 class Store:
     """One open store. Open with :meth:`open`; the constructor does no I/O."""
 
-    def __init__(self, db: Database, location: Location) -> None:
+    def __init__(self, db: Database, location: Location, terms: Terms | None = None) -> None:
         self._db = db
         self.location = location
+        self._terms = terms
         self._ladders = counts.Ladders()  # the ranking's seek table, read again when the store changed
 
     @classmethod
@@ -107,14 +108,17 @@ class Store:
         *,
         create: bool = True,
         holding: Holding | None = None,
+        terms: Terms | None = None,
         purpose: str = "store",
     ) -> Store:
         """Open and upgrade the store at ``location``; with ``create``, make it if missing (an SQLite file
-        and a private directory; on PostgreSQL the schema, in an empty database). With ``holding`` (a
-        PostgreSQL ``run`` process), every write transaction is fenced by the lease (:mod:`bot.lease`).
-        ``purpose`` names the connection on the server (``pg_stat_activity``)."""
+        and a private directory; on PostgreSQL the schema, in an empty database). With ``holding`` and its
+        ``terms`` (a PostgreSQL ``run`` process), every write transaction is fenced by the lease, and the
+        connection's statements and idle transactions are bounded so that none outlives a takeover
+        (:mod:`bot.lease`, :func:`bot.db.connect_postgres`). ``purpose`` names the connection on the server
+        (``pg_stat_activity``)."""
         if isinstance(location, PostgresUrl):
-            return cls._open_postgres(location, create=create, holding=holding, purpose=purpose)
+            return cls._open_postgres(location, create=create, holding=holding, terms=terms, purpose=purpose)
         return cls._open_sqlite(location, create=create)
 
     @classmethod
@@ -148,11 +152,15 @@ class Store:
 
     @classmethod
     def _open_postgres(
-        cls, url: PostgresUrl, *, create: bool, holding: Holding | None, purpose: str
+        cls, url: PostgresUrl, *, create: bool, holding: Holding | None, terms: Terms | None, purpose: str
     ) -> Store:
-        connection = connect_postgres(url, purpose=purpose)
-        store = cls(PostgresDatabase(connection, url, holding), url)
+        connection = connect_postgres(
+            url, purpose=purpose, statement_timeout=None if terms is None else terms.duration
+        )
+        store = cls(PostgresDatabase(connection, url, holding), url, terms)
         try:
+            if terms is not None:
+                connection.execute(BOUND_IDLE.replace("%(timeout)s", "$1"), (idle_timeout(terms),))
             if not create and store._schema_version() == 0:
                 raise StoreError(
                     f"{url}: no store there yet (run the bot first, or check 'store' in the config)"
@@ -203,7 +211,7 @@ class Store:
     def reopen(self, *, purpose: str = "store") -> Store:
         """Another connection to the same store (another thread's), fenced like this one."""
         holding = self._db.holding if isinstance(self._db, PostgresDatabase) else None
-        return Store.open(self.location, create=False, holding=holding, purpose=purpose)
+        return Store.open(self.location, create=False, holding=holding, terms=self._terms, purpose=purpose)
 
     def backup(self, target: Path) -> None:
         """Copy the store to ``target`` (a new file, private), consistent even while the bot writes. SQLite

@@ -35,7 +35,7 @@ import structlog
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.baseline_job import BaselineJob
-from bot.errors import BotError, LeaseLostError, PostingKeyError, StoreError
+from bot.errors import BotError, LeaseLostError, PostingKeyError, StoreError, StoreUnreachableError
 from bot.follower import Follower
 from bot.observe import DaemonMetrics
 from bot.poster import Poster
@@ -144,6 +144,8 @@ class Daemon:
             except LeaseLostError as exc:
                 log.warning("job_stopped", job=name, reason="lease lost", error=str(exc))
                 self.request_stop("lease lost")
+            except StoreUnreachableError as exc:
+                self._failed(name, exc, interval)
             except StoreError as exc:
                 log.error("job_failed_fatally", job=name, error=str(exc))
                 self.exit_code = EXIT_FAILURE
@@ -153,10 +155,7 @@ class Daemon:
                 self.exit_code = EXIT_USAGE
                 self.request_stop("posting key refused")
             except BotError as exc:
-                message = f"{type(exc).__name__}: {exc}"
-                level = log.debug if message == self._last_error.get(name) else log.warning
-                level("job_failed", job=name, error=message, retry_in=interval)
-                self._last_error[name] = message
+                self._failed(name, exc, interval)
             except Exception as exc:
                 message = f"{type(exc).__name__}: {exc}"
                 if message == self._last_error.get(name):
@@ -166,6 +165,13 @@ class Daemon:
                 self._last_error[name] = message
 
         return run_job
+
+    def _failed(self, name: str, exc: BotError, interval: float) -> None:
+        """A job failed for a reason worth retrying at its next tick (a node, the store's server)."""
+        message = f"{type(exc).__name__}: {exc}"
+        level = log.debug if message == self._last_error.get(name) else log.warning
+        level("job_failed", job=name, error=message, retry_in=interval)
+        self._last_error[name] = message
 
     def _install_signal_handlers(self) -> None:
         def on_signal(signum: int, _frame: FrameType | None) -> None:

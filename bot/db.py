@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -36,8 +36,8 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.types.string import TextLoader
 
-from bot.errors import LeaseLostError, StoreError
-from bot.lease import FENCE, FENCE_FAILED, Holding
+from bot.errors import LeaseLostError, StoreError, StoreUnreachableError
+from bot.lease import BOUND_IDLE, FENCE, FENCE_FAILED, Holding, Terms, idle_timeout
 from bot.location import Location as Location
 from bot.location import PostgresUrl as PostgresUrl
 from bot.location import is_postgres as is_postgres
@@ -145,26 +145,37 @@ class SqliteDatabase(Database):
 
 class PostgresDatabase(Database):
     """A psycopg connection in autocommit mode: a statement outside :meth:`transaction` or
-    :meth:`snapshot` commits by itself, as on SQLite (whose module runs with ``isolation_level=None``)."""
+    :meth:`snapshot` commits by itself, as on SQLite (whose module runs with ``isolation_level=None``).
+
+    **A lost connection is not the end.** The server restarts, a network cut ends the session, a frozen
+    holder's idle transaction is ended by the server (``BOUND_IDLE``): the statement that meets it raises
+    :class:`~bot.errors.StoreUnreachableError` (a job retries at its next tick), and the next statement
+    outside a transaction runs on a new connection made by ``connect``. Never inside one: what a
+    transaction wrote before its connection broke is gone, and it must be redone whole."""
 
     dialect = "postgresql"
 
     def __init__(
-        self, connection: psycopg.Connection[Any], url: PostgresUrl, holding: Holding | None
+        self, connect: Callable[[], psycopg.Connection[Any]], url: PostgresUrl, holding: Holding | None
     ) -> None:
-        self.connection = connection
+        self._connect = connect
+        self.connection = connect()
         self.url = url
         self.where = str(url)
         self.holding = holding
         """With a holding (a ``run`` process), every write transaction is fenced by the lease."""
+        self._depth = 0  # inside a transaction or a snapshot
+        self._closed = False
 
     def execute(self, sql: str, params: Sequence[object] = ()) -> Rows:
-        return self.connection.execute(postgres_sql(sql), params)
+        with self._reaching():
+            return self._live().execute(postgres_sql(sql), params)
 
     def executemany(self, sql: str, rows: Iterable[Sequence[object]]) -> None:
         rows = list(rows)
         if rows:
-            self.connection.cursor().executemany(postgres_sql(sql), rows)
+            with self._reaching():
+                self._live().cursor().executemany(postgres_sql(sql), rows)
 
     @contextmanager
     def transaction(self, *, fenced: bool = True) -> Iterator[None]:
@@ -172,20 +183,15 @@ class PostgresDatabase(Database):
         fence = None if holding is None else holding.fence()
         if holding is not None and fence is None:
             raise LeaseLostError(f"{self.where}: this process does not hold the lease; nothing written")
-        self.connection.execute("BEGIN")
-        try:
+        with self._within("BEGIN"):
             if fence is not None:
                 self._fence(*fence)
-            self.connection.execute("SELECT pg_advisory_xact_lock($1)", (WRITER_LOCK,))
+            self.execute("SELECT pg_advisory_xact_lock(?)", (WRITER_LOCK,))
             yield
-        except BaseException:
-            self.connection.execute("ROLLBACK")
-            raise
-        self.connection.execute("COMMIT")
 
     def _fence(self, holder: str, token: int) -> None:
         try:
-            self.connection.execute(_FENCE, (holder, token))
+            self.execute(_FENCE, (holder, token))
         except psycopg.errors.RaiseException as exc:
             if str(exc).startswith(FENCE_FAILED):
                 raise LeaseLostError(f"{self.where}: {exc}; nothing written") from None
@@ -193,27 +199,85 @@ class PostgresDatabase(Database):
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:
-        self.connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        with self._within("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"):
+            yield
+
+    @contextmanager
+    def _within(self, begin: str) -> Iterator[None]:
+        """A transaction begun with ``begin``: committed at the end, rolled back on an exception (unless
+        the connection broke: the server has ended it)."""
+        self.execute(begin)
+        self._depth += 1
         try:
             yield
-        finally:
-            self.connection.execute("COMMIT")
+        except BaseException:
+            self._depth -= 1
+            if not self.connection.broken:
+                self.execute("ROLLBACK")
+            raise
+        self._depth -= 1
+        self.execute("COMMIT")
+
+    def _live(self) -> psycopg.Connection[Any]:
+        """The connection, made again if it broke and no transaction is under way on it."""
+        if self._depth == 0 and not self._closed and self.connection.broken:
+            self.connection.close()
+            self.connection = self._connect()
+        return self.connection
+
+    @contextmanager
+    def _reaching(self) -> Iterator[None]:
+        try:
+            yield
+        except psycopg.OperationalError as exc:
+            raise StoreUnreachableError(f"{self.where}: {first_line(exc)}") from exc
 
     def data_version(self) -> object:
         """The server's current snapshot (``xmin:xmax:running``): any commit since the last reading, here
         or on another connection, ends a transaction it listed as running or below its ``xmax``, so it
         moves. Other databases' commits on the same server move it too (a cache read again for nothing)."""
-        return self.connection.execute("SELECT pg_current_snapshot()::text").fetchone()[0]  # type: ignore[index]
+        return self.execute("SELECT pg_current_snapshot()::text").fetchone()[0]
 
     def size(self) -> int:
-        row = self.connection.execute("SELECT pg_database_size(current_database())").fetchone()
+        row = self.execute("SELECT pg_database_size(current_database())").fetchone()
         return int(row[0]) if row else 0
 
     def close(self) -> None:
+        self._closed = True
         self.connection.close()
 
 
 _FENCE = FENCE.replace("%(holder)s", "$1").replace("%(token)s", "$2")
+
+
+def open_postgres(
+    url: PostgresUrl,
+    *,
+    purpose: str,
+    holding: Holding | None = None,
+    terms: Terms | None = None,
+    read_only: bool = False,
+) -> PostgresDatabase:
+    """A :class:`PostgresDatabase` on ``url``, each of its connections (the first, and any made again)
+    made the same way: with a ``holding`` and its ``terms`` (a ``run`` process), statements bounded by the
+    lease's duration and idle transactions by its margin (:data:`~bot.lease.BOUND_IDLE`), so that none
+    holds a takeover back."""
+
+    def connect() -> psycopg.Connection[Any]:
+        connection = connect_postgres(
+            url,
+            purpose=purpose,
+            read_only=read_only,
+            statement_timeout=None if terms is None else terms.duration,
+        )
+        if terms is not None:
+            connection.execute(_BOUND_IDLE, (idle_timeout(terms),))
+        return connection
+
+    return PostgresDatabase(connect, url, holding)
+
+
+_BOUND_IDLE = BOUND_IDLE.replace("%(timeout)s", "$1")
 
 
 def connect_postgres(
@@ -243,13 +307,13 @@ def connect_postgres(
             make_conninfo("", **settings), autocommit=True, cursor_factory=psycopg.RawCursor
         )
     except psycopg.Error as exc:
-        raise StoreError(f"{url}: cannot connect to the bot's store: {_first_line(exc)}") from None
+        raise StoreError(f"{url}: cannot connect to the bot's store: {first_line(exc)}") from None
     connection.adapters.register_loader("json", TextLoader)
     connection.adapters.register_loader("jsonb", TextLoader)
     return connection
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 

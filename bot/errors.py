@@ -7,7 +7,8 @@ The tree::
     ├── StoreError                the store cannot be used as it is
     │   ├── StoreLockedError      another bot process holds the store
     │   ├── StoreVersionError     the store was written by a newer schema version
-    │   └── LeaseLostError        a write of a process that no longer holds the lease (PostgreSQL)
+    │   ├── LeaseLostError        a write of a process that no longer holds the lease (PostgreSQL)
+    │   └── StoreUnreachableError the PostgreSQL server cannot be reached now (retried)
     ├── ChainError                talking to Hive nodes failed
     │   ├── TransientChainError   worth retrying (timeout, 5xx, bad JSON, node lagging)
     │   │   ├── NotEnoughRCError  a broadcast needs more resource credits than the account has now
@@ -37,6 +38,12 @@ class StoreLockedError(StoreError):
 
 class StoreVersionError(StoreError):
     """The store was written by a newer version of the bot."""
+
+
+class StoreUnreachableError(StoreError):
+    """The PostgreSQL server could not be reached, or ended the session, during a statement: nothing of
+    the transaction under way was written. Worth retrying: the next statement reconnects
+    (:class:`bot.db.PostgresDatabase`)."""
 
 
 class LeaseLostError(StoreError):

@@ -43,7 +43,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
-from bot.db import WRITER_LOCK, PostgresUrl, _first_line, connect_postgres
+from bot.db import WRITER_LOCK, PostgresUrl, connect_postgres, first_line
 from bot.errors import StoreError
 from bot.schema import SCHEMA_VERSION
 from bot.schema_pg import BASELINE_SCHEMA, RANKED
@@ -94,7 +94,7 @@ def migrate(source: Path, target: PostgresUrl) -> MigrationReport:
             with pg.transaction():
                 copied, derived = _copy(lite, pg, target)
         except psycopg.Error as exc:
-            raise StoreError(f"{target}: the migration failed, nothing written: {_first_line(exc)}") from None
+            raise StoreError(f"{target}: the migration failed, nothing written: {first_line(exc)}") from None
         finally:
             pg.close()
     return MigrationReport(copied, derived, time.monotonic() - started)

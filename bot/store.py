@@ -28,9 +28,9 @@ import psycopg
 
 from bot import baselines, counts, outbox, schema_pg
 from bot.baselines import Baselines
-from bot.db import Database, Location, PostgresDatabase, PostgresUrl, SqliteDatabase, connect_postgres
+from bot.db import Database, Location, PostgresDatabase, PostgresUrl, SqliteDatabase, open_postgres
 from bot.errors import StoreError, StoreLockedError, StoreVersionError
-from bot.lease import BOUND_IDLE, Holding, Terms, idle_timeout
+from bot.lease import Holding, Terms
 from bot.metrics import Metric
 from bot.operations import CommentKey
 from bot.outbox import Outbox
@@ -154,23 +154,19 @@ class Store:
     def _open_postgres(
         cls, url: PostgresUrl, *, create: bool, holding: Holding | None, terms: Terms | None, purpose: str
     ) -> Store:
-        connection = connect_postgres(
-            url, purpose=purpose, statement_timeout=None if terms is None else terms.duration
-        )
-        store = cls(PostgresDatabase(connection, url, holding), url, terms)
+        db = open_postgres(url, purpose=purpose, holding=holding, terms=terms)
+        store = cls(db, url, terms)
         try:
-            if terms is not None:
-                connection.execute(BOUND_IDLE.replace("%(timeout)s", "$1"), (idle_timeout(terms),))
             if not create and store._schema_version() == 0:
                 raise StoreError(
                     f"{url}: no store there yet (run the bot first, or check 'store' in the config)"
                 )
             store._upgrade()
         except psycopg.Error as exc:
-            connection.close()
+            db.close()
             raise StoreError(f"{url}: cannot be used as the bot's store: {exc}") from exc
         except StoreError:
-            connection.close()
+            db.close()
             raise
         return store
 
@@ -181,8 +177,7 @@ class Store:
         schema version is refused (run the bot, which upgrades it, or serve it with the bot's version that
         wrote it)."""
         if isinstance(location, PostgresUrl):
-            connection = connect_postgres(location, purpose="board", read_only=True)
-            store = cls(PostgresDatabase(connection, location, None), location)
+            store = cls(open_postgres(location, purpose="board", read_only=True), location)
         else:
             store = cls(_sqlite_read_only(location), location)
         try:

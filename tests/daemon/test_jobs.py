@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -10,7 +10,7 @@ from structlog.testing import capture_logs
 
 from bot.app import build_follower
 from bot.daemon import Daemon
-from bot.errors import TransientChainError
+from bot.errors import StoreError, StoreUnreachableError, TransientChainError
 from bot.store import Store
 from tests.support.chains import bot_config
 
@@ -52,3 +52,24 @@ def test_a_failing_job_says_when_it_runs_again_by_its_own_interval(daemon: Daemo
         ("baselines", 0.25),
         ("follow", 1.0),
     ]
+
+
+def test_a_store_server_out_of_reach_is_retried_and_a_broken_store_stops_the_daemon(daemon: Daemon) -> None:
+    """PostgreSQL restarting or cut off for a while is weather, like a node: the job runs again at its next
+    tick. A store that cannot be used as it is (another error of the store) stops the daemon."""
+    with capture_logs() as logs:
+        daemon._guarded("follow", _raising(StoreUnreachableError("server closed the connection")), 1.0)()
+    assert [e["event"] for e in logs] == ["job_failed"]
+    assert daemon.exit_code == 0 and not daemon._stop.is_set()
+
+    with capture_logs() as logs:
+        daemon._guarded("follow", _raising(StoreError("refusing to commit block 10")), 1.0)()
+    assert next(e["event"] for e in logs) == "job_failed_fatally"
+    assert daemon._stop.is_set()
+
+
+def _raising(error: Exception) -> Callable[[], None]:
+    def job() -> None:
+        raise error
+
+    return job

@@ -252,3 +252,20 @@ def test_the_command_prints_the_tables_and_never_the_password(
     assert "verified" in done.stdout
     assert "  counted_votes" in done.stdout and "(made from counts)" in done.stdout
     assert f"store: {fresh_postgres}" in done.stdout
+
+
+def test_the_command_refuses_a_config_whose_store_is_already_postgresql(
+    fresh_postgres: str, tmp_path: Path
+) -> None:
+    config = write_config(tmp_path, ["http://127.0.0.1:1"], store=fresh_postgres)
+
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "migrate", "--config", str(config), "--to", fresh_postgres],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert done.returncode == 2, done.stderr
+    assert "already names a PostgreSQL store" in done.stderr
+    assert "there is no SQLite store to move" in done.stderr

@@ -16,7 +16,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from bot.cli import format_lease, lease_report
-from bot.db import PostgresDatabase, PostgresUrl, connect_postgres
+from bot.db import PostgresUrl, connect_postgres, open_postgres
 from bot.errors import LeaseLostError
 from bot.lease import Terms
 from bot.schema_pg import BASELINE_SCHEMA
@@ -166,7 +166,7 @@ def test_a_write_fenced_by_a_lapsed_holding_raises_and_writes_nothing(
 ) -> None:
     a = keeper("host-a")
     assert held_within(a, 2)
-    db = PostgresDatabase(connect_postgres(url, purpose="test"), url, a.holding)
+    db = open_postgres(url, purpose="test", holding=a.holding)
     try:
         with db.transaction():
             db.execute("INSERT INTO writes VALUES (?)", ("while held",))

@@ -3,10 +3,11 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
-from bot.db import Location, SqliteDatabase
-from bot.errors import StoreError, StoreVersionError
+from bot.db import Location, PostgresUrl, SqliteDatabase
+from bot.errors import StoreError, StoreUnreachableError, StoreVersionError
 from bot.metrics import Metric
 from bot.plan import OutboxChanges
 from bot.schema import MIGRATIONS, SCHEMA_VERSION
@@ -215,3 +216,28 @@ def test_a_write_ahead_log_past_its_bound_is_restarted_after_the_commit(
         store.commit_batch(Tally(created=created), {}, Checkpoint(batch, f"{batch:040x}", 1_750_000_000))
         sizes.append(wal.stat().st_size)
     assert max(sizes) < 2 * sizes[0]
+
+
+def test_a_postgresql_store_whose_session_the_server_ended_reconnects_at_the_next_statement(
+    fresh_postgres: str,
+) -> None:
+    """A restart of the server, a network cut, a frozen holder's idle transaction ended by the server: the
+    statement that meets the broken session fails as worth retrying, nothing of its batch written, and the
+    next one runs on a new session."""
+    with Store.open(PostgresUrl(fresh_postgres)) as store, psycopg.connect(fresh_postgres) as admin:
+        store.commit_batch(
+            tally(increments=Counter({("alice", Metric.POSTS): 1})), {}, Checkpoint(10, "0a", T0)
+        )
+        (pid,) = store._db.execute("SELECT pg_backend_pid()").fetchone()
+        admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+
+        with pytest.raises(StoreUnreachableError, match="terminat"):
+            store.commit_batch(
+                tally(increments=Counter({("alice", Metric.POSTS): 1})), {}, Checkpoint(20, "14", T0 + 60)
+            )
+        assert store.load_checkpoint() == Checkpoint(10, "0a", T0)  # a new session: the batch was not written
+        store.commit_batch(
+            tally(increments=Counter({("alice", Metric.POSTS): 1})), {}, Checkpoint(20, "14", T0 + 60)
+        )
+        assert (store.load_counts("alice") or {})[Metric.POSTS] == 2
+        assert store._db.execute("SELECT pg_backend_pid()").fetchone()[0] != pid

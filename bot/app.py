@@ -294,9 +294,10 @@ def _backlog_of(config: Config) -> tuple[int, float] | None:
 
 @contextmanager
 def open_web(config: Config, *, clock: Callable[[], float] | None = None) -> Iterator[Starlette]:
-    """The board and ranking app over the config's store, opened read-only while the app is open: it
-    runs beside the daemon (``run``), never instead of it, and never writes."""
-    with Store.open_read_only(config.store) as store:
+    """The board and ranking app over the config's store (its read replica, ``web.replica``, if given),
+    opened read-only while the app is open: it runs beside the daemon (``run``), never instead of it, and
+    never writes."""
+    with Store.open_read_only(config.web.replica or config.store) as store:
         registry = CollectorRegistry()
         registry.register(StoreCollector(store, clock or time.time, backlog=_backlog_of(config)))
         site = Site(store, config.badges, config.account, config.web.max_lag, registry, clock or time.time)

@@ -150,6 +150,10 @@ class WebSettings:
     """Where people reach the board (no trailing '/'); when set, notifications link to it."""
     max_lag: float = 300.0
     """``/healthz`` answers 503 once the store's checkpoint is older than this (its block time)."""
+    replica: PostgresUrl | None = None
+    """A read replica (a hot standby) of a PostgreSQL store, read instead of ``store`` by ``serve``; the
+    bots always write to ``store``. It lags its primary: the board shows the checkpoint it has replayed
+    (``/healthz`` counts the lag in)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -243,6 +247,7 @@ def load_config(path: Path) -> Config:
     except _Invalid as exc:
         raise ConfigError(path, exc.message, exc.key) from None
     _check_ha(path, raw)
+    _check_replica(path, raw)
     config_dir = path.absolute().parent
     if isinstance(values["store"], Path):
         values["store"] = (config_dir / values["store"]).resolve()
@@ -276,6 +281,17 @@ def _check_ha(path: Path, raw: dict[str, Any]) -> None:
             "applies to a PostgreSQL store only (store: postgresql://...): on an SQLite file one bot runs "
             "at a time, kept to it by the store's lock file; remove the section",
             "ha",
+        )
+
+
+def _check_replica(path: Path, raw: dict[str, Any]) -> None:
+    """``web.replica`` (validated already) is a replica of a PostgreSQL store: an SQLite file has none."""
+    if "replica" in (raw.get("web") or {}) and not is_postgres(raw["store"]):
+        raise ConfigError(
+            path,
+            "is a read replica of a PostgreSQL store (store: postgresql://...): an SQLite store has none; "
+            "remove it",
+            "web.replica",
         )
 
 
@@ -581,19 +597,30 @@ def _posting_key_env(value: object, where: str) -> str:
 
 
 def _store(value: object, where: str) -> Location:
-    """An SQLite file's path, or a PostgreSQL URL (``postgresql://`` or ``postgres://``, libpq's), kept as
-    written. A password in the URL is refused: it would sit in the YAML (libpq reads ``PGPASSWORD``,
-    ``~/.pgpass`` or a service file instead)."""
+    """An SQLite file's path, or a PostgreSQL URL (:func:`_postgres_url`)."""
     if isinstance(value, str) and is_postgres(value):
-        url = PostgresUrl(value)
-        if urlsplit(value).password is not None:
-            raise _Invalid(
-                where,
-                f"must not hold a password ({url}): give it to libpq with PGPASSWORD, ~/.pgpass or a "
-                "service file (README, 'PostgreSQL')",
-            )
-        return url
+        return _postgres_url(value, where)
     return _path(value, where, "the SQLite file, or a postgresql:// URL")
+
+
+def _replica(value: object, where: str) -> PostgresUrl:
+    if isinstance(value, str) and is_postgres(value):
+        return _postgres_url(value, where)
+    raise _Invalid(where, f"must be a postgresql://user@host/db URL of a read replica, got {_show(value)}")
+
+
+def _postgres_url(value: str, where: str) -> PostgresUrl:
+    """A PostgreSQL URL (``postgresql://`` or ``postgres://``, libpq's), kept as written. A password in
+    the URL is refused: it would sit in the YAML (libpq reads ``PGPASSWORD``, ``~/.pgpass`` or a service
+    file instead)."""
+    url = PostgresUrl(value)
+    if urlsplit(value).password is not None:
+        raise _Invalid(
+            where,
+            f"must not hold a password ({url}): give it to libpq with PGPASSWORD, ~/.pgpass or a "
+            "service file (README, 'PostgreSQL')",
+        )
+    return url
 
 
 def _key_file(value: object, where: str) -> Path:
@@ -709,6 +736,7 @@ _WEB_SCHEMA: Final[_Schema] = {
     "listen": _Key(_listen, required=False),
     "public_url": _Key(_public_url, required=False),
     "max_lag": _Key(_duration(10, 30 * 86_400), required=False),
+    "replica": _Key(_replica, required=False),
 }
 
 _METRICS_SCHEMA: Final[_Schema] = {

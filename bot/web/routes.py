@@ -9,12 +9,13 @@ styles, images and forms only, and no script at all (the pages need none).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from importlib.resources import files
 from typing import Any
 
 import jinja2
+import structlog
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -25,11 +26,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.accounts import account_name_problem
 from bot.badges import Ladders
+from bot.errors import StoreError, StoreUnreachableError
 from bot.metrics import Metric
 from bot.store import Store
 from bot.web.board import board_json, load_board, load_status, ranking_json
 from bot.web.images import render_badge
 
+log = structlog.get_logger("bot.web")
+UNAVAILABLE = "cannot read the bot's store now"
+"""What a reader is told while the store's server cannot be reached (the reason is logged)."""
 MAX_LIMIT = 1000
 """The most rows ``/api/v1/ranking`` answers at once."""
 PAGE_SIZE = 50
@@ -70,20 +75,39 @@ class Site:
 def create_app(site: Site) -> Starlette:
     pages = _Pages(site, _templates())
     routes = [
-        Route("/api/v1/accounts/{account}", pages.account_api),
-        Route("/api/v1/ranking/{metric}", pages.ranking_api),
-        Route("/api/v1/status", pages.status_api),
-        Route("/healthz", pages.healthz),
-        Route("/metrics", pages.metrics),
-        Route("/", pages.front),
-        Route("/@{account}", pages.board),
-        Route("/ranking/{metric}", pages.ranking),
+        Route("/api/v1/accounts/{account}", _once_more(pages.account_api)),
+        Route("/api/v1/ranking/{metric}", _once_more(pages.ranking_api)),
+        Route("/api/v1/status", _once_more(pages.status_api)),
+        Route("/healthz", _once_more(pages.healthz)),
+        Route("/metrics", _once_more(pages.metrics)),
+        Route("/", _once_more(pages.front)),
+        Route("/@{account}", _once_more(pages.board)),
+        Route("/ranking/{metric}", _once_more(pages.ranking)),
         Route("/badges/{metric}/{threshold:int}.png", pages.badge_image),
         Route("/style.css", pages.stylesheet),
     ]
-    app = Starlette(routes=routes, exception_handlers={HTTPException: pages.error})
+    handlers = {HTTPException: pages.error, StoreError: pages.unavailable}
+    app = Starlette(routes=routes, exception_handlers=handlers)
     app.add_middleware(_SecurityHeaders)
     return app
+
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def _once_more(endpoint: Endpoint) -> Endpoint:
+    """``endpoint``, answered once more if the store's server ended its session meanwhile (a PostgreSQL
+    restart, a failover, an idle connection cut by the network): the second try runs on a new connection
+    (:class:`bot.db.PostgresDatabase`), so a reader never sees a session that was merely lost. The reads
+    change nothing: trying again is harmless. Unreachable again, the answer is 503 (:meth:`_Pages.unavailable`)."""
+
+    async def answer(request: Request) -> Response:
+        try:
+            return await endpoint(request)
+        except StoreUnreachableError:
+            return await endpoint(request)
+
+    return answer
 
 
 def _templates() -> jinja2.Environment:
@@ -193,6 +217,15 @@ class _Pages:
         if request.url.path.startswith("/api/"):
             return JSONResponse({"error": exc.detail}, exc.status_code)
         return self._page("error.html", exc.status_code, code=exc.status_code, message=exc.detail)
+
+    async def unavailable(self, request: Request, exc: Exception) -> Response:
+        """503 while the store cannot be read (its PostgreSQL server is down, restarting, unreachable): a
+        proxy or a health check sends readers elsewhere, and the next request connects again. The reason
+        goes to the log, not to the reader (it names the database's host)."""
+        log.warning("store_unavailable", path=request.url.path, error=str(exc))
+        if request.url.path == "/healthz":
+            return Response(f"unavailable: {UNAVAILABLE}\n", 503, media_type="text/plain")
+        return await self.error(request, HTTPException(503, f"The board {UNAVAILABLE}; try again soon."))
 
     def _page(self, name: str, http_status: int = 200, **values: Any) -> Response:
         return HTMLResponse(

@@ -132,27 +132,84 @@ def database(server_url: str) -> Iterator[str]:
 @contextmanager
 def cluster() -> Iterator[Cluster]:
     """A throw-away cluster, started; stopped and its directory removed at the end, whatever happens."""
+    with _directory("hive-badge-bot-postgres-", _start) as started:
+        yield started
+
+
+@contextmanager
+def replica(primary: Cluster) -> Iterator[Cluster]:
+    """A hot standby of ``primary`` (a :func:`cluster`), streaming from it: ``pg_basebackup -R`` into a
+    directory of its own, started on another free port as the same user; stopped and removed at the end.
+    Its URL names the ``postgres`` database, as the primary's: change the path for another database."""
+
+    def start(binaries: Path, account: Account | None, directory: Path) -> str:
+        source = urlsplit(primary.url)
+        copy = [
+            str(_beside(binaries, "pg_basebackup")),
+            "-D",
+            str(directory / "data"),
+            "-R",
+            "--checkpoint=fast",
+        ]
+        _run(
+            account, directory, [*copy, "-h", "127.0.0.1", f"--port={source.port}", f"--username={SUPERUSER}"]
+        )
+        return _configure_and_start(binaries, account, directory)
+
+    with _directory("hive-badge-bot-postgres-replica-", start) as started:
+        yield started
+
+
+def _beside(binaries: Path, name: str) -> Path:
+    """The server's program ``name``: in ``binaries``, else beside the real ``initdb`` (``PATH`` may hold
+    links to a few of them only)."""
+    here = binaries / name
+    return here if here.exists() else (binaries / "initdb").resolve().parent / name
+
+
+Start = Callable[[Path, Account | None, Path], str]
+"""Makes and starts a server in a directory; its superuser URL."""
+
+
+@contextmanager
+def _directory(prefix: str, start: Start) -> Iterator[Cluster]:
+    """A server made by ``start`` in a new directory, as :func:`server_account`; stopped and the directory
+    removed at the end, whatever happens."""
     binaries = find_binaries()
     account = server_account()
-    directory = Path(tempfile.mkdtemp(prefix="hive-badge-bot-postgres-"))
+    directory = Path(tempfile.mkdtemp(prefix=prefix))
     try:
         if account is not None:
             os.chown(directory, account.uid, account.gid)
-        with _running(binaries, account, directory) as url:
+        with _running(binaries, account, directory, start) as url:
             yield Cluster(url, directory)
     finally:
         shutil.rmtree(directory)
 
 
 @contextmanager
-def _running(binaries: Path, account: Account | None, directory: Path) -> Iterator[str]:
+def _running(binaries: Path, account: Account | None, directory: Path, start: Start) -> Iterator[str]:
     """The server in ``directory``, started; stopped at the end, also when its start was interrupted after
     the server came up (its ``postmaster.pid`` says so)."""
     try:
-        yield _start(binaries, account, directory)
+        yield start(binaries, account, directory)
     finally:
         if (directory / "data" / "postmaster.pid").exists():
             _pg_ctl(binaries, account, directory, "stop", "-m", "fast")
+
+
+@contextmanager
+def stopped(server: Cluster) -> Iterator[None]:
+    """``server`` stopped (``pg_ctl stop -m fast``: its sessions ended) while open, then started again on
+    the same port and data: a server's restart, or an outage, as its clients meet it."""
+    binaries, account = find_binaries(), server_account()
+    _pg_ctl(binaries, account, server.directory, "stop", "-m", "fast")
+    try:
+        yield
+    finally:
+        _pg_ctl(
+            binaries, account, server.directory, "start", "-w", "-l", str(server.directory / "server.log")
+        )
 
 
 def server_account() -> Account | None:
@@ -184,9 +241,21 @@ def _user_exists() -> bool:
 
 def _start(binaries: Path, account: Account | None, directory: Path) -> str:
     """initdb, configure and start the server in ``directory``; its superuser URL."""
-    data, port = directory / "data", free_port()
-    initdb = [str(binaries / "initdb"), "-D", str(data), "--auth=trust", f"--username={SUPERUSER}"]
+    initdb = [
+        str(binaries / "initdb"),
+        "-D",
+        str(directory / "data"),
+        "--auth=trust",
+        f"--username={SUPERUSER}",
+    ]
     _run(account, directory, [*initdb, "--no-locale", "--encoding=UTF8", "--no-sync"])
+    return _configure_and_start(binaries, account, directory)
+
+
+def _configure_and_start(binaries: Path, account: Account | None, directory: Path) -> str:
+    """Listen on a free port of 127.0.0.1 and a socket in ``directory`` (the last setting in the file wins:
+    a replica's copy of its primary's is overridden), then start; the superuser URL."""
+    data, port = directory / "data", free_port()
     settings = {"listen_addresses": "127.0.0.1", "port": str(port), "unix_socket_directories": str(directory)}
     with (data / "postgresql.conf").open("a") as conf:
         conf.writelines(f"{name} = {_quoted(value)}\n" for name, value in {**settings, **SETTINGS}.items())

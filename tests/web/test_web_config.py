@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import ConfigError, WebSettings, load_config
+from bot.location import PostgresUrl
 from tests.support.configs import write_config
 
 NODES = ["http://127.0.0.1:9"]
@@ -46,3 +47,32 @@ def test_a_wrong_web_value_is_an_error_naming_its_key(
     assert words in str(raised.value)
     if key != "lag":
         assert raised.value.key == f"web.{key}"
+
+
+PRIMARY = "postgresql://bot@db1.example/hive_badges"
+
+
+def test_web_replica_beside_a_postgresql_store_is_read_as_a_url_kept_as_written(tmp_path: Path) -> None:
+    replica = "postgres://board@db2.example:5433/hive_badges?connect_timeout=5"
+    config = load_config(write_config(tmp_path, NODES, store=PRIMARY, web={"replica": replica}))
+    assert config.web.replica == PostgresUrl(replica)
+    assert config.store == PostgresUrl(PRIMARY)
+
+
+@pytest.mark.parametrize(
+    ("store", "replica", "words"),
+    [
+        (PRIMARY, "postgresql://board:s3cret@db2.example/hive_badges", "must not hold a password"),
+        (PRIMARY, "db2.example:5432", "must be a postgresql://user@host/db URL of a read replica"),
+        (PRIMARY, ["postgresql://board@db2.example/hive_badges"], "must be a postgresql://"),
+        ("state/bot.sqlite", "postgresql://board@db2.example/hive_badges", "an SQLite store has none"),
+    ],
+)
+def test_a_wrong_web_replica_is_an_error_naming_the_key_and_never_the_password(
+    tmp_path: Path, store: str, replica: object, words: str
+) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_config(write_config(tmp_path, NODES, store=store, web={"replica": replica}))
+    assert raised.value.key == "web.replica"
+    assert words in str(raised.value)
+    assert "s3cret" not in str(raised.value)

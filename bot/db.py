@@ -280,6 +280,12 @@ def open_postgres(
 _BOUND_IDLE = BOUND_IDLE.replace("%(timeout)s", "$1")
 
 
+CONNECT_TIMEOUT = 5
+"""Seconds a connection attempt may take, unless the URL says (``connect_timeout=``): libpq's own default
+waits as long as the system does (~2 minutes) for a host that does not answer, which would hold a keeper's
+takeover, a job's retry or a board's every request that long."""
+
+
 def connect_postgres(
     url: PostgresUrl, *, purpose: str, read_only: bool = False, statement_timeout: float | None = None
 ) -> psycopg.Connection[Any]:
@@ -303,6 +309,7 @@ def connect_postgres(
         if options != [""]:
             settings["options"] = " ".join(options).strip()
         settings.setdefault("application_name", f"hive-badge-bot {purpose}")
+        settings.setdefault("connect_timeout", CONNECT_TIMEOUT)
         connection = psycopg.Connection.connect(
             make_conninfo("", **settings), autocommit=True, cursor_factory=psycopg.RawCursor
         )

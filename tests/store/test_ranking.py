@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from bot import counts
 from bot.db import SqliteDatabase
+from bot.location import Location
 from bot.metrics import Metric
 from bot.schema import MIGRATIONS
 from bot.store import Checkpoint, Store
@@ -26,15 +27,15 @@ T0 = 1_750_000_000
 
 
 @pytest.fixture(scope="module")
-def store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("ranking") / "bot.sqlite"
-    Store.open(path).close()
-    return path
+def writer(module_store_location: Location) -> Iterator[Store]:
+    """The bot's side of the store (on each backend): the reader's pages must follow what it commits."""
+    with Store.open(module_store_location) as store:
+        yield store
 
 
 @pytest.fixture(scope="module")
-def reader(store_path: Path) -> Iterator[Store]:
-    with Store.open_read_only(store_path) as store:
+def reader(writer: Store) -> Iterator[Store]:
+    with Store.open_read_only(writer.location) as store:
         yield store
 
 
@@ -54,18 +55,15 @@ changes = st.lists(st.tuples(st.sampled_from(NAMES), st.integers(-3, 3)), max_si
 @settings(max_examples=60, deadline=None)
 @given(st.lists(changes, min_size=1, max_size=4), st.integers(1, 5))
 def test_every_page_equals_a_full_sort_while_counts_change_between_reads(
-    store_path: Path, reader: Store, batches: list[list[tuple[str, int]]], limit: int
+    writer: Store, reader: Store, batches: list[list[tuple[str, int]]], limit: int
 ) -> None:
-    with sqlite3.connect(store_path) as db:
-        db.execute("DELETE FROM counts")
-    db.close()
+    writer._db.execute("DELETE FROM counts")
     table: dict[str, int] = {}
     for batch in batches:
-        with sqlite3.connect(store_path) as db:
+        with writer._db.transaction():
             for account, n in batch:  # one statement each: the same account may change twice
-                counts.add_counts(SqliteDatabase(db, store_path), {(account, Metric.POSTS): n})
+                counts.add_counts(writer._db, {(account, Metric.POSTS): n})
                 table[account] = table.get(account, 0) + n
-        db.close()
         expected = full_sort(table)
         assert reader.load_ranked_total(Metric.POSTS) == len(expected)
         for offset in range(len(expected) + 2):

@@ -130,26 +130,30 @@ def database(server_url: str) -> Iterator[str]:
 
 
 @contextmanager
-def cluster() -> Iterator[Cluster]:
-    """A throw-away cluster, started; stopped and its directory removed at the end, whatever happens."""
+def cluster(settings: Mapping[str, str] = SETTINGS) -> Iterator[Cluster]:
+    """A throw-away cluster, started; stopped and its directory removed at the end, whatever happens.
+    ``settings``: its ``postgresql.conf`` lines beyond where it listens (the tests' are fast, not durable;
+    a benchmark comparing stores passes durable ones)."""
     binaries = find_binaries()
     account = server_account()
     directory = Path(tempfile.mkdtemp(prefix="hive-badge-bot-postgres-"))
     try:
         if account is not None:
             os.chown(directory, account.uid, account.gid)
-        with _running(binaries, account, directory) as url:
+        with _running(binaries, account, directory, settings) as url:
             yield Cluster(url, directory)
     finally:
         shutil.rmtree(directory)
 
 
 @contextmanager
-def _running(binaries: Path, account: Account | None, directory: Path) -> Iterator[str]:
+def _running(
+    binaries: Path, account: Account | None, directory: Path, settings: Mapping[str, str]
+) -> Iterator[str]:
     """The server in ``directory``, started; stopped at the end, also when its start was interrupted after
     the server came up (its ``postmaster.pid`` says so)."""
     try:
-        yield _start(binaries, account, directory)
+        yield _start(binaries, account, directory, settings)
     finally:
         if (directory / "data" / "postmaster.pid").exists():
             _pg_ctl(binaries, account, directory, "stop", "-m", "fast")
@@ -182,14 +186,14 @@ def _user_exists() -> bool:
     return True
 
 
-def _start(binaries: Path, account: Account | None, directory: Path) -> str:
-    """initdb, configure and start the server in ``directory``; its superuser URL."""
+def _start(binaries: Path, account: Account | None, directory: Path, settings: Mapping[str, str]) -> str:
+    """initdb, configure (``settings``) and start the server in ``directory``; its superuser URL."""
     data, port = directory / "data", free_port()
     initdb = [str(binaries / "initdb"), "-D", str(data), "--auth=trust", f"--username={SUPERUSER}"]
     _run(account, directory, [*initdb, "--no-locale", "--encoding=UTF8", "--no-sync"])
-    settings = {"listen_addresses": "127.0.0.1", "port": str(port), "unix_socket_directories": str(directory)}
+    where = {"listen_addresses": "127.0.0.1", "port": str(port), "unix_socket_directories": str(directory)}
     with (data / "postgresql.conf").open("a") as conf:
-        conf.writelines(f"{name} = {_quoted(value)}\n" for name, value in {**settings, **SETTINGS}.items())
+        conf.writelines(f"{name} = {_quoted(value)}\n" for name, value in {**where, **settings}.items())
     log = directory / "server.log"
     try:
         _pg_ctl(binaries, account, directory, "start", "-w", "-l", str(log))

@@ -17,6 +17,13 @@ from bot.metrics import Metric
 _METRICS = tuple(Metric)  # iterating the enum itself makes a generator each time: ~240,000 a day's catch-up
 _COLUMNS = ", ".join(metric.value for metric in _METRICS)
 _ROWS = msgspec.json.Decoder(list[tuple[str, int, int, int, int]])  # an account and its counts
+_POSITION = {metric: position for position, metric in enumerate(_METRICS)}
+_ADD = (
+    f"INSERT INTO counts (account, {_COLUMNS}) SELECT value ->> 0, "
+    + ", ".join(f"CAST(value ->> {position + 1} AS BIGINT)" for position in range(len(_METRICS)))
+    + " FROM json_each(?) WHERE true ON CONFLICT (account) DO UPDATE SET "
+    + ", ".join(f"{m.value} = counts.{m.value} + excluded.{m.value}" for m in _METRICS)
+)
 
 
 def load_counts_of(db: Database, accounts: Iterable[str]) -> dict[str, dict[Metric, int]]:
@@ -32,18 +39,14 @@ def load_counts_of(db: Database, accounts: Iterable[str]) -> dict[str, dict[Metr
 
 def add_counts(db: Database, increments: Mapping[tuple[str, Metric], int]) -> None:
     """Add ``increments`` (negative ones take a count back); an account gets its row at its first.
-    One statement per metric, its rows as one JSON parameter (see :meth:`bot.store.Store._remember_votes`
-    for why not one per row)."""
-    by_metric: dict[Metric, list[tuple[str, int]]] = {}
+    One statement, each account's row of increments in one JSON parameter (see
+    :meth:`bot.store.Store._remember_votes` for why not one per row): each account's row is written once
+    whatever the metrics it moved, where a statement per metric wrote it (and its indexes) once per metric."""
+    rows: dict[str, list[int]] = {}
     for (account, metric), n in increments.items():
-        by_metric.setdefault(metric, []).append((account, n))
-    for metric, rows in by_metric.items():
-        column = metric.value
-        db.execute(
-            f"INSERT INTO counts (account, {column}) SELECT value ->> 0, CAST(value ->> 1 AS BIGINT) FROM json_each(?) "
-            f"WHERE true ON CONFLICT (account) DO UPDATE SET {column} = counts.{column} + excluded.{column}",
-            (msgspec.json.encode(rows).decode(),),
-        )
+        rows.setdefault(account, [0] * len(_METRICS))[_POSITION[metric]] += n
+    if rows:
+        db.execute(_ADD, (msgspec.json.encode([[account, *ns] for account, ns in rows.items()]).decode(),))
 
 
 def load_ranking(db: Database, metric: Metric, limit: int | None) -> list[tuple[str, int]]:

@@ -3,8 +3,8 @@
 A PostgreSQL store starts at schema 9 (:data:`BASELINE`), never replaying 1–8: there are no PostgreSQL
 stores older than it. The rule from here on: every later migration is written in both dialects (here and in
 :mod:`bot.schema`), and ``tests/store/test_schema_pg.py`` compares the two schemas table by table, column by
-column, index by index and trigger by trigger, so neither can drift. PostgreSQL has no ``PRAGMA
-user_version``: the version is the one row of ``schema_version``.
+column and index by index (the ranking's triggers by what they do, below), so neither can drift.
+PostgreSQL has no ``PRAGMA user_version``: the version is the one row of ``schema_version``.
 
 The translation, choice by choice:
 
@@ -25,12 +25,18 @@ The translation, choice by choice:
 - **The foreign key** ``badges.notification_id → notifications.id`` is enforced here (SQLite's is declared
   only: the bot never turns ``PRAGMA foreign_keys`` on); the bot already keeps it (:mod:`bot.outbox` moves a
   badge before it deletes its notification), and a copy must write notifications before badges.
-- **The ranking's triggers** (migration 8) are PL/pgSQL functions, two per metric (a row enters the
-  ranking, a row leaves it), fired by triggers of SQLite's names with SQLite's events (``UPDATE OF column,
-  account``) and ``WHEN`` conditions. ``substr(account, 1, 2)`` is ``left(account, 2)``; ``ON CONFLICT``
-  names its key, as PostgreSQL requires. On one update PostgreSQL fires a metric's two by name (enter
-  before leave), SQLite in an order of its own: either order leaves the same rows (a row leaving and
-  entering the same ``(count, prefix)`` lowers it to 0, deletes and inserts it, or raises then lowers it).
+- **The ranking's tables are kept by three statement triggers**, not by migration 8's four row triggers
+  per metric: after each INSERT, UPDATE or DELETE of ``counts``, one PL/pgSQL function reads the
+  statement's transition tables (its old and new rows), sums the places they leave (-1) and enter (+1) per
+  ``(metric, count, prefix)``, adds the net change to the tables and deletes a place left empty. The same
+  tables as SQLite's row triggers leave, proven by ``tests/store/test_schema_pg.py`` under hypothesis-driven
+  changes. Why not SQLite's twins: row by row, PostgreSQL ran six statements in PL/pgSQL per account and
+  metric a batch changed, and each left a new version of the same few hot rows (the accounts sharing a
+  small count) for the next to walk past; they were two thirds of :func:`bot.counts.add_counts`' time and
+  most of a catch-up's commit on PostgreSQL (``benchmarks/catchup.py``; README, *Catching up: the
+  benchmark*). ``substr(account, 1, 2)`` is ``left(account, 2)``. A trigger with transition tables cannot
+  name columns, so any UPDATE of ``counts`` fires it; a row whose counts did not change enters where it
+  left and adds nothing.
   The baseline has no ``counts`` to fill them from, unlike migration 8.
 
 One table is PostgreSQL's only: ``lease`` (one row), with the function ``lease_fence`` every write
@@ -198,38 +204,52 @@ _TABLES = """
 """
 
 
-def _ranking_of(c: str) -> str:
-    """For one metric's column (a literal of :data:`RANKED`, never data): the functions a row entering and
-    a row leaving its ranking run, and the four triggers of migration 8 that call them."""
-    changed = f"(new.{c} <> old.{c} OR new.account <> old.account)"
+_RANKED_ROWS = " UNION ALL ".join(
+    f"SELECT '{c}' AS metric, {c} AS n, left(account, 2) AS prefix, {{sign}} AS d FROM {{rows}} WHERE {c} > 0"
+    for c in RANKED
+)
+"""Each row of a transition table as its places in the rankings: one per metric with a count, +1 or -1."""
+
+
+def _ranking_trigger(event: str, transition: dict[str, int]) -> str:
+    """The statement trigger after ``event`` on ``counts``: the ranking tables moved by the net change of
+    the statement's rows (``transition``: each transition table, and the sign of its rows). A row updated
+    without a change of a count leaves and enters the same place: it adds nothing. A place left empty is
+    deleted; only a place some old row left can be."""
+    name = f"ranking_{event.lower()}"
+    referencing = " ".join(f"{table.split('_')[0].upper()} TABLE AS {table}" for table in transition)
+    moved = " UNION ALL ".join(_RANKED_ROWS.format(rows=rows, sign=sign) for rows, sign in transition.items())
+    left = _RANKED_ROWS.format(rows="old_rows", sign=-1)
+    emptied = f"""
+        DELETE FROM ranking_prefixes p USING (SELECT DISTINCT metric, n, prefix FROM ({left}) r) o
+            WHERE p.accounts = 0 AND p.metric = o.metric AND p.n = o.n AND p.prefix = o.prefix;
+        DELETE FROM ranking_counts c USING (SELECT DISTINCT metric, n FROM ({left}) r) o
+            WHERE c.accounts = 0 AND c.metric = o.metric AND c.n = o.n;"""
     return f"""
-    CREATE FUNCTION ranking_enter_{c}() RETURNS trigger LANGUAGE plpgsql AS $$
+    CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-        INSERT INTO ranking_counts VALUES ('{c}', new.{c}, 1)
-            ON CONFLICT (metric, n) DO UPDATE SET accounts = ranking_counts.accounts + 1;
-        INSERT INTO ranking_prefixes VALUES ('{c}', new.{c}, left(new.account, 2), 1)
-            ON CONFLICT (metric, n, prefix) DO UPDATE SET accounts = ranking_prefixes.accounts + 1;
+        WITH moved AS (
+            SELECT metric, n, prefix, sum(d) AS d FROM ({moved}) r
+            GROUP BY metric, n, prefix HAVING sum(d) <> 0
+        ), by_prefix AS (
+            INSERT INTO ranking_prefixes AS p SELECT metric, n, prefix, d FROM moved
+                ON CONFLICT (metric, n, prefix) DO UPDATE SET accounts = p.accounts + excluded.accounts
+        )
+        INSERT INTO ranking_counts AS c SELECT metric, n, sum(d) FROM moved GROUP BY metric, n HAVING sum(d) <> 0
+            ON CONFLICT (metric, n) DO UPDATE SET accounts = c.accounts + excluded.accounts;{emptied if "old_rows" in transition else ""}
         RETURN NULL;
     END $$;
-    CREATE FUNCTION ranking_leave_{c}() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-        UPDATE ranking_counts SET accounts = accounts - 1 WHERE metric = '{c}' AND n = old.{c};
-        DELETE FROM ranking_counts WHERE metric = '{c}' AND n = old.{c} AND accounts = 0;
-        UPDATE ranking_prefixes SET accounts = accounts - 1
-            WHERE metric = '{c}' AND n = old.{c} AND prefix = left(old.account, 2);
-        DELETE FROM ranking_prefixes
-            WHERE metric = '{c}' AND n = old.{c} AND prefix = left(old.account, 2) AND accounts = 0;
-        RETURN NULL;
-    END $$;
-    CREATE TRIGGER ranking_insert_{c} AFTER INSERT ON counts FOR EACH ROW
-        WHEN (new.{c} > 0) EXECUTE FUNCTION ranking_enter_{c}();
-    CREATE TRIGGER ranking_delete_{c} AFTER DELETE ON counts FOR EACH ROW
-        WHEN (old.{c} > 0) EXECUTE FUNCTION ranking_leave_{c}();
-    CREATE TRIGGER ranking_leave_{c} AFTER UPDATE OF {c}, account ON counts FOR EACH ROW
-        WHEN (old.{c} > 0 AND {changed}) EXECUTE FUNCTION ranking_leave_{c}();
-    CREATE TRIGGER ranking_enter_{c} AFTER UPDATE OF {c}, account ON counts FOR EACH ROW
-        WHEN (new.{c} > 0 AND {changed}) EXECUTE FUNCTION ranking_enter_{c}();
+    CREATE TRIGGER {name} AFTER {event} ON counts REFERENCING {referencing}
+        FOR EACH STATEMENT EXECUTE FUNCTION {name}();
 """
+
+
+_RANKING = (
+    _ranking_trigger("INSERT", {"new_rows": 1})
+    + _ranking_trigger("UPDATE", {"new_rows": 1, "old_rows": -1})
+    + _ranking_trigger("DELETE", {"old_rows": -1})
+)
+"""The ranking tables kept as ``counts`` changes, by three statement triggers (see the module's docstring)."""
 
 
 _LEASE = f"""
@@ -252,12 +272,7 @@ _LEASE = f"""
 """The lease row (none until the first acquisition) and the fence that locks it ``FOR SHARE`` till the
 transaction ends: a takeover's ``UPDATE`` waits for it (:mod:`bot.lease`)."""
 
-BASELINE_SCHEMA = (
-    _TABLES
-    + _LEASE
-    + "".join(_ranking_of(column) for column in RANKED)
-    + f"INSERT INTO schema_version VALUES (1, {BASELINE});"
-)
+BASELINE_SCHEMA = _TABLES + _LEASE + _RANKING + f"INSERT INTO schema_version VALUES (1, {BASELINE});"
 """The whole schema at :data:`BASELINE` and its version row, as one script for one transaction."""
 MIGRATIONS: dict[int, str] = {}
 """Each later schema version's migration on PostgreSQL, by the version it reaches (above :data:`BASELINE`):

@@ -88,6 +88,23 @@ def test_a_cluster_is_stopped_and_removed_even_when_its_user_fails() -> None:
     assert not started.directory.exists()
 
 
+def settings(server_url: str, *names: str) -> tuple[str, ...]:
+    with psycopg.connect(server_url) as connection:
+        return tuple(str(connection.execute(f"SHOW {name}").fetchone()[0]) for name in names)  # type: ignore[index]
+
+
+def test_the_tests_cluster_is_fast_and_a_cluster_given_durable_settings_runs_with_them(
+    postgres_cluster: Cluster,
+) -> None:
+    """The tests' cluster gives up durability for speed; a benchmark comparing stores (benchmarks/catchup.py)
+    starts one with the settings an operator's server has."""
+    names = ("fsync", "synchronous_commit", "full_page_writes")
+    assert settings(postgres_cluster.url, *names) == ("off", "off", "off")
+    with cluster({"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on"}) as durable:
+        assert settings(durable.url, *names) == ("on", "on", "on")
+        assert settings(durable.url, "listen_addresses") == ("127.0.0.1",)
+
+
 def test_a_developers_server_gets_a_database_of_the_sessions_own_dropped_at_the_end(
     postgres_cluster: Cluster, postgres_url: str
 ) -> None:

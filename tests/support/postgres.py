@@ -130,9 +130,15 @@ def database(server_url: str) -> Iterator[str]:
 
 
 @contextmanager
-def cluster() -> Iterator[Cluster]:
-    """A throw-away cluster, started; stopped and its directory removed at the end, whatever happens."""
-    with _directory("hive-badge-bot-postgres-", _start) as started:
+def cluster(settings: Mapping[str, str] = SETTINGS) -> Iterator[Cluster]:
+    """A throw-away cluster, started; stopped and its directory removed at the end, whatever happens.
+    ``settings``: its ``postgresql.conf`` lines beyond where it listens (the tests' are fast, not durable;
+    a benchmark comparing stores passes durable ones)."""
+
+    def start(binaries: Path, account: Account | None, directory: Path) -> str:
+        return _start(binaries, account, directory, settings)
+
+    with _directory("hive-badge-bot-postgres-", start) as started:
         yield started
 
 
@@ -154,7 +160,7 @@ def replica(primary: Cluster) -> Iterator[Cluster]:
         _run(
             account, directory, [*copy, "-h", "127.0.0.1", f"--port={source.port}", f"--username={SUPERUSER}"]
         )
-        return _configure_and_start(binaries, account, directory)
+        return _configure_and_start(binaries, account, directory, SETTINGS)
 
     with _directory("hive-badge-bot-postgres-replica-", start) as started:
         yield started
@@ -239,8 +245,8 @@ def _user_exists() -> bool:
     return True
 
 
-def _start(binaries: Path, account: Account | None, directory: Path) -> str:
-    """initdb, configure and start the server in ``directory``; its superuser URL."""
+def _start(binaries: Path, account: Account | None, directory: Path, settings: Mapping[str, str]) -> str:
+    """initdb, configure (``settings``) and start the server in ``directory``; its superuser URL."""
     initdb = [
         str(binaries / "initdb"),
         "-D",
@@ -249,16 +255,18 @@ def _start(binaries: Path, account: Account | None, directory: Path) -> str:
         f"--username={SUPERUSER}",
     ]
     _run(account, directory, [*initdb, "--no-locale", "--encoding=UTF8", "--no-sync"])
-    return _configure_and_start(binaries, account, directory)
+    return _configure_and_start(binaries, account, directory, settings)
 
 
-def _configure_and_start(binaries: Path, account: Account | None, directory: Path) -> str:
+def _configure_and_start(
+    binaries: Path, account: Account | None, directory: Path, settings: Mapping[str, str]
+) -> str:
     """Listen on a free port of 127.0.0.1 and a socket in ``directory`` (the last setting in the file wins:
     a replica's copy of its primary's is overridden), then start; the superuser URL."""
     data, port = directory / "data", free_port()
-    settings = {"listen_addresses": "127.0.0.1", "port": str(port), "unix_socket_directories": str(directory)}
+    where = {"listen_addresses": "127.0.0.1", "port": str(port), "unix_socket_directories": str(directory)}
     with (data / "postgresql.conf").open("a") as conf:
-        conf.writelines(f"{name} = {_quoted(value)}\n" for name, value in {**settings, **SETTINGS}.items())
+        conf.writelines(f"{name} = {_quoted(value)}\n" for name, value in {**where, **settings}.items())
     log = directory / "server.log"
     try:
         _pg_ctl(binaries, account, directory, "start", "-w", "-l", str(log))

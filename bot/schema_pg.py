@@ -42,11 +42,13 @@ without them.
 from __future__ import annotations
 
 from bot.lease import FENCE_FAILED
+from bot.schema import SCHEMA_VERSION
 
 BASELINE = 9
 """The schema version PostgreSQL stores start at."""
 RANKED = ("upvotes_received", "upvotes_given", "posts", "comments")
-"""The ``counts`` columns the ranking tables follow (migration 8's)."""
+"""The ``counts`` columns the ranking tables follow at :data:`BASELINE` (migration 8's); later migrations
+add theirs (10: ``replies``)."""
 
 _TABLES = """
     CREATE TABLE schema_version (
@@ -259,6 +261,22 @@ BASELINE_SCHEMA = (
     + f"INSERT INTO schema_version VALUES (1, {BASELINE});"
 )
 """The whole schema at :data:`BASELINE` and its version row, as one script for one transaction."""
-MIGRATIONS: dict[int, str] = {}
+MIGRATIONS: dict[int, str] = {
+    # replies received (Metric.REPLIES): bot.schema's migration 10
+    10: """
+    ALTER TABLE counts ADD COLUMN replies BIGINT NOT NULL DEFAULT 0;
+    ALTER TABLE baselines ADD COLUMN replies BIGINT NOT NULL DEFAULT 0;
+    CREATE INDEX counts_by_replies ON counts (replies DESC, account);
+"""
+    + _ranking_of("replies"),
+}
 """Each later schema version's migration on PostgreSQL, by the version it reaches (above :data:`BASELINE`):
 written with its SQLite twin in :mod:`bot.schema`, in the same change."""
+
+
+def upgrade_script(version: int) -> str:
+    """The script that takes a PostgreSQL store from ``version`` (0: an empty database) to
+    :data:`bot.schema.SCHEMA_VERSION`, its version row too, to run in one transaction."""
+    parts = [BASELINE_SCHEMA] if version == 0 else []
+    parts += [MIGRATIONS[target] for target in range(max(version, BASELINE) + 1, SCHEMA_VERSION + 1)]
+    return "".join(parts) + f"UPDATE schema_version SET version = {SCHEMA_VERSION};"

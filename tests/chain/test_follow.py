@@ -213,10 +213,13 @@ def test_real_2016_mainnet_blocks_are_followed_end_to_end(tmp_path: Path) -> Non
         counted = follow([node.url], tmp_path / "bot.sqlite", start=1_000_000, stop_at=1_000_999)
     # three reply operations, one of them a re-send of another (an edit: the recording takes the first one
     # seen as the creation); six votes, all on comments made before the recording, which the node does not
-    # know: the bot does not guess their age and counts none of them
+    # know: the bot does not guess their age and counts none of them. Each reply is one its parent's author
+    # received (@steem-id's edit of its reply to @dantheman no more than the reply itself)
     assert counted == {
         "steem-id": {**dict.fromkeys(Metric, 0), Metric.COMMENTS: 1},
         "steemoholic": {**dict.fromkeys(Metric, 0), Metric.COMMENTS: 1},
+        "dantheman": {**dict.fromkeys(Metric, 0), Metric.REPLIES: 1},
+        "thechive": {**dict.fromkeys(Metric, 0), Metric.REPLIES: 1},
     }
     assert sum(entry["unresolved_votes"] for entry in logs if entry["event"] == "batch_committed") == 6
     with Store.open(tmp_path / "bot.sqlite") as store:

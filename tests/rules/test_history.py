@@ -20,6 +20,7 @@ from bot.history import (
     CommentSighting,
     HistoryEntry,
     PairSighting,
+    ReplySighting,
     Side,
     index_span,
     is_oldest_page,
@@ -195,13 +196,17 @@ def test_self_votes_count_on_both_sides_unless_the_config_says_otherwise() -> No
     assert sightings(*page, count_self_votes=False) == ()
 
 
-def test_comments_are_sighted_newest_first_and_only_the_accounts_own() -> None:
+def test_comments_are_sighted_newest_first_the_accounts_own_and_the_replies_it_received() -> None:
     page = (
         comment(0, "alice", "post"),
         comment(1, "bob", "re-bob", parent="alice"),
         comment(2, "alice", "re", parent="carol"),
     )
-    assert sightings(*page) == (CommentSighting("re", is_root=False), CommentSighting("post", is_root=True))
+    assert sightings(*page) == (
+        CommentSighting("re", is_root=False),
+        ReplySighting("bob", "re-bob"),
+        CommentSighting("post", is_root=True),
+    )
     assert sightings(delete(0, "alice", "post")) == (CommentDeleted("post"),)
 
 
@@ -343,6 +348,40 @@ def test_a_comment_deleted_and_created_again_counts_twice_edits_never(store: Sto
         last=True,
     )
     assert store.load_counts("alice") == {R: 0, G: 0, P: 2, C: 0, Y: 0}
+
+
+@pytest.mark.parametrize(
+    ("entry", "shown"),
+    [
+        pytest.param(comment(0, "bob", "r", "alice"), (ReplySighting("bob", "r"),), id="a reply by another"),
+        pytest.param(comment(0, "alice", "r", "alice"), (CommentSighting("r", False),), id="a self-reply"),
+        pytest.param(comment(0, "alice", "r", "bob"), (CommentSighting("r", False),), id="a reply it sent"),
+        pytest.param(comment(0, "bob", "r", "carol"), (), id="a reply between others (a node not filtering)"),
+        pytest.param(delete(0, "bob", "r"), (), id="another's delete"),
+    ],
+)
+def test_what_a_comment_operation_in_the_accounts_history_shows(
+    entry: HistoryEntry, shown: tuple[Any, ...]
+) -> None:
+    assert sightings(entry) == shown
+
+
+def test_a_reply_received_counts_once_in_the_baseline_however_often_edited_across_pages(store: Store) -> None:
+    """Newest first, the reply's last edit comes first, its creation last: one reply; a self-reply none."""
+    queue(store, "alice")
+    page(
+        store, "alice", comment(5, "bob", "r", "alice", block=60), comment(6, "carol", "r", "alice", block=61)
+    )
+    page(
+        store,
+        "alice",
+        comment(1, "alice", "p", block=10),
+        comment(2, "bob", "r", "alice", block=20),
+        comment(3, "bob", "r", "alice", block=30),  # an edit
+        comment(4, "alice", "self", "alice", block=40),  # a self-reply
+        last=True,
+    )
+    assert store.load_counts("alice") == {R: 0, G: 0, P: 1, C: 1, Y: 2}
 
 
 def test_the_baseline_adds_to_live_counts_and_its_badges_are_recorded_silently(store: Store) -> None:

@@ -63,7 +63,7 @@ def _crossings(
     for (account, metric), added in increments.items():
         old = before.get(account, {}).get(metric, 0)
         new = old + added
-        for threshold in ladders[metric]:
+        for threshold in ladders.get(metric, ()):  # a family without a ladder earns none
             if old < threshold <= new:
                 yield Badge(account, metric, threshold)
 

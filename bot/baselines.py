@@ -28,7 +28,15 @@ from bot import counts
 from bot.backlog import Waiting, calls_left
 from bot.badges import BadgeRules
 from bot.db import Database
-from bot.history import CommentDeleted, CommentSighting, PageReading, PairSighting, Side, VoteKey
+from bot.history import (
+    CommentDeleted,
+    CommentSighting,
+    PageReading,
+    PairSighting,
+    ReplySighting,
+    Side,
+    VoteKey,
+)
 from bot.metrics import Metric
 from bot.outbox import record_badges
 from bot.plan import SIDE_METRICS, SeamSide, plan_baseline
@@ -288,6 +296,12 @@ class Baselines:
             if not self._first_sight(account, "comment", sighting.permlink, ""):
                 return None
             return Metric.POSTS if sighting.is_root else Metric.COMMENTS
+        if isinstance(sighting, ReplySighting):  # the newest operation on the reply counts, its edits not
+            return (
+                Metric.REPLIES
+                if self._first_sight(account, "reply", sighting.author, sighting.permlink)
+                else None
+            )
         assert isinstance(sighting, PairSighting)
         other = sighting.voter if sighting.side is Side.AUTHOR else sighting.author
         if not self._first_sight(account, sighting.side, other, sighting.permlink):

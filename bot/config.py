@@ -778,12 +778,17 @@ def _ladder(value: object, where: str) -> tuple[int, ...]:
     return thresholds
 
 
-_BADGES_SCHEMA: Final[_Schema] = {metric.value: _Key(_ladder) for metric in Metric}
+OPTIONAL_FAMILIES: Final = frozenset({Metric.REPLIES})
+"""Badge families added after the first four: off (no ladder, no badge; still counted and ranked) unless
+``badges:`` names them, so a config written before them keeps its meaning. The first four stay required."""
+_BADGES_SCHEMA: Final[_Schema] = {
+    metric.value: _Key(_ladder, required=metric not in OPTIONAL_FAMILIES) for metric in Metric
+}
 
 
 def _badges(value: object, where: str) -> Mapping[Metric, tuple[int, ...]]:
     ladders = _parse_mapping(value, _BADGES_SCHEMA, where)
-    return MappingProxyType({metric: ladders[metric.value] for metric in Metric})
+    return MappingProxyType({metric: ladders.get(metric.value, ()) for metric in Metric})
 
 
 _CONFIG_SCHEMA: Final[_Schema] = {

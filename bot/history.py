@@ -29,6 +29,14 @@ The same rules as live (:mod:`bot.tallies`):
   edit; a ``delete_comment`` ends an incarnation, and a later comment operation on the permlink is a new
   comment. Newest first, that is: the first operation met for a permlink counts, and a delete makes the
   next (older) one count again;
+- a reply received counts once: hived records a ``comment_operation`` in its parent author's history too
+  (``get_impacted_account_visitor`` inserts ``op.parent_author`` when it is set,
+  ``libraries/chain/util/impacted.cpp``, openhive-network/hive 1925f4af), so the account's history holds the
+  replies others sent it, each creation and each edit. Newest first, the first operation met for (author,
+  permlink) counts, the older ones are its edits or creation. A ``delete_comment`` goes into its author's
+  history only (the visitor's default: the required posting authority), so the parent's history cannot tell
+  a reply deleted and created again under the same permlink from an edit: the baseline counts it once, where
+  live counting, which sees the delete, counts it twice;
 - self-votes count unless the config says otherwise.
 
 Reading newest first, a vote's effective operation (one index higher) is met before the vote itself,
@@ -98,7 +106,15 @@ class CommentDeleted:
     permlink: str
 
 
-Sighting = PairSighting | CommentSighting | CommentDeleted
+@dataclass(frozen=True, slots=True)
+class ReplySighting:
+    """A comment operation by another account under one of the account's comments: a reply or its edit."""
+
+    author: str
+    permlink: str
+
+
+Sighting = PairSighting | CommentSighting | CommentDeleted | ReplySighting
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +206,8 @@ def read_page(
                 unconfirmed.extend(sides)
         elif entry.kind == "comment" and value["author"] == account:
             sightings.append(CommentSighting(str(value["permlink"]), value["parent_author"] == ""))
+        elif entry.kind == "comment" and value["parent_author"] == account:  # by another: a reply received
+            sightings.append(ReplySighting(str(value["author"]), str(value["permlink"])))
         elif entry.kind == "delete_comment" and value["author"] == account:
             sightings.append(CommentDeleted(str(value["permlink"])))
     oldest_block = min((entry.block for entry in entries), default=None)

@@ -16,3 +16,6 @@ class Metric(enum.StrEnum):
     UPVOTES_GIVEN = "upvotes_given"
     POSTS = "posts"
     COMMENTS = "comments"
+    REPLIES = "replies"
+    """Replies received: new comments by other accounts whose parent is one of the account's (README, "What
+    is counted"). A family added after the first four: no badges unless ``badges:`` gives it a ladder."""

@@ -6,8 +6,8 @@ The copy is one consistent state of the store, taken while no bot runs on it:
   makes the migration fail, and a bot started meanwhile refuses to start;
 - the source is read in ONE SQLite read transaction (opened read-only, ``mode=ro``): the checkpoint, the
   outbox and the counts are those of one commit;
-- the target is written in ONE PostgreSQL transaction: the schema (:data:`bot.schema_pg.BASELINE_SCHEMA`),
-  every table, the identity sequences moved past the copied ids, then the verification; any failure rolls
+- the target is written in ONE PostgreSQL transaction: the schema (:func:`bot.schema_pg.upgrade_script`:
+  the baseline and the migrations after it, up to the source's version), every table, the identity sequences moved past the copied ids, then the verification; any failure rolls
   it all back and leaves the target as it was. A target that already holds a table of the bot's is
   refused: nothing is ever overwritten.
 
@@ -46,8 +46,9 @@ from psycopg import sql
 
 from bot.db import WRITER_LOCK, PostgresUrl, connect_postgres, first_line
 from bot.errors import StoreError
+from bot.metrics import Metric
 from bot.schema import SCHEMA_VERSION
-from bot.schema_pg import BASELINE_SCHEMA, RANKED
+from bot.schema_pg import upgrade_script
 from bot.store import lock_store
 
 DERIVED = ("ranking_counts", "ranking_prefixes")
@@ -135,7 +136,7 @@ def _copy(
     pg.execute("SELECT pg_advisory_xact_lock($1)", (WRITER_LOCK,))  # the bot's writers wait
     names = _source_tables(lite)
     _refuse_not_empty(pg, target, names)
-    pg.execute(BASELINE_SCHEMA)
+    pg.execute(upgrade_script(0))
     tables = [load_table(lite, pg, name) for name in names]
     pg.execute("ALTER TABLE counts DISABLE TRIGGER USER")
     copied = {table.name: _copy_table(lite, pg, table) for table in tables if table.name not in DERIVED}
@@ -233,9 +234,9 @@ def _to_target(table: Table, row: Sequence[object]) -> tuple[object, ...]:
 
 
 def _rank(pg: psycopg.Connection[Any]) -> None:
-    """The ranking's tables from ``counts``, as migration 8 fills them (a metric's column is a literal of
-    :data:`~bot.schema_pg.RANKED`, never data; ``left`` as the PostgreSQL triggers take the prefix)."""
-    for c in RANKED:
+    """The ranking's tables from ``counts``, as migration 8 fills them (a metric's column is a
+    :class:`~bot.metrics.Metric`'s value, never data; ``left`` as the PostgreSQL triggers take the prefix)."""
+    for c in (metric.value for metric in Metric):
         pg.execute(
             f"INSERT INTO ranking_counts SELECT '{c}', {c}, count(*) FROM counts WHERE {c} > 0 GROUP BY {c}"
         )

@@ -56,6 +56,7 @@ DEFAULT_BADGE: Mapping[Metric, str] = MappingProxyType(
         Metric.UPVOTES_GIVEN: "You distributed more than {threshold} upvotes.",
         Metric.POSTS: "You published more than {threshold} posts.",
         Metric.COMMENTS: "You made more than {threshold} comments.",
+        Metric.REPLIES: "You got more than {threshold} replies.",
     }
 )
 DEFAULT_NEXT_TARGET: Mapping[Metric, str] = MappingProxyType(
@@ -64,6 +65,7 @@ DEFAULT_NEXT_TARGET: Mapping[Metric, str] = MappingProxyType(
         Metric.UPVOTES_GIVEN: "Your next target is to reach {next_threshold} upvotes.",
         Metric.POSTS: "Your next target is to reach {next_threshold} posts.",
         Metric.COMMENTS: "Your next target is to reach {next_threshold} comments.",
+        Metric.REPLIES: "Your next target is to reach {next_threshold} replies.",
     }
 )
 

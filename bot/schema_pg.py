@@ -48,11 +48,13 @@ without them.
 from __future__ import annotations
 
 from bot.lease import FENCE_FAILED
+from bot.schema import SCHEMA_VERSION
 
 BASELINE = 9
 """The schema version PostgreSQL stores start at."""
 RANKED = ("upvotes_received", "upvotes_given", "posts", "comments")
-"""The ``counts`` columns the ranking tables follow (migration 8's)."""
+"""The ``counts`` columns the ranking tables follow at :data:`BASELINE` (migration 8's); later migrations
+add theirs (10: ``replies``)."""
 
 _TABLES = """
     CREATE TABLE schema_version (
@@ -204,22 +206,24 @@ _TABLES = """
 """
 
 
-_RANKED_ROWS = " UNION ALL ".join(
-    f"SELECT '{c}' AS metric, {c} AS n, left(account, 2) AS prefix, {{sign}} AS d FROM {{rows}} WHERE {c} > 0"
-    for c in RANKED
-)
-"""Each row of a transition table as its places in the rankings: one per metric with a count, +1 or -1."""
+def _ranked_rows(ranked: tuple[str, ...]) -> str:
+    """Each row of a transition table as its places in the rankings: one per metric with a count, +1 or -1."""
+    return " UNION ALL ".join(
+        f"SELECT '{c}' AS metric, {c} AS n, left(account, 2) AS prefix, {{sign}} AS d FROM {{rows}} WHERE {c} > 0"
+        for c in ranked
+    )
 
 
-def _ranking_trigger(event: str, transition: dict[str, int]) -> str:
+def _ranking_trigger(event: str, transition: dict[str, int], ranked: tuple[str, ...]) -> str:
     """The statement trigger after ``event`` on ``counts``: the ranking tables moved by the net change of
     the statement's rows (``transition``: each transition table, and the sign of its rows). A row updated
     without a change of a count leaves and enters the same place: it adds nothing. A place left empty is
     deleted; only a place some old row left can be."""
     name = f"ranking_{event.lower()}"
     referencing = " ".join(f"{table.split('_')[0].upper()} TABLE AS {table}" for table in transition)
-    moved = " UNION ALL ".join(_RANKED_ROWS.format(rows=rows, sign=sign) for rows, sign in transition.items())
-    left = _RANKED_ROWS.format(rows="old_rows", sign=-1)
+    rows_of = _ranked_rows(ranked)
+    moved = " UNION ALL ".join(rows_of.format(rows=rows, sign=sign) for rows, sign in transition.items())
+    left = rows_of.format(rows="old_rows", sign=-1)
     emptied = f"""
         DELETE FROM ranking_prefixes p USING (SELECT DISTINCT metric, n, prefix FROM ({left}) r) o
             WHERE p.accounts = 0 AND p.metric = o.metric AND p.n = o.n AND p.prefix = o.prefix;
@@ -244,12 +248,19 @@ def _ranking_trigger(event: str, transition: dict[str, int]) -> str:
 """
 
 
-_RANKING = (
-    _ranking_trigger("INSERT", {"new_rows": 1})
-    + _ranking_trigger("UPDATE", {"new_rows": 1, "old_rows": -1})
-    + _ranking_trigger("DELETE", {"old_rows": -1})
-)
-"""The ranking tables kept as ``counts`` changes, by three statement triggers (see the module's docstring)."""
+def _ranking(ranked: tuple[str, ...]) -> str:
+    """The ranking tables of the ``ranked`` columns kept as ``counts`` changes, by three statement triggers
+    (see the module's docstring)."""
+    return (
+        _ranking_trigger("INSERT", {"new_rows": 1}, ranked)
+        + _ranking_trigger("UPDATE", {"new_rows": 1, "old_rows": -1}, ranked)
+        + _ranking_trigger("DELETE", {"old_rows": -1}, ranked)
+    )
+
+
+_NO_RANKING = "".join(f"DROP FUNCTION ranking_{event}() CASCADE;" for event in ("insert", "update", "delete"))
+"""The three triggers and their functions dropped (CASCADE: the triggers), to make them again for more columns."""
+_RANKING = _ranking(RANKED)
 
 
 _LEASE = f"""
@@ -274,6 +285,23 @@ transaction ends: a takeover's ``UPDATE`` waits for it (:mod:`bot.lease`)."""
 
 BASELINE_SCHEMA = _TABLES + _LEASE + _RANKING + f"INSERT INTO schema_version VALUES (1, {BASELINE});"
 """The whole schema at :data:`BASELINE` and its version row, as one script for one transaction."""
-MIGRATIONS: dict[int, str] = {}
+MIGRATIONS: dict[int, str] = {
+    # replies received (Metric.REPLIES): bot.schema's migration 10
+    10: """
+    ALTER TABLE counts ADD COLUMN replies BIGINT NOT NULL DEFAULT 0;
+    ALTER TABLE baselines ADD COLUMN replies BIGINT NOT NULL DEFAULT 0;
+    CREATE INDEX counts_by_replies ON counts (replies DESC, account);
+"""
+    + _NO_RANKING
+    + _ranking((*RANKED, "replies")),
+}
 """Each later schema version's migration on PostgreSQL, by the version it reaches (above :data:`BASELINE`):
 written with its SQLite twin in :mod:`bot.schema`, in the same change."""
+
+
+def upgrade_script(version: int) -> str:
+    """The script that takes a PostgreSQL store from ``version`` (0: an empty database) to
+    :data:`bot.schema.SCHEMA_VERSION`, its version row too, to run in one transaction."""
+    parts = [BASELINE_SCHEMA] if version == 0 else []
+    parts += [MIGRATIONS[target] for target in range(max(version, BASELINE) + 1, SCHEMA_VERSION + 1)]
+    return "".join(parts) + f"UPDATE schema_version SET version = {SCHEMA_VERSION};"

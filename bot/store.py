@@ -255,12 +255,7 @@ class Store:
         """The baseline schema in an empty database, then the migrations after it. Scripts of several
         statements, sent as they are (PostgreSQL's own dialect, no parameters)."""
         assert isinstance(self._db, PostgresDatabase)
-        if version == 0:
-            self._db.connection.execute(schema_pg.BASELINE_SCHEMA)
-            version = schema_pg.BASELINE
-        for target in range(version + 1, SCHEMA_VERSION + 1):
-            self._db.connection.execute(schema_pg.MIGRATIONS[target])
-            self._db.execute("UPDATE schema_version SET version = ?", (target,))
+        self._db.connection.execute(schema_pg.upgrade_script(version))
 
     def _schema_version(self) -> int:
         if isinstance(self._db, PostgresDatabase):

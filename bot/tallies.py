@@ -7,6 +7,9 @@
 - ``upvotes_given`` of V: the same pairs, from the voter's side.
 - ``posts`` / ``comments``: new root posts / new replies. Re-sending an existing (author, permlink) is an
   edit and does not count. A comment deleted and then created again is a new comment.
+- ``replies`` of A: the new replies (as ``comments`` counts them) whose parent's author is A, by an author
+  other than A. Every author counts, the bot's own account and ``notifications.ignore`` too: counts are
+  facts of the chain, not of the config (the ignore list only keeps notifications back).
 - Self-votes count unless :attr:`CountingRules.count_self_votes` is false.
 
 :func:`count_blocks` needs two facts from outside, gathered by the caller before it is called:
@@ -56,6 +59,12 @@ class Tally:
     root_posts: dict[str, tuple[str, int]] = field(default_factory=dict)
     """Each author's newest root post created in the batch (and still there at its end): (permlink, time)."""
     unresolved_votes: int = 0
+
+
+def is_reply_received(author: str, parent_author: str) -> bool:
+    """Whether a new comment by ``author`` under a comment of ``parent_author`` is a reply the parent's author
+    received: not a root post (no parent), not a self-reply."""
+    return parent_author not in ("", author)
 
 
 def referenced_comments(blocks: Iterable[Block]) -> set[CommentKey]:
@@ -130,6 +139,8 @@ class _Counter:
         self.tally.created[comment.key] = now
         metric = Metric.POSTS if comment.is_root else Metric.COMMENTS
         self.tally.increments[(comment.author, metric)] += 1
+        if is_reply_received(comment.author, comment.parent_author):
+            self.tally.increments[(comment.parent_author, Metric.REPLIES)] += 1
         if comment.is_root:
             self.roots.setdefault(comment.author, []).append((comment.permlink, now))
             self.tally.root_posts[comment.author] = (comment.permlink, now)

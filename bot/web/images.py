@@ -22,12 +22,14 @@ COLOURS: Final = {
     Metric.UPVOTES_GIVEN: "#d35400",
     Metric.POSTS: "#2471a3",
     Metric.COMMENTS: "#1e8449",
+    Metric.REPLIES: "#7d3c98",
 }
 LABELS: Final = {
     Metric.UPVOTES_RECEIVED: "UPVOTES IN",
     Metric.UPVOTES_GIVEN: "UPVOTES OUT",
     Metric.POSTS: "POSTS",
     Metric.COMMENTS: "COMMENTS",
+    Metric.REPLIES: "REPLIES",
 }
 
 

@@ -55,6 +55,7 @@ METRIC_TITLES: Mapping[Metric, str] = {
     Metric.UPVOTES_GIVEN: "Upvotes given",
     Metric.POSTS: "Posts",
     Metric.COMMENTS: "Comments",
+    Metric.REPLIES: "Replies received",
 }
 
 

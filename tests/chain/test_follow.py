@@ -69,11 +69,14 @@ def counted(node: DevNode, module_store_location: Location) -> Counts:
     return follow([node.url], module_store_location, stop_at=LAST)
 
 
-def votes(raw_blocks: list[dict[str, Any]]) -> Iterator[tuple[int, dict[str, Any]]]:
+def operations(
+    raw_blocks: list[dict[str, Any]], kind: str = "vote_operation"
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Each operation of ``kind`` in the blocks, with its block's time."""
     for block in raw_blocks:
         for transaction in block["transactions"]:
             for operation in transaction["operations"]:
-                if operation["type"] == "vote_operation":
+                if operation["type"] == kind:
                     yield parse_timestamp(block["timestamp"]), operation["value"]
 
 
@@ -81,16 +84,26 @@ def test_the_segment_holds_the_cases_the_rules_are_about(
     chain: ChainGenerator, raw_blocks: list[dict[str, Any]]
 ) -> None:
     """Without these the recount comparison below would prove little."""
-    pair_votes = Counter((v["voter"], v["author"], v["permlink"]) for _, v in votes(raw_blocks))
+    pair_votes = Counter((v["voter"], v["author"], v["permlink"]) for _, v in operations(raw_blocks))
     paid_out = [
         v
-        for time, v in votes(raw_blocks)
+        for time, v in operations(raw_blocks)
         if time - (chain.comment_created(v["author"], v["permlink"]) or time) >= PAYOUT_WINDOW
     ]
     assert sum(1 for n in pair_votes.values() if n > 1) >= 20  # vote edits and unvotes
     assert len(paid_out) >= 100
-    assert sum(1 for _, v in votes(raw_blocks) if v["weight"] < 0) >= 20
-    assert sum(1 for _, v in votes(raw_blocks) if v["voter"] == v["author"]) >= 20
+    assert sum(1 for _, v in operations(raw_blocks) if v["weight"] < 0) >= 20
+    assert sum(1 for _, v in operations(raw_blocks) if v["voter"] == v["author"]) >= 20
+    replies = Counter(
+        (
+            "self" if c["parent_author"] == c["author"] else "other",
+            "new" if chain.comment_created(c["author"], c["permlink"]) == time else "edit",
+        )
+        for time, c in operations(raw_blocks, "comment_operation")
+        if c["parent_author"]
+    )
+    assert replies["other", "new"] >= 500 and replies["other", "edit"] >= 20
+    assert replies["self", "new"] >= 5 and replies["self", "edit"] >= 1, replies
 
 
 def test_counts_after_a_generated_segment_equal_an_independent_recount(
@@ -213,10 +226,13 @@ def test_real_2016_mainnet_blocks_are_followed_end_to_end(tmp_path: Path) -> Non
         counted = follow([node.url], tmp_path / "bot.sqlite", start=1_000_000, stop_at=1_000_999)
     # three reply operations, one of them a re-send of another (an edit: the recording takes the first one
     # seen as the creation); six votes, all on comments made before the recording, which the node does not
-    # know: the bot does not guess their age and counts none of them
+    # know: the bot does not guess their age and counts none of them. Each reply is one its parent's author
+    # received (@steem-id's edit of its reply to @dantheman no more than the reply itself)
     assert counted == {
         "steem-id": {**dict.fromkeys(Metric, 0), Metric.COMMENTS: 1},
         "steemoholic": {**dict.fromkeys(Metric, 0), Metric.COMMENTS: 1},
+        "dantheman": {**dict.fromkeys(Metric, 0), Metric.REPLIES: 1},
+        "thechive": {**dict.fromkeys(Metric, 0), Metric.REPLIES: 1},
     }
     assert sum(entry["unresolved_votes"] for entry in logs if entry["event"] == "batch_committed") == 6
     with Store.open(tmp_path / "bot.sqlite") as store:

@@ -154,17 +154,22 @@ def test_deep_histories_killed_halfway_are_counted_exactly(
 
 
 def test_the_recount_covers_the_seam_edits_and_paid_out_votes(run: tuple[DevNode, Store, list[str]]) -> None:
-    """Without these the equality above would prove little."""
+    """Without these the equality above would prove little (nor its replies)."""
     node, store, _ = run
     seam_pairs = 0
     paid_out = 0
     at_seam = set()
     zero_rshares: Counter[str] = Counter()  # effective ops with rshares 0: dust upvotes and unvotes
+    replies: Counter[str] = Counter()  # replies others sent the account, in its history
     for account in list(load_all_counts(store))[:150]:
         votes: dict[tuple[str, str, str], list[int]] = {}
         effective = set()
+        sent: Counter[tuple[str, str]] = Counter()
         for _, entry in node.api.history.full_history(account):
             op, value = entry.op["type"], entry.op["value"]
+            if op == "comment_operation" and value["parent_author"] == account != value["author"]:
+                sent[value["author"], value["permlink"]] += 1
+                replies["before S" if entry.block < S else "live"] += 1
             if entry.block in (S - 1, S):
                 at_seam.add(account)
             if op == "vote_operation":
@@ -174,6 +179,7 @@ def test_the_recount_covers_the_seam_edits_and_paid_out_votes(run: tuple[DevNode
                 effective.add((value["voter"], value["author"], value["permlink"], entry.block))
                 if int(value["rshares"]) == 0:  # its vote is the entry before it
                     zero_rshares["upvote" if weight > 0 else "unvote" if weight == 0 else "downvote"] += 1
+        replies["edited"] += sum(1 for n in sent.values() if n > 1)
         seam_pairs += sum(1 for blocks in votes.values() if min(blocks) < S <= max(blocks))
         paid_out += sum(1 for key, blocks in votes.items() for b in blocks if (*key, b) not in effective)
     assert seam_pairs >= 3  # voted before S, changed after it
@@ -181,6 +187,8 @@ def test_the_recount_covers_the_seam_edits_and_paid_out_votes(run: tuple[DevNode
     assert len(at_seam) >= 20
     # counted exactly (test_lifetime_counts_equal…) although rshares 0 says neither upvote nor unvote
     assert zero_rshares["upvote"] >= 20 and zero_rshares["unvote"] >= 3
+    # replies received, from the baseline's pages and from live blocks, some edited (counted once)
+    assert replies["before S"] >= 50 and replies["live"] >= 20 and replies["edited"] >= 3, replies
 
 
 def test_the_deep_history_before_hf24_has_votes_with_and_without_their_effective_op(

@@ -39,12 +39,24 @@ def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, object
 def test_account_prints_its_counts_as_json(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
     report = run_json(capsys, "account", "alice", "--config", str(config))
     assert report["account"] == "alice"
-    assert report["counts"] == {"upvotes_received": 12, "upvotes_given": 0, "posts": 3, "comments": 0}
+    assert report["counts"] == {
+        "upvotes_received": 12,
+        "upvotes_given": 0,
+        "posts": 3,
+        "comments": 0,
+        "replies": 0,
+    }
 
 
 def test_unknown_account_has_zero_counts(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
     report = run_json(capsys, "account", "nobody", "--config", str(config))
-    assert report["counts"] == {"upvotes_received": 0, "upvotes_given": 0, "posts": 0, "comments": 0}
+    assert report["counts"] == {
+        "upvotes_received": 0,
+        "upvotes_given": 0,
+        "posts": 0,
+        "comments": 0,
+        "replies": 0,
+    }
     assert report["known"] is False
 
 

@@ -20,13 +20,14 @@ from bot.badges import (
 )
 from bot.metrics import Metric
 
-R, G, P, C = Metric.UPVOTES_RECEIVED, Metric.UPVOTES_GIVEN, Metric.POSTS, Metric.COMMENTS
+R, G, P, C, Y = Metric.UPVOTES_RECEIVED, Metric.UPVOTES_GIVEN, Metric.POSTS, Metric.COMMENTS, Metric.REPLIES
 
 LADDERS: Ladders = {
     R: (10, 50, 100, 200),
     G: (10, 50, 100),
     P: (1, 5, 10),
     C: (10,),
+    Y: (10, 100),
 }
 
 

@@ -20,6 +20,7 @@ from bot.history import (
     CommentSighting,
     HistoryEntry,
     PairSighting,
+    ReplySighting,
     Side,
     index_span,
     is_oldest_page,
@@ -35,7 +36,7 @@ from tests.support.paths import FIXTURES
 
 T = HF24_TIME + 100 * 86_400  # modern times: effective_comment_vote exists
 S = 5_000  # the block live counting starts at
-R, G, P, C = Metric.UPVOTES_RECEIVED, Metric.UPVOTES_GIVEN, Metric.POSTS, Metric.COMMENTS
+R, G, P, C, Y = Metric.UPVOTES_RECEIVED, Metric.UPVOTES_GIVEN, Metric.POSTS, Metric.COMMENTS, Metric.REPLIES
 RULES = BadgeRules(ladders={metric: (1, 2, 3) for metric in Metric}, bot="badge-bot")
 
 
@@ -195,13 +196,17 @@ def test_self_votes_count_on_both_sides_unless_the_config_says_otherwise() -> No
     assert sightings(*page, count_self_votes=False) == ()
 
 
-def test_comments_are_sighted_newest_first_and_only_the_accounts_own() -> None:
+def test_comments_are_sighted_newest_first_the_accounts_own_and_the_replies_it_received() -> None:
     page = (
         comment(0, "alice", "post"),
         comment(1, "bob", "re-bob", parent="alice"),
         comment(2, "alice", "re", parent="carol"),
     )
-    assert sightings(*page) == (CommentSighting("re", is_root=False), CommentSighting("post", is_root=True))
+    assert sightings(*page) == (
+        CommentSighting("re", is_root=False),
+        ReplySighting("bob", "re-bob"),
+        CommentSighting("post", is_root=True),
+    )
     assert sightings(delete(0, "alice", "post")) == (CommentDeleted("post"),)
 
 
@@ -326,8 +331,8 @@ def test_a_pair_seen_on_several_pages_counts_once(store: Store) -> None:
     page(store, "alice", comment(0, "alice", "p", block=50), last=True)
     baseline = store.baselines.load("alice")
     assert baseline is not None and baseline.state is BaselineState.DONE
-    assert baseline.counts == {R: 1, G: 0, P: 1, C: 0}
-    assert store.load_counts("alice") == {R: 1, G: 0, P: 1, C: 0}
+    assert baseline.counts == {R: 1, G: 0, P: 1, C: 0, Y: 0}
+    assert store.load_counts("alice") == {R: 1, G: 0, P: 1, C: 0, Y: 0}
 
 
 def test_a_comment_deleted_and_created_again_counts_twice_edits_never(store: Store) -> None:
@@ -342,7 +347,41 @@ def test_a_comment_deleted_and_created_again_counts_twice_edits_never(store: Sto
         comment(4, "alice", "p", block=14),  # an edit
         last=True,
     )
-    assert store.load_counts("alice") == {R: 0, G: 0, P: 2, C: 0}
+    assert store.load_counts("alice") == {R: 0, G: 0, P: 2, C: 0, Y: 0}
+
+
+@pytest.mark.parametrize(
+    ("entry", "shown"),
+    [
+        pytest.param(comment(0, "bob", "r", "alice"), (ReplySighting("bob", "r"),), id="a reply by another"),
+        pytest.param(comment(0, "alice", "r", "alice"), (CommentSighting("r", False),), id="a self-reply"),
+        pytest.param(comment(0, "alice", "r", "bob"), (CommentSighting("r", False),), id="a reply it sent"),
+        pytest.param(comment(0, "bob", "r", "carol"), (), id="a reply between others (a node not filtering)"),
+        pytest.param(delete(0, "bob", "r"), (), id="another's delete"),
+    ],
+)
+def test_what_a_comment_operation_in_the_accounts_history_shows(
+    entry: HistoryEntry, shown: tuple[Any, ...]
+) -> None:
+    assert sightings(entry) == shown
+
+
+def test_a_reply_received_counts_once_in_the_baseline_however_often_edited_across_pages(store: Store) -> None:
+    """Newest first, the reply's last edit comes first, its creation last: one reply; a self-reply none."""
+    queue(store, "alice")
+    page(
+        store, "alice", comment(5, "bob", "r", "alice", block=60), comment(6, "carol", "r", "alice", block=61)
+    )
+    page(
+        store,
+        "alice",
+        comment(1, "alice", "p", block=10),
+        comment(2, "bob", "r", "alice", block=20),
+        comment(3, "bob", "r", "alice", block=30),  # an edit
+        comment(4, "alice", "self", "alice", block=40),  # a self-reply
+        last=True,
+    )
+    assert store.load_counts("alice") == {R: 0, G: 0, P: 1, C: 1, Y: 2}
 
 
 def test_the_baseline_adds_to_live_counts_and_its_badges_are_recorded_silently(store: Store) -> None:
@@ -353,7 +392,7 @@ def test_the_baseline_adds_to_live_counts_and_its_badges_are_recorded_silently(s
         with_baselines=True,
     )
     page(store, "alice", comment(0, "alice", "a"), comment(1, "alice", "b", block=101), last=True)
-    assert store.load_counts("alice") == {R: 0, G: 0, P: 3, C: 0}
+    assert store.load_counts("alice") == {R: 0, G: 0, P: 3, C: 0, Y: 0}
     announced = {(row["threshold"], row["announced"]) for row in store.outbox.load_badges("alice")}
     assert announced == {(1, "baseline"), (2, "baseline"), (3, "baseline")}
 
@@ -394,14 +433,14 @@ def test_a_pair_counted_live_is_not_counted_again_by_the_baseline(store: Store) 
     )
     block = S - 100  # in the 7 days before S
     bob_upvoted_alice(store, "alice", block)
-    assert store.load_counts("alice") == {R: 1, G: 0, P: 0, C: 0}
+    assert store.load_counts("alice") == {R: 1, G: 0, P: 0, C: 0, Y: 0}
 
 
 def test_a_pair_the_baseline_counted_is_not_counted_again_live_for_that_side(store: Store) -> None:
     queue(store, "alice")
     block = S - 100
     bob_upvoted_alice(store, "alice", block)
-    assert store.load_counts("alice") == {R: 1, G: 0, P: 0, C: 0}
+    assert store.load_counts("alice") == {R: 1, G: 0, P: 0, C: 0, Y: 0}
     live = Tally(
         increments=Counter({("alice", R): 1, ("bob", G): 1}),
         counted_votes={(("alice", "p"), "bob")},
@@ -413,29 +452,29 @@ def test_a_pair_the_baseline_counted_is_not_counted_again_live_for_that_side(sto
         Checkpoint(S + 1, "01", T + 3 * S + 3),
         with_baselines=True,
     )
-    assert store.load_counts("alice") == {R: 1, G: 0, P: 0, C: 0}  # alice's side was the baseline's
-    assert store.load_counts("bob") == {R: 0, G: 1, P: 0, C: 0}  # bob's side is live's
+    assert store.load_counts("alice") == {R: 1, G: 0, P: 0, C: 0, Y: 0}  # alice's side was the baseline's
+    assert store.load_counts("bob") == {R: 0, G: 1, P: 0, C: 0, Y: 0}  # bob's side is live's
     queue(store, "bob")
     bob_upvoted_alice(store, "bob", block)
-    assert store.load_counts("bob") == {R: 0, G: 1, P: 0, C: 0}  # and bob's baseline leaves it to live
+    assert store.load_counts("bob") == {R: 0, G: 1, P: 0, C: 0, Y: 0}  # and bob's baseline leaves it to live
 
 
 def test_votes_older_than_the_seam_window_need_no_mark(store: Store) -> None:
     queue(store, "alice")
     old_block = S - PAYOUT_WINDOW // 3 - 10
     bob_upvoted_alice(store, "alice", old_block)
-    assert store.load_counts("alice") == {R: 1, G: 0, P: 0, C: 0}
+    assert store.load_counts("alice") == {R: 1, G: 0, P: 0, C: 0, Y: 0}
     assert store._db.execute("SELECT count(*) FROM seam_votes").fetchone()[0] == 0
 
 
 def test_requeue_takes_a_finished_baseline_back_out_and_computes_it_again(store: Store) -> None:
     queue(store, "alice")
     page(store, "alice", comment(0, "alice", "a"), last=True)
-    assert store.load_counts("alice") == {R: 0, G: 0, P: 1, C: 0}
+    assert store.load_counts("alice") == {R: 0, G: 0, P: 1, C: 0, Y: 0}
     queue(store, "alice")
-    assert store.load_counts("alice") == {R: 0, G: 0, P: 0, C: 0}
+    assert store.load_counts("alice") == {R: 0, G: 0, P: 0, C: 0, Y: 0}
     page(store, "alice", comment(0, "alice", "a"), comment(1, "alice", "b", block=101), last=True)
-    assert store.load_counts("alice") == {R: 0, G: 0, P: 2, C: 0}
+    assert store.load_counts("alice") == {R: 0, G: 0, P: 2, C: 0, Y: 0}
 
 
 def test_an_old_nodes_votes_before_hf24_count_when_the_oldest_page_is_in_even_across_a_restart(
@@ -450,7 +489,13 @@ def test_an_old_nodes_votes_before_hf24_count_when_the_oldest_page_is_in_even_ac
         *before_hf24(vote(5, "bob", "alice", "p", block=300), comment(4, "alice", "r", block=299)),
     )
     baseline = store.baselines.load("alice")
-    assert baseline is not None and baseline.counts == {R: 0, G: 0, P: 1, C: 0}  # set aside, not counted
+    assert baseline is not None and baseline.counts == {
+        R: 0,
+        G: 0,
+        P: 1,
+        C: 0,
+        Y: 0,
+    }  # set aside, not counted
     store.close()
     reopened = Store.open(tmp_path / "bot.sqlite")
     page(
@@ -459,7 +504,7 @@ def test_an_old_nodes_votes_before_hf24_count_when_the_oldest_page_is_in_even_ac
         *before_hf24(vote(1, "bob", "alice", "p", block=200), vote(0, "carol", "alice", "p")),
         last=True,
     )
-    assert reopened.load_counts("alice") == {R: 2, G: 0, P: 1, C: 0}
+    assert reopened.load_counts("alice") == {R: 2, G: 0, P: 1, C: 0, Y: 0}
     assert reopened._db.execute("SELECT count(*) FROM baseline_unconfirmed").fetchone()[0] == 0
 
 
@@ -476,7 +521,7 @@ def test_a_replayed_nodes_votes_before_hf24_without_their_effective_operation_ne
     baseline = reopened.baselines.load("alice")
     assert baseline is not None and baseline.effective_before_hf24
     page(reopened, "alice", *before_hf24(vote(0, "dave", "alice", "p", block=50)), last=True)
-    assert reopened.load_counts("alice") == {R: 1, G: 0, P: 0, C: 0}
+    assert reopened.load_counts("alice") == {R: 1, G: 0, P: 0, C: 0, Y: 0}
 
 
 # -- a real node's answer ------------------------------------------------------------------------------

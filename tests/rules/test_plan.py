@@ -24,10 +24,10 @@ from bot.plan import (
 )
 from bot.tallies import Tally
 
-R, G, P, C = Metric.UPVOTES_RECEIVED, Metric.UPVOTES_GIVEN, Metric.POSTS, Metric.COMMENTS
+R, G, P, C, Y = Metric.UPVOTES_RECEIVED, Metric.UPVOTES_GIVEN, Metric.POSTS, Metric.COMMENTS, Metric.REPLIES
 BOT = "badge-bot"
 DAY = 86_400
-LADDERS: Ladders = {R: (10, 50), G: (10,), P: (1, 5), C: (10,)}
+LADDERS: Ladders = {R: (10, 50), G: (10,), P: (1, 5), C: (10,), Y: ()}
 RULES = BadgeRules(LADDERS, BOT, frozenset({"spammer"}), max_crossing_age=DAY, per_account_interval=DAY)
 NUM, TIME = 100, 1_750_000_000
 ALICE_P1, ALICE_P5 = Badge("alice", P, 1), Badge("alice", P, 5)

@@ -163,7 +163,7 @@ def test_any_comment_text_parses_and_never_reaches_the_counts_but_as_a_comment(
     operation = reply("alice", permlink, "ghost", "never-seen", body)
     operation["value"].update(title=title, json_metadata=metadata)
     tally = count_blocks(parse_blocks([block(1, operation)]), {}, set(), CountingRules())
-    assert dict(tally.increments) == {("alice", _comments()): 1}
+    assert dict(tally.increments) == {("alice", _comments()): 1, ("ghost", _replies()): 1}
 
 
 @settings(max_examples=300, deadline=None)
@@ -185,6 +185,12 @@ def _comments() -> Any:
     from bot.metrics import Metric
 
     return Metric.COMMENTS
+
+
+def _replies() -> Any:
+    from bot.metrics import Metric
+
+    return Metric.REPLIES
 
 
 def _valid_block() -> dict[str, Any]:

@@ -19,7 +19,7 @@ from bot.tallies import (
 )
 from tests.support.blocks import DAY, block, delete, post, reply, time_of, vote
 
-R, G, P, C = Metric.UPVOTES_RECEIVED, Metric.UPVOTES_GIVEN, Metric.POSTS, Metric.COMMENTS
+R, G, P, C, Y = Metric.UPVOTES_RECEIVED, Metric.UPVOTES_GIVEN, Metric.POSTS, Metric.COMMENTS, Metric.REPLIES
 
 
 def count(
@@ -116,7 +116,48 @@ def test_self_votes_count_unless_configured_off() -> None:
 
 def test_root_post_and_reply_count_separately() -> None:
     tally = count(block(1, post("alice", "p")), block(2, reply("bob", "re-p", "alice", "p")))
-    assert tally.increments == Counter({("alice", P): 1, ("bob", C): 1})
+    assert tally.increments == Counter({("alice", P): 1, ("bob", C): 1, ("alice", Y): 1})
+
+
+BEFORE = {("alice", "p"): time_of(1), ("bob", "r"): time_of(2)}
+"""Comments that exist before the batches below: alice's post and bob's reply to it."""
+
+
+@pytest.mark.parametrize(
+    ("blocks", "replies"),
+    [
+        pytest.param([reply("bob", "r2", "alice", "p")], {"alice": 1}, id="a new reply by another counts"),
+        pytest.param([reply("alice", "r2", "alice", "p")], {}, id="a self-reply does not"),
+        pytest.param([reply("bob", "r", "alice", "p")], {}, id="an edit of a reply does not"),
+        pytest.param(
+            [reply("bob", "r2", "alice", "p"), reply("bob", "r2", "alice", "p")],
+            {"alice": 1},
+            id="a reply and its edit in one batch count once",
+        ),
+        pytest.param(
+            [reply("carol", "r3", "bob", "r")], {"bob": 1}, id="a reply to a comment counts for its author"
+        ),
+        pytest.param([post("alice", "p2")], {}, id="a root post is nobody's reply"),
+        pytest.param(
+            [reply("bob", "r2", "alice", "p"), delete("bob", "r2")],
+            {"alice": 1},
+            id="a deleted reply stays counted",
+        ),
+        pytest.param(
+            [delete("bob", "r"), reply("bob", "r", "alice", "p")],
+            {"alice": 1},
+            id="a reply deleted and created again is a new reply",
+        ),
+        pytest.param(
+            [reply("hive-badge-bot", "badge-posts-1-alice", "alice", "p")],
+            {"alice": 1},
+            id="the bot's own reply counts like anyone's",
+        ),
+    ],
+)
+def test_replies_received(blocks: list[dict[str, Any]], replies: dict[str, int]) -> None:
+    tally = count(*(block(3 + i, op) for i, op in enumerate(blocks)), created=BEFORE)
+    assert {account: n for (account, metric), n in tally.increments.items() if metric is Y} == replies
 
 
 def test_edit_in_the_same_batch_does_not_count() -> None:

@@ -194,7 +194,9 @@ def test_a_source_of_another_schema_version_is_refused(source: Path, fresh_postg
     with sqlite3.connect(source) as db:
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION - 1}")
 
-    with pytest.raises(StoreError, match=r"schema 8.*run this bot once on it, which upgrades it"):
+    with pytest.raises(
+        StoreError, match=rf"schema {SCHEMA_VERSION - 1}.*run this bot once on it, which upgrades it"
+    ):
         migrate(source, PostgresUrl(fresh_postgres))
     assert postgres_tables(fresh_postgres) == set()
 

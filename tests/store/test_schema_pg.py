@@ -17,7 +17,7 @@ from psycopg import sql
 
 from bot.metrics import Metric
 from bot.schema import SCHEMA_VERSION
-from bot.schema_pg import BASELINE_SCHEMA
+from bot.schema_pg import upgrade_script
 from bot.store import Store
 from tests.support.ranking import load_ranking_tables, recount_ranking_tables
 
@@ -36,13 +36,14 @@ POSTGRESQL_ONLY = {"schema_version", "lease"}
 
 @pytest.fixture(scope="module")
 def pg(postgres_url: str) -> Iterator[psycopg.Connection[Any]]:
-    """A connection whose ``search_path`` is a schema of its own, holding :data:`BASELINE_SCHEMA`."""
+    """A connection whose ``search_path`` is a schema of its own, holding the schema a new store gets (the
+    baseline and the migrations after it)."""
     name = sql.Identifier(f"schema_pg_{secrets.token_hex(4)}")
     with psycopg.connect(postgres_url, autocommit=True) as connection:
         connection.execute(sql.SQL("CREATE SCHEMA {}").format(name))
         connection.execute(sql.SQL("SET search_path TO {}").format(name))
         with connection.transaction():
-            connection.execute(BASELINE_SCHEMA)
+            connection.execute(upgrade_script(0))
         yield connection
         connection.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(name))
 

@@ -11,6 +11,7 @@ from bot.errors import StoreError, StoreUnreachableError, StoreVersionError
 from bot.metrics import Metric
 from bot.plan import OutboxChanges
 from bot.schema import MIGRATIONS, SCHEMA_VERSION
+from bot.schema_pg import BASELINE_SCHEMA
 from bot.store import CACHE_SIZE, PAID_OUT_MEMORY, REPLY_TEXT_MEMORY, Checkpoint, Store
 from bot.tallies import PAYOUT_WINDOW, Tally
 
@@ -64,6 +65,7 @@ def test_commit_adds_counts_and_moves_the_checkpoint(store: Store) -> None:
         Metric.UPVOTES_GIVEN: 0,
         Metric.POSTS: 4,
         Metric.COMMENTS: 0,
+        Metric.REPLIES: 0,
     }
     assert store.load_counts("nobody") is None
     assert store.load_checkpoint() == Checkpoint(20, "14", T0 + 30)
@@ -196,9 +198,62 @@ def test_a_store_of_the_previous_schema_is_upgraded_keeping_its_data(tmp_path: P
         db.execute("PRAGMA user_version = 4")
     db.close()
     with Store.open(path) as store:
-        assert store._schema_version() == SCHEMA_VERSION == 9
+        assert store._schema_version() == SCHEMA_VERSION == 10
         assert store.load_checkpoint() == Checkpoint(7, "07", T0)
         assert store.load_reply_texts({("alice", "r1")}) == {}
+
+
+SCHEMA_9_ROWS = (
+    "INSERT INTO checkpoint VALUES (1, 7, '07', 1750000000)",
+    "INSERT INTO counts (account, posts, comments) VALUES ('alice', 3, 5), ('bob', 1, 5)",
+    "INSERT INTO baselines (account, state, queued_block, comments) VALUES ('alice', 'done', 7, 4)",
+)
+
+
+def make_schema_9_store(location: Location) -> None:
+    """A store as the bot of schema 9 left it, with counts, their ranking and a baseline: on SQLite by
+    migrations 1 to 9, on PostgreSQL by the baseline (PostgreSQL stores start there)."""
+    if isinstance(location, PostgresUrl):
+        with psycopg.connect(location.url, autocommit=True) as pg, pg.transaction():
+            pg.execute(BASELINE_SCHEMA)
+            for statement in SCHEMA_9_ROWS:
+                pg.execute(statement)
+        return
+    location.parent.mkdir(parents=True)
+    with sqlite3.connect(location) as db:
+        for version in range(1, 10):
+            db.executescript(MIGRATIONS[version])
+        for statement in SCHEMA_9_ROWS:
+            db.execute(statement)
+        db.execute("PRAGMA user_version = 9")
+    db.close()
+
+
+def test_a_store_of_schema_9_is_upgraded_to_count_replies_keeping_its_counts_and_rankings(
+    store_location: Location,
+) -> None:
+    make_schema_9_store(store_location)
+    with Store.open(store_location) as store:
+        assert store._schema_version() == 10
+        assert store.load_counts_of(["alice", "bob"]) == {
+            "alice": {**dict.fromkeys(Metric, 0), Metric.POSTS: 3, Metric.COMMENTS: 5},
+            "bob": {**dict.fromkeys(Metric, 0), Metric.POSTS: 1, Metric.COMMENTS: 5},
+        }
+        baseline = store.baselines.load("alice")
+        assert baseline is not None and baseline.counts[Metric.REPLIES] == 0
+        assert [(row.rank, row.account) for row in store.load_ranking_page(Metric.COMMENTS, 10, 0)] == [
+            (1, "alice"),
+            (1, "bob"),
+        ]
+        assert store.load_ranking_page(Metric.REPLIES, 10, 0) == []
+        replies = tally(increments=Counter({("bob", Metric.REPLIES): 2, ("carol", Metric.REPLIES): 1}))
+        store.commit_batch(replies, {}, Checkpoint(8, "08", T0 + 3))
+        assert [
+            (row.rank, row.account, row.count) for row in store.load_ranking_page(Metric.REPLIES, 10, 0)
+        ] == [
+            (1, "bob", 2),
+            (2, "carol", 1),
+        ]
 
 
 def test_a_write_ahead_log_past_its_bound_is_restarted_after_the_commit(

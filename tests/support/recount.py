@@ -2,7 +2,8 @@
 
 It reads the raw block JSON and takes comment creation times from the generator (the truth), then
 applies the counting rules set-wise: a pair counts if ANY of its upvotes came while the comment was
-younger than 7 days; a comment operation is new if it happened at the comment's creation time.
+younger than 7 days; a comment operation is new if it happened at the comment's creation time, and a new
+one whose parent is another account's is a reply that account received.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ def recount(
     count_self_votes: bool = True,
 ) -> dict[str, dict[Metric, int]]:
     pairs: set[tuple[str, str, str]] = set()
-    new_comments: set[tuple[str, str, bool]] = set()
+    new_comments: set[tuple[str, str, str]] = set()  # author, permlink, parent author
     for block in raw_blocks:
         time = parse_timestamp(block["timestamp"])
         for transaction in block["transactions"]:
@@ -39,13 +40,15 @@ def recount(
                     operation["type"] == "comment_operation"
                     and created(value["author"], value["permlink"]) == time
                 ):
-                    new_comments.add((value["author"], value["permlink"], value["parent_author"] == ""))
+                    new_comments.add((value["author"], value["permlink"], value["parent_author"]))
     counts: Counter[tuple[str, Metric]] = Counter()
     for voter, author, _ in pairs:
         counts[(author, Metric.UPVOTES_RECEIVED)] += 1
         counts[(voter, Metric.UPVOTES_GIVEN)] += 1
-    for author, _, is_root in new_comments:
-        counts[(author, Metric.POSTS if is_root else Metric.COMMENTS)] += 1
+    for author, _, parent in new_comments:
+        counts[(author, Metric.COMMENTS if parent else Metric.POSTS)] += 1
+        if parent and parent != author:
+            counts[(parent, Metric.REPLIES)] += 1
     result: dict[str, dict[Metric, int]] = {}
     for (account, metric), value in counts.items():
         result.setdefault(account, dict.fromkeys(Metric, 0))[metric] = value
@@ -57,7 +60,8 @@ def recount_history(entries: Iterable[dict[str, Any]], account: str) -> dict[Met
     counts if any upvote on it took effect (an effective_comment_vote in the same block, in every era; only
     when the history has no effective_comment_vote at all before HF24 — an old node — the upvotes before
     HF24 count without one), a comment once per incarnation (one more for each delete followed by a
-    comment op)."""
+    comment op), a reply received once per (author, permlink) under the account's comments by another
+    author (the parent's history does not hold the reply's deletes)."""
     hf24 = parse_timestamp("2020-10-14T14:00:00")
     ordered = sorted(entries, key=lambda entry: (entry["block"], entry["trx_in_block"], entry["op_in_trx"]))
     effective_ops = [e for e in ordered if e["op"]["type"] == "effective_comment_vote_operation"]
@@ -69,6 +73,7 @@ def recount_history(entries: Iterable[dict[str, Any]], account: str) -> dict[Met
     received: set[tuple[str, str]] = set()
     given: set[tuple[str, str]] = set()
     incarnations: Counter[tuple[str, bool]] = Counter()
+    replies: set[tuple[str, str]] = set()
     alive: dict[str, bool] = {}
     for e in ordered:
         kind, value = e["op"]["type"], e["op"]["value"]
@@ -84,9 +89,12 @@ def recount_history(entries: Iterable[dict[str, Any]], account: str) -> dict[Met
             incarnations[(value["permlink"], value["parent_author"] == "")] += 1
         elif kind == "delete_comment_operation" and value["author"] == account:
             alive.pop(value["permlink"], None)
+        if kind == "comment_operation" and value["parent_author"] == account != value["author"]:
+            replies.add((value["author"], value["permlink"]))
     return {
         Metric.UPVOTES_RECEIVED: len(received),
         Metric.UPVOTES_GIVEN: len(given),
         Metric.POSTS: sum(n for (_, root), n in incarnations.items() if root),
         Metric.COMMENTS: sum(n for (_, root), n in incarnations.items() if not root),
+        Metric.REPLIES: len(replies),
     }

@@ -135,7 +135,7 @@ class Poster:
             return PostReport(notification, Outcome.DRY_RUN)
         if not self._enough_resource_credits(head.time):
             return PostReport(notification, Outcome.PAUSED)
-        if not outbox.mark_sent(notification.id, parent, head.time):
+        if not outbox.mark_sent(notification.id, parent, head.time, badges=len(notification.badges)):
             return None  # opted out (or handled) since it was read
         return self._broadcast(notification, reply, head, self.key)
 

@@ -259,6 +259,22 @@ BASELINE_SCHEMA = (
     + f"INSERT INTO schema_version VALUES (1, {BASELINE});"
 )
 """The whole schema at :data:`BASELINE` and its version row, as one script for one transaction."""
-MIGRATIONS: dict[int, str] = {}
+MIGRATIONS: dict[int, str] = {
+    10: """
+        CREATE TABLE optout_families (
+            account TEXT COLLATE "C" NOT NULL,
+            family TEXT COLLATE "C" NOT NULL,
+            block_num BIGINT,
+            source TEXT COLLATE "C" NOT NULL,
+            PRIMARY KEY (account, family)
+        );
+        CREATE TABLE mutes (
+            account TEXT COLLATE "C" PRIMARY KEY,
+            muted BIGINT NOT NULL,
+            block_num BIGINT,
+            source TEXT COLLATE "C" NOT NULL
+        );
+    """,
+}
 """Each later schema version's migration on PostgreSQL, by the version it reaches (above :data:`BASELINE`):
 written with its SQLite twin in :mod:`bot.schema`, in the same change."""

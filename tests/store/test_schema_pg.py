@@ -17,7 +17,7 @@ from psycopg import sql
 
 from bot.metrics import Metric
 from bot.schema import SCHEMA_VERSION
-from bot.schema_pg import BASELINE_SCHEMA
+from bot.schema_pg import BASELINE, BASELINE_SCHEMA, MIGRATIONS
 from bot.store import Store
 from tests.support.ranking import load_ranking_tables, recount_ranking_tables
 
@@ -36,13 +36,17 @@ POSTGRESQL_ONLY = {"schema_version", "lease"}
 
 @pytest.fixture(scope="module")
 def pg(postgres_url: str) -> Iterator[psycopg.Connection[Any]]:
-    """A connection whose ``search_path`` is a schema of its own, holding :data:`BASELINE_SCHEMA`."""
+    """A connection whose ``search_path`` is a schema of its own, holding :data:`BASELINE_SCHEMA` and the
+    migrations after it, as :class:`bot.store.Store` runs them."""
     name = sql.Identifier(f"schema_pg_{secrets.token_hex(4)}")
     with psycopg.connect(postgres_url, autocommit=True) as connection:
         connection.execute(sql.SQL("CREATE SCHEMA {}").format(name))
         connection.execute(sql.SQL("SET search_path TO {}").format(name))
         with connection.transaction():
             connection.execute(BASELINE_SCHEMA)
+            for version in range(BASELINE + 1, SCHEMA_VERSION + 1):
+                connection.execute(MIGRATIONS[version])
+                connection.execute("UPDATE schema_version SET version = %s", (version,))
         yield connection
         connection.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(name))
 

@@ -355,6 +355,15 @@ class Outbox:
         )
         return {account for (account,) in rows}
 
+    def load_view_of(self, account: str) -> OutboxView:
+        """What the batch plan knows of ``account`` (opt-outs, mute, open and sent notifications)."""
+        return load_view(self._db, [account])
+
+    def load_mute(self, account: str) -> bool | None:
+        """Whether ``account`` mutes the bot, as known (from the blocks, or a node asked); None: unknown."""
+        row = self._db.execute("SELECT muted FROM mutes WHERE account = ?", (account,)).fetchone()
+        return None if row is None else bool(row[0])
+
     def load_optouts(self) -> list[tuple[str, int | None, str]]:
         """(account, block of the STOP or None, 'reply' or 'operator'), by name."""
         rows = self._db.execute("SELECT account, block_num, source FROM optouts ORDER BY account")
@@ -476,6 +485,13 @@ class Outbox:
     def remember_root_post(self, account: str, permlink: str, created: int) -> None:
         with self._transaction():
             _remember_root_post(self._db, account, permlink, created)
+
+    def remember_asked_mute(self, account: str, muted: bool) -> None:
+        """A node's word on whether ``account`` mutes the bot, asked once: kept unless the blocks told
+        meanwhile (theirs is newer); a mute drops its open notification."""
+        with self._transaction():
+            if self.load_mute(account) is None:
+                _write_mute(self._db, account, muted, None, "node")
 
     # -- the operator's writes ------------------------------------------------------------------
     def add_optout(self, account: str) -> None:

@@ -115,6 +115,9 @@ class Poster:
             return None
         if self.key is not None and not self._previous_comment_landed(head):
             return None
+        if self._muted(notification.account):
+            log.info("notification_dropped", account=notification.account, reason="the account mutes the bot")
+            return None
         parent = notification.parent or self._reply_target(notification.account, head.time)
         if parent is None:
             outbox.mark_no_post(notification.id)
@@ -148,6 +151,16 @@ class Poster:
             min_interval=self.settings.min_interval,
             expiration=self.settings.expiration,
         )
+
+    def _muted(self, account: str) -> bool:
+        """Whether ``account`` mutes the bot: as the store knows (from the blocks since the bot started, or a
+        node asked before), else asked of a node once and remembered (a mute drops the notification)."""
+        known = self.store.outbox.load_mute(account)
+        if known is not None:
+            return known
+        muted = self.chain.fetch_mutes(account, self.bot)
+        self.store.outbox.remember_asked_mute(account, muted)
+        return muted
 
     def _reply_target(self, account: str, now: int) -> tuple[str, str] | None:
         """The root post to reply to: the account's newest, if younger than ``max_post_age``."""

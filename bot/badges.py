@@ -12,6 +12,7 @@ import enum
 from collections.abc import Iterable, Iterator, Mapping, Set
 from dataclasses import dataclass
 
+from bot.manners import DEFAULT_CUSTOM_JSON_ID
 from bot.metrics import Metric
 
 Ladders = Mapping[Metric, tuple[int, ...]]
@@ -28,6 +29,8 @@ class BadgeRules:
     ignore: frozenset[str] = frozenset()
     max_crossing_age: float = 86_400
     per_account_interval: float = 86_400
+    custom_json_id: str = DEFAULT_CUSTOM_JSON_ID
+    """The id of the ``custom_json`` opt commands (``notifications.custom_json_id``, see :mod:`bot.manners`)."""
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -84,7 +87,8 @@ class Silence(enum.StrEnum):
     """Why an earned badge is recorded without being announced."""
 
     IGNORED = "ignored"  # the bot's own account, or on the ignore list
-    OPTED_OUT = "opted_out"  # the account replied STOP
+    OPTED_OUT = "opted_out"  # the account opted out (of the badge's family, or of all)
+    MUTED = "muted"  # the account mutes the bot
     STALE = "stale"  # found too long after it was earned (catching up, replaying history)
     BASELINE = "baseline"  # reached by the account's history before the bot followed it
 
@@ -103,20 +107,34 @@ def plan_badges(
     opted_out: Set[str],
     age: float,
     max_age: float,
+    stopped: Mapping[str, Set[Metric]] | None = None,
+    muted: Set[str] = frozenset(),
 ) -> list[EarnedBadge]:
-    """Which of ``badges`` (earned ``age`` chain seconds ago) are announced, and why the others are not."""
-    return [
-        EarnedBadge(badge, _silence(badge.account, bot, ignore, opted_out, age, max_age)) for badge in badges
-    ]
+    """Which of ``badges`` (earned ``age`` chain seconds ago) are announced, and why the others are not:
+    ``opted_out`` accounts hear of no family, ``stopped`` ones not of the families named, ``muted`` ones
+    of none."""
+    quiet = Quiet(bot, ignore, opted_out, stopped or {}, muted)
+    return [EarnedBadge(badge, quiet.silence(badge, age, max_age)) for badge in badges]
 
 
-def _silence(
-    account: str, bot: str, ignore: Set[str], opted_out: Set[str], age: float, max_age: float
-) -> Silence | None:
-    if account == bot or account in ignore:
-        return Silence.IGNORED
-    if account in opted_out:
-        return Silence.OPTED_OUT
-    if age > max_age:
-        return Silence.STALE
-    return None
+@dataclass(frozen=True, slots=True)
+class Quiet:
+    """Who is not to hear of which badges."""
+
+    bot: str
+    ignore: Set[str]
+    opted_out: Set[str]
+    stopped: Mapping[str, Set[Metric]]
+    muted: Set[str]
+
+    def silence(self, badge: Badge, age: float, max_age: float) -> Silence | None:
+        account = badge.account
+        if account == self.bot or account in self.ignore:
+            return Silence.IGNORED
+        if account in self.opted_out or badge.metric in self.stopped.get(account, ()):
+            return Silence.OPTED_OUT
+        if account in self.muted:
+            return Silence.MUTED
+        if age > max_age:
+            return Silence.STALE
+        return None

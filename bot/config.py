@@ -32,6 +32,7 @@ from bot.errors import BotError
 from bot.history import MAX_PAGE
 from bot.lease import TAKEOVER, Terms
 from bot.location import Location, PostgresUrl, is_postgres
+from bot.manners import DEFAULT_CUSTOM_JSON_ID
 from bot.metrics import Metric
 from bot.notifications import Templates, link_board, template_problem
 from bot.tallies import CountingRules
@@ -135,6 +136,8 @@ class NotificationSettings:
     ignore: frozenset[str] = frozenset()
     """Accounts never notified (the bot's own account never is, listed or not)."""
     decline_payout: bool = False
+    custom_json_id: str = DEFAULT_CUSTOM_JSON_ID
+    """The id of the ``custom_json`` operations by which accounts opt out or in (see :mod:`bot.manners`)."""
     beneficiaries: tuple[tuple[str, int], ...] = ()
     """(account, weight in 1/100 %) pairs, sorted by account, for the bot's comments."""
     templates: Templates = field(default_factory=Templates)
@@ -232,6 +235,7 @@ class Config:
             ignore=settings.ignore,
             max_crossing_age=settings.max_crossing_age,
             per_account_interval=settings.per_account_interval,
+            custom_json_id=settings.custom_json_id,
         )
 
 
@@ -495,6 +499,15 @@ def _boolean(value: object, where: str) -> bool:
     return value
 
 
+def _custom_json_id(value: object, where: str) -> str:
+    """hived refuses an id longer than 32 characters (HIVE_CUSTOM_OP_ID_MAX_LENGTH)."""
+    if not isinstance(value, str) or not 1 <= len(value) <= 32 or value != value.strip():
+        raise _Invalid(
+            where, f"must be a custom_json id (1 to 32 characters, no spaces around), got {_show(value)}"
+        )
+    return value
+
+
 def _account(value: object, where: str) -> str:
     if not isinstance(value, str):
         raise _Invalid(where, f"must be a Hive account name, got {_show(value)}")
@@ -709,6 +722,7 @@ _NOTIFICATIONS_SCHEMA: Final[_Schema] = {
     "expiration": _Key(_duration(30, 3600), required=False),
     "ignore": _Key(_accounts, required=False),
     "decline_payout": _Key(_boolean, required=False),
+    "custom_json_id": _Key(_custom_json_id, required=False),
     "beneficiaries": _Key(_beneficiaries, required=False),
     "templates": _Key(_section(_TEMPLATES_SCHEMA, Templates, optional=True), required=False),
 }

@@ -22,9 +22,10 @@ import structlog
 from bot.badges import BadgeRules
 from bot.chain import MAX_BLOCK_RANGE, ChainClient
 from bot.errors import ChainError
+from bot.manners import find_custom_opts, find_mutes
 from bot.operations import Block, CommentKey, comments_by
 from bot.optouts import (
-    OptCommand,
+    Opt,
     find_opt_commands,
     read_replies,
     replies_to,
@@ -246,10 +247,14 @@ class Follower:
         unread = unread_replies(read)
         if unread:
             read = read_replies(replies, kept, self.chain.fetch_contents(unread))
+        custom = find_custom_opts(blocks, self.badges.custom_json_id)
+        for refused in custom.refused:
+            log.warning("opt_command_refused", signers=list(refused.signers), reason=refused.reason)
         return OutboxChanges(
             rules=self.badges,
             age=age,
-            opt_commands=find_opt_commands(read),
+            opt_commands=_in_order(find_opt_commands(read), custom.commands),
+            mutes=find_mutes(blocks, bot),
             reply_texts=texts_to_keep(read),
             delivered=comments_by(blocks, bot),
         )
@@ -277,8 +282,12 @@ class Follower:
     def _log(self, report: BatchReport) -> None:
         for permlink, block in report.changes.delivered.items():
             log.info("notification_included", permlink=permlink, block=block)
-        for account, command in report.changes.opt_commands.items():
-            log.info("opted_out" if command is OptCommand.STOP else "opted_in", account=account, by="reply")
+        for account, opts in report.changes.opt_commands.items():
+            for opt in opts:
+                families = "all" if opt.families is None else sorted(opt.families)
+                log.info(f"opt_{opt.command}", account=account, families=families, by=opt.source)
+        for account, muted in report.changes.mutes.items():
+            log.info("muted" if muted else "unmuted", account=account)
         tally = report.tally
         log.info(
             "batch_committed",
@@ -291,6 +300,14 @@ class Follower:
             lag=report.lag,
             seconds=round(sum(report.seconds.values()), 3),
         )
+
+
+def _in_order(replies: Mapping[str, list[Opt]], customs: Mapping[str, list[Opt]]) -> dict[str, list[Opt]]:
+    """Each account's commands of a batch as they apply: its replies', then its custom_json ones (each in
+    chain order). Both in one batch from one account are rare; a batch is the unit the bot decides in."""
+    return {
+        account: [*replies.get(account, ()), *customs.get(account, ())] for account in {**replies, **customs}
+    }
 
 
 @dataclass(frozen=True, slots=True)

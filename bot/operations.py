@@ -68,6 +68,18 @@ class DeleteComment:
         return (self.author, self.permlink)
 
 
+@dataclass(frozen=True, slots=True)
+class CustomJson:
+    """A ``custom_json_operation``: who signed it (with their active or posting authority), its id, and its
+    JSON payload as the text it is on chain (decoded only by the rule that reads its id,
+    :mod:`bot.manners`)."""
+
+    id: str
+    json: str
+    required_auths: tuple[str, ...] = ()
+    required_posting_auths: tuple[str, ...] = ()
+
+
 Event = Vote | Comment | DeleteComment
 
 
@@ -78,6 +90,9 @@ class Block:
     previous: str
     timestamp: int  # seconds since the epoch, UTC
     events: tuple[Event, ...]
+    custom_jsons: tuple[CustomJson, ...] = ()
+    """The block's ``custom_json`` operations, in chain order: apart from :attr:`events`, which the
+    counting rules read (opt-out commands and mutes, :mod:`bot.manners`, read these)."""
 
 
 def parse_timestamp(text: str) -> int:
@@ -153,8 +168,12 @@ def _block(raw: _RawBlock) -> Block:
     except ValueError as exc:
         raise ChainDataError(f"{where}: timestamp: {exc}") from None
     events: list[Event] = []
+    customs: list[CustomJson] = []
     for t_index, transaction in enumerate(raw.transactions):
         for o_index, operation in enumerate(transaction.operations):
+            if operation.type == "custom_json_operation":
+                customs.extend(_custom_json(operation.value))
+                continue
             decoder = _DECODERS.get(operation.type)
             if decoder is None:
                 continue
@@ -163,7 +182,16 @@ def _block(raw: _RawBlock) -> Block:
             except (msgspec.ValidationError, msgspec.DecodeError) as exc:
                 place = f"{where} transaction {t_index} operation {o_index} ({operation.type})"
                 raise ChainDataError(f"{place}: {_plain(str(exc))}") from None
-    return Block(num, raw.block_id, raw.previous, timestamp, tuple(events))
+    return Block(num, raw.block_id, raw.previous, timestamp, tuple(events), tuple(customs))
+
+
+def _custom_json(value: msgspec.Raw) -> list[CustomJson]:
+    """A ``custom_json_operation`` as the bot reads it; none if it is not one (the chain never holds such,
+    and the bot reads only a few ids: a malformed one says nothing, never stops a batch)."""
+    try:
+        return [_CUSTOM_JSON.decode(value)]
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return []
 
 
 def _block_num(block_id: str) -> int:
@@ -216,3 +244,4 @@ _DECODERS: dict[str, msgspec.json.Decoder[Any]] = {
     "comment_operation": msgspec.json.Decoder(Comment),
     "delete_comment_operation": msgspec.json.Decoder(DeleteComment),
 }
+_CUSTOM_JSON = msgspec.json.Decoder(CustomJson)

@@ -3,7 +3,16 @@
 A comment (new or edited) whose parent is a comment by the bot's account, and whose text holds the word
 STOP — any case, as a whole word: "stop", "STOP!", "Stop please", but not "nonstop" or "stopped" — opts
 out its author, the account that wrote the reply, whoever the notification was for. START the same way
-opts back in; a text with both is a STOP. Within one batch the author's last reply decides.
+opts back in; a text with both is a STOP. Within one batch the author's replies apply in chain order (so
+the last whole STOP or START decides).
+
+A STOP (or START) may name families — the badges' keys, :class:`~bot.metrics.Metric` values, or ``all`` —
+in a list right after the word: "STOP posts", "stop comments, posts", "STOP upvotes_given and posts".
+The list's items are separated by spaces, a comma or ``&`` (spaces around), or the word ``and``; a ``-``
+in a name reads as ``_``; the list ends at the first word that is not a family (or at any other
+character: "STOP. Posts are fine" names none). A command that names none, or names ``all``, is about every
+family: whatever is unclear stops more, never less. An account opted out of every family that STARTs
+some is opted out of the others it was (every family the bot knows then).
 
 An edit may carry a diff-match-patch text (starting with ``@@ ``) instead of the whole body, as PeakD and
 Ecency send them. The reply's text after such an edit is the patch applied to its text before it
@@ -23,6 +32,7 @@ from dataclasses import dataclass
 
 from diff_match_patch import diff_match_patch
 
+from bot.metrics import Metric
 from bot.operations import Block, Comment, CommentKey
 
 MAX_KEPT_TEXT = 16_384
@@ -39,12 +49,95 @@ class OptCommand(enum.StrEnum):
     START = "start"
 
 
+ALL = "all"
+"""The word (and the custom_json value) that means every family."""
+
+
+@dataclass(frozen=True, slots=True)
+class Opt:
+    """One STOP or START: of every family (``families`` None), or of those named."""
+
+    command: OptCommand
+    families: frozenset[Metric] | None = None
+    source: str = "reply"
+    """Where it was read: ``reply`` or ``custom_json`` (the store keeps the last one's)."""
+
+
+@dataclass(frozen=True, slots=True)
+class OptState:
+    """What an account is opted out of: every family (``everything``, a STOP without families: today's and
+    any family added later), or the ``families`` named."""
+
+    everything: bool = False
+    families: frozenset[Metric] = frozenset()
+
+    def wants(self, metric: Metric) -> bool:
+        """Whether the account is notified of ``metric``'s badges."""
+        return not self.everything and metric not in self.families
+
+    @property
+    def opted_in(self) -> bool:
+        return not self.everything and not self.families
+
+    def apply(self, opt: Opt) -> OptState:
+        if opt.families is None:
+            return OptState(everything=opt.command is OptCommand.STOP)
+        if opt.command is OptCommand.STOP:
+            return self if self.everything else OptState(families=self.families | opt.families)
+        stopped = frozenset(Metric) if self.everything else self.families
+        return OptState(families=stopped - opt.families)
+
+
+def apply_opts(state: OptState, opts: Iterable[Opt]) -> OptState:
+    """``state`` after ``opts``, in order."""
+    for opt in opts:
+        state = state.apply(opt)
+    return state
+
+
+def parse_family(word: str) -> Metric | str | None:
+    """A family's name (any case, ``-`` for ``_``) → its :class:`Metric`, or :data:`ALL`; None: not one.
+    Read from :class:`Metric` each time: a family added there is a family here."""
+    name = word.lower().replace("-", "_")
+    if name == ALL:
+        return ALL
+    return Metric(name) if name in Metric._value2member_map_ else None
+
+
+_ITEM = re.compile(r"(?:\s*[,&]\s*|\s+and\s+|\s+)([a-z0-9_-]+)(?![^\W_])", re.IGNORECASE)
+"""One item of a family list, with the separator before it."""
+
+
 def parse_opt_command(text: str) -> OptCommand | None:
-    if _STOP.search(text):
-        return OptCommand.STOP
-    if _START.search(text):
-        return OptCommand.START
+    opt = parse_opt(text)
+    return None if opt is None else opt.command
+
+
+def parse_opt(text: str) -> Opt | None:
+    """A reply's STOP or START, with the families it names (see the module's docstring)."""
+    for command, word in ((OptCommand.STOP, _STOP), (OptCommand.START, _START)):
+        found = list(word.finditer(text))
+        if found:
+            named = [_named_families(text, match.end()) for match in found]
+            if any(families is None for families in named):
+                return Opt(command)
+            return Opt(command, frozenset().union(*(families or () for families in named)))
     return None
+
+
+def _named_families(text: str, start: int) -> frozenset[Metric] | None:
+    """The families listed in ``text`` from ``start`` (just after a STOP or START); None: all of them (none
+    named, or ``all``)."""
+    named: set[Metric] = set()
+    while (item := _ITEM.match(text, start)) is not None:
+        family = parse_family(item.group(1))
+        if family is None:
+            break
+        if not isinstance(family, Metric):
+            return None
+        named.add(family)
+        start = item.end()
+    return frozenset(named) or None
 
 
 def is_patch(body: str) -> bool:
@@ -126,12 +219,12 @@ def texts_to_keep(read: Iterable[ReadReply]) -> dict[CommentKey, str | None]:
     }
 
 
-def find_opt_commands(read: Iterable[ReadReply]) -> dict[str, OptCommand]:
-    """Each replier's last STOP or START, read from the reply's text after each operation (an unknown
-    text says nothing)."""
-    commands: dict[str, OptCommand] = {}
+def find_opt_commands(read: Iterable[ReadReply]) -> dict[str, list[Opt]]:
+    """Each replier's STOPs and STARTs, in chain order, read from the reply's text after each operation
+    (an unknown text says nothing)."""
+    commands: dict[str, list[Opt]] = {}
     for item in read:
-        command = parse_opt_command(item.text) if item.text is not None else None
-        if command is not None:
-            commands[item.reply.author] = command
+        opt = parse_opt(item.text) if item.text is not None else None
+        if opt is not None:
+            commands.setdefault(item.reply.author, []).append(opt)
     return commands

@@ -18,10 +18,13 @@ A notification's life::
       │  └────────┘  the broadcast failed, or its transaction expired unseen: try again later
       ├──▶ no_post ──▶ waiting                (no recent root post to reply to: wait for the next one)
       ├──▶ parked                             (max_attempts failed broadcasts; shown by ``status``)
-      ├──▶ dropped                            (the account opted out first)
+      ├──▶ dropped                            (the account opted out or muted the bot first)
       └──▶ dry_run                            (dry-run: logged, never broadcast)
 
 At most one notification per account is open (waiting or no_post): badges earned meanwhile join it.
+An account that opts out of some families keeps its open notification for the others: the badges of the
+families it left are taken out of it (recorded as silent, ``opted_out``), and a notification left with no
+badge is dropped. A STOP of every family, or a mute, drops it whole.
 """
 
 from __future__ import annotations
@@ -34,11 +37,11 @@ from typing import Any
 
 import msgspec
 
-from bot.badges import Badge, EarnedBadge
+from bot.badges import Badge, EarnedBadge, Silence
 from bot.db import Database
 from bot.metrics import Metric
 from bot.operations import CommentKey
-from bot.optouts import OptCommand
+from bot.optouts import OptState
 from bot.plan import BatchPlan, NewNotification, OutboxView
 
 
@@ -92,8 +95,11 @@ def load_view(db: Database, accounts: Iterable[str]) -> OutboxView:
     if wanted == "[]":
         return OutboxView()
     (text,) = db.execute(_VIEW, (wanted, *_OPEN)).fetchone()
-    opted_out, open_rows, sent_rows = _VIEW_ROWS.decode(text)
-    return OutboxView(frozenset(opted_out), dict(open_rows), dict(sent_rows))
+    opted_out, open_rows, sent_rows, family_rows, muted = _VIEW_ROWS.decode(text)
+    stopped: dict[str, frozenset[Metric]] = {}
+    for account, family in family_rows:
+        stopped[account] = stopped.get(account, frozenset()) | {Metric(family)}
+    return OutboxView(frozenset(opted_out), stopped, frozenset(muted), dict(open_rows), dict(sent_rows))
 
 
 _VIEW = (
@@ -104,22 +110,28 @@ _VIEW = (
     "WHERE account IN (SELECT account FROM wanted) AND state IN (?2, ?3))), "
     "json((SELECT coalesce(json_group_array(json_array(account, sent)), '[]') FROM (SELECT account, "
     "max(sent_time) AS sent FROM notifications WHERE account IN (SELECT account FROM wanted) "
-    "AND sent_time IS NOT NULL GROUP BY account) AS latest)))"
+    "AND sent_time IS NOT NULL GROUP BY account) AS latest)), "
+    "json((SELECT coalesce(json_group_array(json_array(account, family)), '[]') FROM optout_families "
+    "WHERE account IN (SELECT account FROM wanted))), "
+    "json((SELECT coalesce(json_group_array(account), '[]') FROM mutes "
+    "WHERE muted = 1 AND account IN (SELECT account FROM wanted))))"
 )
-"""Opted-out accounts, open notifications (account, id), latest sent time (account, time): ``json()``
-keeps each subquery's array an array (a subquery's result loses its JSON subtype)."""
-_VIEW_ROWS = msgspec.json.Decoder(tuple[list[str], list[tuple[str, int]], list[tuple[str, int]]])
+"""Opted-out accounts, open notifications (account, id), latest sent time (account, time), families
+opted out of (account, family), accounts muting the bot: ``json()`` keeps each subquery's array an array
+(a subquery's result loses its JSON subtype)."""
+_VIEW_ROWS = msgspec.json.Decoder(
+    tuple[list[str], list[tuple[str, int]], list[tuple[str, int]], list[tuple[str, str]], list[str]]
+)
 
 
 def write_batch(db: Database, plan: BatchPlan) -> None:
     """Write the outbox's part of ``plan`` (see :func:`bot.plan.plan_batch`). Call inside the batch's
     transaction, the one that moves the checkpoint: a badge and the notification announcing it are in the
     store before anything is sent, STOP and START take effect with the block that carried them."""
-    for account, command in plan.opt_commands.items():
-        if command is OptCommand.STOP:
-            _opt_out(db, account, plan.block_num, "reply")
-        else:
-            db.execute("DELETE FROM optouts WHERE account = ?", (account,))
+    for account, (state, source) in plan.opt_states.items():
+        _write_opt_state(db, account, state, plan.block_num, source)
+    for account, muted in plan.mutes.items():
+        _write_mute(db, account, muted, plan.block_num, "chain")
     for author, permlink in plan.deleted:
         db.execute("DELETE FROM root_posts WHERE account = ? AND permlink = ?", (author, permlink))
     for account, (permlink, created) in plan.root_posts.items():
@@ -132,6 +144,8 @@ def write_batch(db: Database, plan: BatchPlan) -> None:
     for new in plan.notifications:
         ids[new.account] = _open_notification(db, new, plan.block_num)
     record_badges(db, plan.badges, ids, plan.block_num, plan.block_time)
+    for account in plan.opt_states:
+        _drop_unwanted(db, account)
     db.executemany(
         "UPDATE notifications SET state = ?, delivered_block = ? WHERE permlink = ? AND state != ?",
         [(State.DELIVERED, num, permlink, State.DELIVERED) for permlink, num in plan.delivered.items()],
@@ -179,6 +193,52 @@ def _opt_out(db: Database, account: str, block_num: int | None, source: str) -> 
         "INSERT INTO optouts (account, block_num, source) VALUES (?, ?, ?) ON CONFLICT (account) DO NOTHING",
         (account, block_num, source),
     )
+    _drop_open(db, account)
+
+
+def _write_opt_state(db: Database, account: str, state: OptState, block_num: int | None, source: str) -> None:
+    """Store what ``account`` is opted out of now: a row of ``optouts`` for every family, else a row of
+    ``optout_families`` per family."""
+    db.execute("DELETE FROM optout_families WHERE account = ?", (account,))
+    if state.everything:
+        _opt_out(db, account, block_num, source)
+        return
+    db.execute("DELETE FROM optouts WHERE account = ?", (account,))
+    db.executemany(
+        "INSERT INTO optout_families (account, family, block_num, source) VALUES (?, ?, ?, ?)",
+        [(account, family, block_num, source) for family in sorted(state.families)],
+    )
+
+
+def _drop_unwanted(db: Database, account: str) -> None:
+    """Take the badges of the families ``account`` opted out of out of its open notifications (silent,
+    ``opted_out``); drop an open notification left with none."""
+    db.execute(
+        f"UPDATE badges SET notification_id = NULL, silence = ? WHERE account = ? AND metric IN "
+        f"(SELECT family FROM optout_families WHERE account = ?) AND notification_id IN "
+        f"(SELECT id FROM notifications WHERE account = ? AND state IN {_in(_OPEN)})",
+        (Silence.OPTED_OUT, account, account, account, *_OPEN),
+    )
+    db.execute(
+        f"UPDATE notifications SET state = ? WHERE account = ? AND state IN {_in(_OPEN)} "
+        "AND NOT EXISTS (SELECT 1 FROM badges WHERE notification_id = notifications.id)",
+        (State.DROPPED, account, *_OPEN),
+    )
+
+
+def _write_mute(db: Database, account: str, muted: bool, block_num: int | None, source: str) -> None:
+    """Remember whether ``account`` mutes the bot (learned at ``block_num`` from ``source``, ``chain`` or
+    ``node``); a mute drops its open notification."""
+    db.execute(
+        "INSERT INTO mutes (account, muted, block_num, source) VALUES (?, ?, ?, ?) ON CONFLICT (account) "
+        "DO UPDATE SET muted = excluded.muted, block_num = excluded.block_num, source = excluded.source",
+        (account, int(muted), block_num, source),
+    )
+    if muted:
+        _drop_open(db, account)
+
+
+def _drop_open(db: Database, account: str) -> None:
     db.execute(
         f"UPDATE notifications SET state = ? WHERE account = ? AND state IN {_in(_OPEN)}",
         (State.DROPPED, account, *_OPEN),
@@ -210,7 +270,7 @@ def _reopen(
     ).fetchone()
     if not count_attempt:
         attempts -= 1
-    if db.execute("SELECT 1 FROM optouts WHERE account = ?", (account,)).fetchone():
+    if db.execute(_SILENCED, (account, account)).fetchone():
         state = State.DROPPED
     elif max_attempts is not None and attempts >= max_attempts:
         state = State.PARKED
@@ -229,6 +289,13 @@ def _reopen(
         "WHERE id = ?",
         (state, attempts, error, not_before, notification_id),
     )
+    _drop_unwanted(db, account)
+
+
+_SILENCED = (
+    "SELECT 1 FROM optouts WHERE account = ? UNION ALL SELECT 1 FROM mutes WHERE account = ? AND muted = 1"
+)
+"""Whether an account hears of no badge: opted out of every family, or muting the bot."""
 
 
 def _in(states: Iterable[State]) -> str:
@@ -288,6 +355,15 @@ class Outbox:
         )
         return {account for (account,) in rows}
 
+    def load_view_of(self, account: str) -> OutboxView:
+        """What the batch plan knows of ``account`` (opt-outs, mute, open and sent notifications)."""
+        return load_view(self._db, [account])
+
+    def load_mute(self, account: str) -> bool | None:
+        """Whether ``account`` mutes the bot, as known (from the blocks, or a node asked); None: unknown."""
+        row = self._db.execute("SELECT muted FROM mutes WHERE account = ?", (account,)).fetchone()
+        return None if row is None else bool(row[0])
+
     def load_optouts(self) -> list[tuple[str, int | None, str]]:
         """(account, block of the STOP or None, 'reply' or 'operator'), by name."""
         rows = self._db.execute("SELECT account, block_num, source FROM optouts ORDER BY account")
@@ -331,15 +407,31 @@ class Outbox:
         }
 
     # -- the poster's writes --------------------------------------------------------------------
-    def mark_sent(self, notification_id: int, parent: CommentKey, now: int) -> bool:
+    def mark_sent(
+        self, notification_id: int, parent: CommentKey, now: int, *, badges: int | None = None
+    ) -> bool:
         """Record that the notification is about to be broadcast, replying to ``parent``. False (and
-        nothing written) if it is no longer waiting or its account has opted out meanwhile."""
+        nothing written) if it is no longer waiting, its account has opted out or muted the bot meanwhile,
+        or it no longer holds ``badges`` badges (None: not checked), the number it held when read and its
+        text made: some were taken out by an opt-out of their family, or new ones joined it."""
         with self._transaction():
             changed = self._db.execute(
                 "UPDATE notifications SET state = ?, parent_author = ?, parent_permlink = ?, sent_time = ?, "
                 "attempts = attempts + 1 WHERE id = ? AND state = ? "
-                "AND account NOT IN (SELECT account FROM optouts)",
-                (State.SENT, parent[0], parent[1], now, notification_id, State.WAITING),
+                "AND account NOT IN (SELECT account FROM optouts) "
+                "AND account NOT IN (SELECT account FROM mutes WHERE muted = 1) "
+                "AND coalesce(?, (SELECT count(*) FROM badges WHERE notification_id = ?)) = "
+                "(SELECT count(*) FROM badges WHERE notification_id = ?)",
+                (
+                    State.SENT,
+                    *parent,
+                    now,
+                    notification_id,
+                    State.WAITING,
+                    badges,
+                    notification_id,
+                    notification_id,
+                ),
             ).rowcount
         return changed == 1
 
@@ -393,6 +485,13 @@ class Outbox:
     def remember_root_post(self, account: str, permlink: str, created: int) -> None:
         with self._transaction():
             _remember_root_post(self._db, account, permlink, created)
+
+    def remember_asked_mute(self, account: str, muted: bool) -> None:
+        """A node's word on whether ``account`` mutes the bot, asked once: kept unless the blocks told
+        meanwhile (theirs is newer); a mute drops its open notification."""
+        with self._transaction():
+            if self.load_mute(account) is None:
+                _write_mute(self._db, account, muted, None, "node")
 
     # -- the operator's writes ------------------------------------------------------------------
     def add_optout(self, account: str) -> None:

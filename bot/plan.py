@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping, Set
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 
 from bot.badges import Badge, BadgeRules, EarnedBadge, Silence, find_crossings, plan_badges
@@ -30,7 +30,7 @@ from bot.history import Side
 from bot.metrics import Metric
 from bot.notifications import notification_permlink
 from bot.operations import CommentKey
-from bot.optouts import OptCommand
+from bot.optouts import Opt, OptState, apply_opts
 from bot.tallies import CountedVote, Tally
 
 SeamSide = tuple[str, str, str, Side]
@@ -47,7 +47,10 @@ class OutboxChanges:
     rules; None: find none."""
     age: float = 0.0
     """How long ago, in chain seconds, the batch's last block was made (stale badges are not announced)."""
-    opt_commands: Mapping[str, OptCommand] = field(default_factory=dict)
+    opt_commands: Mapping[str, Sequence[Opt]] = field(default_factory=dict)
+    """Each account's STOPs and STARTs in the batch, in the order they apply (replies, then custom_json)."""
+    mutes: Mapping[str, bool] = field(default_factory=dict)
+    """Accounts whose follow operations in the batch mute the bot (True) or end a mute (False): the last."""
     reply_texts: Mapping[CommentKey, str | None] = field(default_factory=dict)
     """The texts of replies to the bot's comments, as the batch left them, to keep for later edits sent as
     patches (None: forget the reply's); kept by the store, see :func:`bot.optouts.texts_to_keep`."""
@@ -84,11 +87,18 @@ class OutboxView:
     """What the outbox half of the plan needs from the store, for the accounts that crossed a threshold."""
 
     opted_out: Set[str] = frozenset()
-    """Accounts opted out before the batch (its STOP and START apply on top)."""
+    """Accounts opted out of every family before the batch (its STOP and START apply on top)."""
+    stopped: Mapping[str, frozenset[Metric]] = field(default_factory=dict)
+    """Accounts opted out of some families before the batch, with those families."""
+    muted: Set[str] = frozenset()
+    """Accounts muting the bot before the batch, as the store knows (its mutes apply on top)."""
     open_notifications: Mapping[str, int] = field(default_factory=dict)
     """Each account's open notification (waiting or no_post), by id: badges announced join it."""
     last_sent: Mapping[str, int] = field(default_factory=dict)
     """Chain time of each account's latest notification sent: the next waits the per-account interval."""
+
+    def opt_state(self, account: str) -> OptState:
+        return OptState(account in self.opted_out, self.stopped.get(account, frozenset()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +120,10 @@ class BatchPlan:
     """To open, one per account announced without an open notification; its announced badges join it."""
     joined: Mapping[str, int] = field(default_factory=dict)
     """Accounts whose announced badges join their open notification, by its id."""
-    opt_commands: Mapping[str, OptCommand] = field(default_factory=dict)
+    opt_states: Mapping[str, tuple[OptState, str]] = field(default_factory=dict)
+    """What the accounts that sent STOP or START in the batch are opted out of after it, and where their
+    last command was read."""
+    mutes: Mapping[str, bool] = field(default_factory=dict)
     root_posts: Mapping[str, tuple[str, int]] = field(default_factory=dict)
     deleted: frozenset[CommentKey] = frozenset()
     """Comments deleted in the batch: a root post among them is no longer the account's newest."""
@@ -154,18 +167,29 @@ def plan_batch(
     block_num: int,
     block_time: int,
 ) -> BatchPlan:
-    """Which crossings are announced (the batch's STOP and START apply first), the notifications they open
-    or join, and the outbox's other changes."""
+    """Which crossings are announced (the batch's STOP, START and mutes apply first), the notifications they
+    open or join, and the outbox's other changes."""
     rules = changes.rules
+    states = {
+        account: apply_opts(known.opt_state(account), opts) for account, opts in changes.opt_commands.items()
+    }
     badges: tuple[EarnedBadge, ...] = ()
     if rules is not None:
-        stops = {account for account, command in changes.opt_commands.items() if command is OptCommand.STOP}
+        after = {
+            **{account: known.opt_state(account) for account in known.opted_out | known.stopped.keys()},
+            **states,
+        }
+        muted = (set(known.muted) - changes.mutes.keys()) | {
+            account for account, on in changes.mutes.items() if on
+        }
         badges = tuple(
             plan_badges(
                 counted.crossings,
                 bot=rules.bot,
                 ignore=rules.ignore,
-                opted_out=(set(known.opted_out) - set(changes.opt_commands)) | stops,
+                opted_out={account for account, state in after.items() if state.everything},
+                stopped={account: state.families for account, state in after.items()},
+                muted=muted,
                 age=changes.age,
                 max_age=rules.max_crossing_age,
             )
@@ -179,7 +203,10 @@ def plan_batch(
         badges=badges,
         notifications=notifications,
         joined=joined,
-        opt_commands=changes.opt_commands,
+        opt_states={
+            account: (state, changes.opt_commands[account][-1].source) for account, state in states.items()
+        },
+        mutes=changes.mutes,
         root_posts=tally.root_posts,
         deleted=frozenset(tally.deleted),
         delivered=changes.delivered,

@@ -115,6 +115,9 @@ class Poster:
             return None
         if self.key is not None and not self._previous_comment_landed(head):
             return None
+        if self._muted(notification.account):
+            log.info("notification_dropped", account=notification.account, reason="the account mutes the bot")
+            return None
         parent = notification.parent or self._reply_target(notification.account, head.time)
         if parent is None:
             outbox.mark_no_post(notification.id)
@@ -135,7 +138,7 @@ class Poster:
             return PostReport(notification, Outcome.DRY_RUN)
         if not self._enough_resource_credits(head.time):
             return PostReport(notification, Outcome.PAUSED)
-        if not outbox.mark_sent(notification.id, parent, head.time):
+        if not outbox.mark_sent(notification.id, parent, head.time, badges=len(notification.badges)):
             return None  # opted out (or handled) since it was read
         return self._broadcast(notification, reply, head, self.key)
 
@@ -148,6 +151,16 @@ class Poster:
             min_interval=self.settings.min_interval,
             expiration=self.settings.expiration,
         )
+
+    def _muted(self, account: str) -> bool:
+        """Whether ``account`` mutes the bot: as the store knows (from the blocks since the bot started, or a
+        node asked before), else asked of a node once and remembered (a mute drops the notification)."""
+        known = self.store.outbox.load_mute(account)
+        if known is not None:
+            return known
+        muted = self.chain.fetch_mutes(account, self.bot)
+        self.store.outbox.remember_asked_mute(account, muted)
+        return muted
 
     def _reply_target(self, account: str, now: int) -> tuple[str, str] | None:
         """The root post to reply to: the account's newest, if younger than ``max_post_age``."""

@@ -8,14 +8,15 @@ is a new one. Which module reads and writes each table:
   triggers on ``counts`` only);
 - :mod:`bot.store`: ``checkpoint``, ``comments``, ``counted_votes``, ``paid_out_comments``,
   ``reply_texts``;
-- :mod:`bot.outbox`: ``badges``, ``notifications``, ``optouts``, ``root_posts``;
+- :mod:`bot.outbox`: ``badges``, ``notifications``, ``optouts``, ``optout_families``, ``mutes``,
+  ``root_posts``;
 - :mod:`bot.baselines`: ``live_start``, ``baselines``, ``baseline_seen``, ``seam_votes``,
   ``baseline_unconfirmed``.
 """
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 
 
 def _ranking_migration(columns: tuple[str, ...]) -> str:
@@ -73,6 +74,23 @@ def _ranking_of(c: str) -> str:
         END;
     """
 
+
+_MANNERS = """
+    CREATE TABLE optout_families (
+        account TEXT NOT NULL,
+        family TEXT NOT NULL,
+        block_num INTEGER,
+        source TEXT NOT NULL,
+        PRIMARY KEY (account, family)
+    ) WITHOUT ROWID;
+    CREATE TABLE mutes (
+        account TEXT PRIMARY KEY,
+        muted INTEGER NOT NULL,
+        block_num INTEGER,
+        source TEXT NOT NULL
+    ) WITHOUT ROWID;
+"""
+"""Migration 10, the same on PostgreSQL but for its types (:mod:`bot.schema_pg`)."""
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -241,4 +259,7 @@ MIGRATIONS: dict[int, str] = {
         CREATE INDEX counts_by_replies ON counts (replies DESC, account);
     """
     + _ranking_of("replies"),
+    # manners (bot.outbox): opt-outs of some families (``optouts`` keeps meaning every family), and what the
+    # bot knows of each account's mute of it (a row: known, from the blocks or asked of a node once)
+    11: _MANNERS,
 }

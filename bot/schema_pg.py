@@ -294,6 +294,22 @@ MIGRATIONS: dict[int, str] = {
 """
     + _NO_RANKING
     + _ranking((*RANKED, "replies")),
+    # manners: bot.schema's migration 11
+    11: """
+        CREATE TABLE optout_families (
+            account TEXT COLLATE "C" NOT NULL,
+            family TEXT COLLATE "C" NOT NULL,
+            block_num BIGINT,
+            source TEXT COLLATE "C" NOT NULL,
+            PRIMARY KEY (account, family)
+        );
+        CREATE TABLE mutes (
+            account TEXT COLLATE "C" PRIMARY KEY,
+            muted BIGINT NOT NULL,
+            block_num BIGINT,
+            source TEXT COLLATE "C" NOT NULL
+        );
+    """,
 }
 """Each later schema version's migration on PostgreSQL, by the version it reaches (above :data:`BASELINE`):
 written with its SQLite twin in :mod:`bot.schema`, in the same change."""

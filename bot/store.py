@@ -402,7 +402,9 @@ class Store:
                 changes.rules,
                 with_baselines=with_baselines,
             )
-            known = outbox.load_view(self._db, {badge.account for badge in counted.crossings})
+            known = outbox.load_view(
+                self._db, {badge.account for badge in counted.crossings} | changes.opt_commands.keys()
+            )
             plan = plan_batch(counted, tally, changes, known, checkpoint.block_num, checkpoint.block_time)
             self._write_counts(tally, learned, plan.counts, changes.reply_texts, checkpoint.block_time)
             baselines.mark_live(self._db, counted.live_sides)

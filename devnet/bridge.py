@@ -6,6 +6,10 @@ replies titled ``RE: <root title>``, no payouts or reputations worth reading).
   the account's root posts, newest first, at most ``limit`` (default and at most 20); paging starts after
   the post named by ``start_author``/``start_permlink``. Only the last :data:`POSTS_SPAN` blocks (30 days) are
   looked at. Other sorts are an error (the devnet serves only ``posts``).
+- ``bridge.get_relationship_between_accounts {"account1", "account2"}`` — whether account1 follows or
+  mutes (``ignores``) account2, from the follow operations broadcast to the devnet (a generated chain's
+  own follows are not read); hivemind's five keys (its ``get_relationship_between_accounts`` pattern
+  tests: ``ignores.pat.json``, ``none.pat.json``).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any
 
 from devnet.checks import Rejected
 from devnet.head import HeadClock
+from devnet.ledger import Ledger
 from devnet.source import PAYOUT_SECONDS, ChainSource, CommentState
 from devnet.world import format_time
 
@@ -41,7 +46,22 @@ class BridgeApi:
         self._lock = lock
 
     def methods(self) -> dict[str, Handler]:
-        return {"bridge.get_post": self._get_post, "bridge.get_account_posts": self._get_account_posts}
+        return {
+            "bridge.get_post": self._get_post,
+            "bridge.get_account_posts": self._get_account_posts,
+            "bridge.get_relationship_between_accounts": self._get_relationship,
+        }
+
+    def _get_relationship(self, params: dict[str, Any]) -> dict[str, bool]:
+        account1, account2 = str(params["account1"]), str(params["account2"])
+        with self._lock:
+            head = self.head.head()
+            for account in (account1, account2):
+                if self.source.account(account, head) is None:
+                    raise BridgeError(f"Account {account} does not exist")
+            if isinstance(self.source, Ledger):
+                return self.source.relationship(account1, account2, head)
+            return Ledger(self.source).relationship(account1, account2, head)
 
     def _get_post(self, params: dict[str, Any]) -> dict[str, Any]:
         author, permlink = str(params["author"]), str(params["permlink"])

@@ -21,6 +21,7 @@ from __future__ import annotations
 import bisect
 import heapq
 import itertools
+import json
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -64,6 +65,9 @@ class Ledger:
         self._posted: dict[str, list[tuple[int, bool]]] = {}  # author → (block, created?), sorted
         self._source_activity: OrderedDict[int, tuple[int, dict[str, set[str]]]] = OrderedDict()
         self._seq = itertools.count()
+        self._follows: list[
+            tuple[int, str, tuple[str, ...], str]
+        ] = []  # (block, follower, following, action)
 
     # -- ChainSource ------------------------------------------------------------------------------------------
     @property
@@ -155,6 +159,24 @@ class Ledger:
         """What :meth:`accept` would answer, without keeping the transaction (it is lost)."""
         return self._check(transaction, head)[0]
 
+    def relationship(self, account1: str, account2: str, head: int) -> dict[str, bool]:
+        """hivemind's ``bridge.get_relationship_between_accounts`` answer for the follow operations
+        broadcast here up to ``head``: the follow group only (``blog``/``follow``, ``ignore``, ``""`` and
+        the resets), as hivemind's ``process_follows`` applies them (openhive-network/hivemind, commit
+        cab9e328bfd5bd9da2d228d68db75b07b7ae8f93, ``hive/db/sql_scripts/hafapp_api.sql``); blacklists are
+        never set here."""
+        follows = ignores = False
+        for block, follower, following, action in self._follows:
+            if block > head or follower != account1:
+                continue
+            if action in ("reset_all_lists", "reset_following_list", "reset_muted_list"):
+                follows = follows and action == "reset_muted_list"
+                ignores = ignores and action == "reset_following_list"
+            elif account2 in following and action in ("blog", "follow", "ignore", ""):
+                follows, ignores = action in ("blog", "follow"), action == "ignore"
+        return {"blacklists": False, "follows": follows, "follows_blacklists": False, "follows_muted": False,
+                "ignores": ignores}  # fmt: skip
+
     def rc_bar(self, account: str, head: int) -> rc.Manabar:
         """``account``'s RC manabar as stored (never-touched accounts: full, updated at the head time)."""
         return self.rc.bar(account, self.block_time(head))
@@ -214,6 +236,7 @@ class Ledger:
                 else:
                     parent = (event.op["parent_author"], event.op["parent_permlink"])
                     self._children.setdefault(parent, set()).add(key)
+        self._follows.extend((accepted.block, *follow) for follow in _follows(accepted.transaction))
         for account, kinds in pending.activity.items():
             self._activity.setdefault(accepted.block, {}).setdefault(account, set()).update(kinds)
         self.rc.spend(pending.payer, pending.cost, pending.now)
@@ -310,6 +333,25 @@ class Ledger:
         if len(self._source_activity) > 64:
             self._source_activity.popitem(last=False)
         return found
+
+
+def _follows(transaction: dict[str, Any]) -> list[tuple[str, tuple[str, ...], str]]:
+    """The follow operations of ``transaction`` as hivemind reads them: (follower, following, action)."""
+    found = []
+    for op in transaction["operations"]:
+        value = op["value"]
+        if op["type"] != "custom_json_operation" or value["id"] != "follow" or value["required_auths"]:
+            continue
+        try:
+            kind, body = json.loads(value["json"])
+            follower, following, what = body["follower"], body["following"], body["what"]
+        except (ValueError, TypeError, KeyError):
+            continue
+        if kind != "follow" or [follower] != value["required_posting_auths"] or not isinstance(what, list):
+            continue
+        action = what[0] if what and what[0] not in (False, True) else ""
+        found.append((follower, tuple(following) if isinstance(following, list) else (following,), action))
+    return found
 
 
 def _patched(old: str, body: str) -> str:

@@ -79,6 +79,30 @@ class DevUser:
         """Reply "STOP" (or ``body``) to a comment: the opt-out the bot honours."""
         return self.reply(parent_author, parent_permlink, body, permlink=permlink)
 
+    def custom_json(self, op_id: str, payload: Any) -> Accepted | None:
+        """A ``custom_json`` with ``payload`` (JSON-encoded here), signed with the posting authority."""
+        text = json.dumps(payload, separators=(",", ":"))
+        return self.broadcast(operations.Custom_json(**{
+            "required_auths": [], "required_posting_auths": [self.account], "id": op_id, "json": text,
+        }))  # fmt: skip
+
+    def opt(self, payload: Any, *, op_id: str = "hive-badge-bot") -> Accepted | None:
+        """The bot's quiet opt command: ``{"stop": "all"}``, ``{"start": ["posts"]}``…"""
+        return self.custom_json(op_id, payload)
+
+    def mute(self, account: str) -> Accepted | None:
+        """Mute ``account`` as front ends do (a follow operation, ``"what": ["ignore"]``)."""
+        return self._follow(account, ["ignore"])
+
+    def unmute(self, account: str) -> Accepted | None:
+        """End a mute of ``account`` (``"what": []``, as front ends send it)."""
+        return self._follow(account, [])
+
+    def _follow(self, account: str, what: list[str]) -> Accepted | None:
+        return self.custom_json(
+            "follow", ["follow", {"follower": self.account, "following": account, "what": what}]
+        )
+
     def delete(self, permlink: str) -> Accepted | None:
         """Delete one of this user's comments (one without replies or net positive votes)."""
         return self.broadcast(operations.Delete_comment(author=self.account, permlink=permlink))

@@ -272,6 +272,15 @@ class ChainClient:
         params = {"account": account, "sort": "posts", "limit": 1}
         return self._read("bridge", "get_account_posts", params, newest)
 
+    def fetch_mutes(self, account: str, target: str) -> bool:
+        """Whether ``account`` mutes ``target``: hivemind's ``bridge.get_relationship_between_accounts``
+        ``{"account1", "account2"}`` answers ``{"follows", "ignores", "blacklists", "follows_blacklists",
+        "follows_muted"}`` (its pattern tests ``get_relationship_between_accounts/ignores``, ``none``)."""
+        params = {"account1": account, "account2": target}
+        return self._read(
+            "bridge", "get_relationship_between_accounts", params, lambda answer: bool(answer["ignores"])
+        )
+
     def fetch_resource_credits(self, account: str, now: int) -> ResourceCredits:
         """``account``'s resource credits at chain time ``now`` (regenerated linearly since last used)."""
 

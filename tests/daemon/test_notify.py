@@ -550,3 +550,78 @@ def test_payout_options_go_with_the_reply(node: DevNode, tmp_path: Path, chain: 
             "value": {"beneficiaries": [{"account": beneficiary, "weight": 500}]},
         }
     ]
+
+
+# --- manners: mutes and quiet opt-outs ---------------------------------------------------------------------
+
+
+def comments_to(node: DevNode, account: str, first: int, last: int) -> list[int]:
+    return [block for block, value in bot_comments(node, first, last) if value["parent_author"] == account]
+
+
+def test_the_devnet_answers_hiveminds_relationship_from_the_follow_operations_it_saw(
+    node: DevNode, tmp_path: Path, chain: ChainGenerator
+) -> None:
+    """The answer's keys: hivemind's pattern ``get_relationship_between_accounts/ignores.pat.json``."""
+    alice = user(node, chain.accounts[0], tmp_path)
+    chain_reader = chain_client(node.url)
+    assert chain_reader.fetch_mutes(alice.account, BOT) is False
+    muted = alice.mute(BOT)
+    assert muted is not None
+    node.clock.set_head(muted.block)
+    assert chain_reader.fetch_mutes(alice.account, BOT) is True
+    unmuted = alice.unmute(BOT)
+    assert unmuted is not None
+    node.clock.set_head(unmuted.block)
+    assert chain_reader.fetch_mutes(alice.account, BOT) is False
+
+
+@pytest.mark.slow
+def test_a_muting_account_is_never_notified_until_it_unmutes(
+    node: DevNode, bot: SteppedBot, tmp_path: Path
+) -> None:
+    notified = first_delivered(bot, START + 300)
+    account = user(node, notified.account, tmp_path)
+    mute = account.mute(BOT)
+    assert mute is not None
+    bot.run(START + 700)
+    outbox = bot.poster_store.outbox
+    assert outbox.load_mute(notified.account) is True
+    assert comments_to(node, notified.account, mute.block, START + 700) == []
+    assert [row for row in outbox.load_badge_records(notified.account) if row.announced == "muted"], (
+        "the account kept earning badges, silently"
+    )
+    unmute = account.unmute(BOT)
+    assert unmute is not None
+    bot.run(START + 1100)
+    assert outbox.load_mute(notified.account) is False
+    later = [row for row in outbox.load_badge_records(notified.account) if row.block_num > unmute.block]
+    assert all(row.announced not in ("muted", "opted_out") for row in later)
+
+
+@pytest.mark.slow
+def test_an_account_opted_out_of_a_family_by_custom_json_hears_only_of_the_others_until_it_starts(
+    node: DevNode, bot: SteppedBot, tmp_path: Path
+) -> None:
+    notified = first_delivered(bot, START + 300)
+    family = notified.badges[0].metric
+    account = user(node, notified.account, tmp_path)
+    stop = account.opt({"stop": [family.value]})
+    assert stop is not None
+    bot.run(START + 700)
+    outbox = bot.poster_store.outbox
+    after = [
+        row
+        for row in outbox.load_badge_records(notified.account)
+        if row.block_num > stop.block and row.metric == family
+    ]
+    assert after, f"the account earned no {family} badge after its stop: nothing was tested"
+    assert all(row.announced == "opted_out" for row in after)
+    sent = [n for state in State for n in outbox.load_notifications(state) if n.account == notified.account]
+    assert all(badge.metric != family for n in sent if n.id != notified.id for badge in n.badges)
+    start = account.opt({"start": "all"})
+    assert start is not None
+    bot.run(START + 1100)
+    assert bot.poster_store.outbox.load_view_of(notified.account).opt_state(notified.account).opted_in
+    later = [row for row in outbox.load_badge_records(notified.account) if row.block_num > start.block]
+    assert all(row.announced != "opted_out" for row in later)

@@ -219,4 +219,4 @@ def test_every_earned_badge_is_planned_silent_or_not_in_order() -> None:
 
 
 def test_silence_reasons_are_the_strings_stored_in_the_outbox() -> None:
-    assert {silence.value for silence in Silence} == {"ignored", "opted_out", "stale", "baseline"}
+    assert {silence.value for silence in Silence} == {"ignored", "opted_out", "muted", "stale", "baseline"}

@@ -261,7 +261,10 @@ def test_texts_longer_than_the_bound_are_not_kept() -> None:
 def commands_of(
     replies: list[Comment], kept: dict[tuple[str, str], str] | None = None
 ) -> dict[str, OptCommand]:
-    return find_opt_commands(read_replies(replies, kept or {}))
+    return {
+        account: opts[-1].command
+        for account, opts in find_opt_commands(read_replies(replies, kept or {})).items()
+    }
 
 
 def test_each_replier_gets_their_own_command() -> None:

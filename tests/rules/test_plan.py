@@ -11,7 +11,7 @@ from bot.badges import Badge, BadgeRules, EarnedBadge, Ladders, Silence
 from bot.history import Side
 from bot.metrics import Metric
 from bot.notifications import notification_permlink
-from bot.optouts import OptCommand
+from bot.optouts import Opt, OptCommand, OptState
 from bot.plan import (
     BatchPlan,
     CountsView,
@@ -47,7 +47,11 @@ class Case:
 def plan(case: Case) -> BatchPlan:
     tally = Tally(increments=Counter({(account, P): n for account, n in case.posts.items()}))
     counted = plan_counts(tally, CountsView(before=case.before), RULES, with_baselines=False)
-    changes = OutboxChanges(rules=RULES, age=case.age, opt_commands=case.commands)
+    changes = OutboxChanges(
+        rules=RULES,
+        age=case.age,
+        opt_commands={account: [Opt(command)] for account, command in case.commands.items()},
+    )
     return plan_batch(counted, tally, changes, case.known, NUM, TIME)
 
 
@@ -157,7 +161,7 @@ def test_stop_is_planned_for_the_outbox_which_drops_the_open_notification() -> N
         Case({}, known=OutboxView(open_notifications={"alice": 7}), commands={"alice": OptCommand.STOP})
     )
 
-    assert planned.opt_commands == {"alice": OptCommand.STOP}
+    assert planned.opt_states == {"alice": (OptState(everything=True), "reply")}
     assert (planned.badges, planned.notifications, planned.joined) == ((), (), {})
 
 

@@ -178,7 +178,10 @@ def test_stop_detection_never_fails_and_replies_to_others_say_nothing(text: str)
 def test_a_huge_body_is_parsed(tmp_path: Path) -> None:
     huge = "STOP " + "x" * 64_000
     parsed = parse_blocks([block(1, reply("alice", "r", "badge-bot", "n", huge))])
-    assert find_opt_commands(read_replies(replies_to(parsed, "badge-bot"), {}))["alice"].value == "stop"
+    assert (
+        find_opt_commands(read_replies(replies_to(parsed, "badge-bot"), {}))["alice"][-1].command.value
+        == "stop"
+    )
 
 
 def _comments() -> Any:

@@ -70,6 +70,8 @@ def source(tmp_path: Path) -> Path:
         db.execute("INSERT INTO baseline_unconfirmed VALUES ('bob', 'given', 'carol', 'p', 'bob', 99)")
         db.execute("INSERT INTO seam_votes VALUES ('carol', 'p', 'bob', 'given', 'live')")
         db.execute(f"INSERT INTO paid_out_comments VALUES ('dave', 'old', {time_of(1) - 8 * DAY})")
+        db.execute("INSERT INTO optout_families VALUES ('erin', 'replies', 11, 'custom_json')")
+        db.execute("INSERT INTO mutes VALUES ('frank', 1, 11, 'chain')")
     return path
 
 

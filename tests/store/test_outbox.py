@@ -16,7 +16,7 @@ from bot.errors import StoreError
 from bot.metrics import Metric
 from bot.notifications import notification_permlink
 from bot.operations import comments_by, parse_blocks
-from bot.optouts import OptCommand
+from bot.optouts import Opt, OptCommand
 from bot.outbox import Notification, Outbox, State
 from bot.plan import OutboxChanges
 from bot.store import Checkpoint, Store
@@ -67,7 +67,7 @@ def commit(
     changes = OutboxChanges(
         rules=rules if badges or find_badges else None,
         age=age,
-        opt_commands=commands or {},
+        opt_commands={account: [Opt(command)] for account, command in (commands or {}).items()},
         delivered=delivered or {},
     )
     checkpoint = Checkpoint(num, block_id(num), time_of(num) if time is None else time)

@@ -78,7 +78,9 @@ def test_a_store_of_schema_7_is_upgraded_with_its_ranking(tmp_path: Path) -> Non
     with sqlite3.connect(path) as db:
         for version in range(1, 8):
             db.executescript(MIGRATIONS[version])
-        db.executemany("INSERT INTO counts (account, posts) VALUES (?, ?)", table.items())  # schema 7's columns
+        db.executemany(
+            "INSERT INTO counts (account, posts) VALUES (?, ?)", table.items()
+        )  # schema 7's columns
         db.execute("PRAGMA user_version = 7")
     db.close()
     Store.open(path).close()

@@ -198,7 +198,7 @@ def test_a_store_of_the_previous_schema_is_upgraded_keeping_its_data(tmp_path: P
         db.execute("PRAGMA user_version = 4")
     db.close()
     with Store.open(path) as store:
-        assert store._schema_version() == SCHEMA_VERSION == 10
+        assert store._schema_version() == SCHEMA_VERSION == 11
         assert store.load_checkpoint() == Checkpoint(7, "07", T0)
         assert store.load_reply_texts({("alice", "r1")}) == {}
 
@@ -234,7 +234,7 @@ def test_a_store_of_schema_9_is_upgraded_to_count_replies_keeping_its_counts_and
 ) -> None:
     make_schema_9_store(store_location)
     with Store.open(store_location) as store:
-        assert store._schema_version() == 10
+        assert store._schema_version() == SCHEMA_VERSION
         assert store.load_counts_of(["alice", "bob"]) == {
             "alice": {**dict.fromkeys(Metric, 0), Metric.POSTS: 3, Metric.COMMENTS: 5},
             "bob": {**dict.fromkeys(Metric, 0), Metric.POSTS: 1, Metric.COMMENTS: 5},

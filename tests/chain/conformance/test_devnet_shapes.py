@@ -195,6 +195,14 @@ ADAPTED: dict[str, Callable[[Facts, Any], Any]] = {
     "bridge.get_account_posts.not_existing_account": lambda f, real: real,
     "bridge.get_account_posts.over_limit": lambda f, real: {**real, "account": f.author},
     "bridge.get_account_posts.invalid_sort": lambda f, real: {**real, "account": f.author},
+    "bridge.get_relationship_between_accounts.ignores": lambda f, real: {
+        "account1": f.voter,
+        "account2": f.author,
+    },
+    "bridge.get_relationship_between_accounts.none": lambda f, real: {
+        "account1": f.author,
+        "account2": f.voter,
+    },
     "condenser_api.broadcast_transaction.missing_posting_authority": _unsigned_vote,
     "condenser_api.broadcast_transaction.transaction_tapos_exception": _unsigned_vote,
 }

@@ -35,7 +35,13 @@ import structlog
 from bot.badges import Ladders, select_announcements
 from bot.chain import BroadcastResult, ChainClient, ChainState, PostingKey, Reply
 from bot.config import NotificationSettings
-from bot.errors import ChainError, LeaseLostError, NotEnoughRCError, UnconfirmedBroadcastError
+from bot.errors import (
+    ChainError,
+    LeaseLostError,
+    NotEnoughRCError,
+    PermanentChainError,
+    UnconfirmedBroadcastError,
+)
 from bot.lease import Holding
 from bot.notifications import notification_metadata, render_notification
 from bot.outbox import Notification, State
@@ -154,11 +160,20 @@ class Poster:
 
     def _muted(self, account: str) -> bool:
         """Whether ``account`` mutes the bot: as the store knows (from the blocks since the bot started, or a
-        node asked before), else asked of a node once and remembered (a mute drops the notification)."""
+        node asked before), else asked of a node once and remembered (a mute drops the notification).
+
+        Every node refusing the question (hivemind refuses it for an account it does not know: the bot's
+        own, on a node whose hivemind lags or misses it) is taken as no mute, and remembered so: an outbox
+        held back for ever by a question that cannot be answered would silence everyone. A node that does
+        not answer (a transient error) is asked again at the next tick."""
         known = self.store.outbox.load_mute(account)
         if known is not None:
             return known
-        muted = self.chain.fetch_mutes(account, self.bot)
+        try:
+            muted = self.chain.fetch_mutes(account, self.bot)
+        except PermanentChainError as exc:
+            log.warning("mute_unknown", account=account, error=str(exc), taken_as="not muted")
+            muted = False
         self.store.outbox.remember_asked_mute(account, muted)
         return muted
 

@@ -29,6 +29,8 @@ class BadgeRules:
     ignore: frozenset[str] = frozenset()
     max_crossing_age: float = 86_400
     per_account_interval: float = 86_400
+    digest_interval: float = 7 * 86_400
+    """How long an account on a digest waits between two notifications (see :func:`bot.plan.due_time`)."""
     custom_json_id: str = DEFAULT_CUSTOM_JSON_ID
     """The id of the ``custom_json`` opt commands (``notifications.custom_json_id``, see :mod:`bot.manners`)."""
 

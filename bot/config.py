@@ -125,6 +125,9 @@ class NotificationSettings:
     """Chain seconds between two of the bot's comments (the chain allows one every 3 s)."""
     per_account_interval: float = 86_400
     """At most one notification per account in this time; later badges join the waiting one."""
+    digest_interval: float = 7 * 86_400
+    """For an account on a digest (``{"digest": "weekly"}``, :mod:`bot.manners`): at most one notification in
+    this time, a week unless set; ``per_account_interval`` stays the floor."""
     max_crossing_age: float = 86_400
     """A badge found this long (chain time) after it was earned is recorded, not announced."""
     rc_reserve: float = 10.0
@@ -235,6 +238,7 @@ class Config:
             ignore=settings.ignore,
             max_crossing_age=settings.max_crossing_age,
             per_account_interval=settings.per_account_interval,
+            digest_interval=settings.digest_interval,
             custom_json_id=settings.custom_json_id,
         )
 
@@ -716,6 +720,7 @@ _NOTIFICATIONS_SCHEMA: Final[_Schema] = {
     "max_post_age": _Key(_duration(60, 365 * 86_400), required=False),
     "min_interval": _Key(_duration(3, 86_400), required=False),
     "per_account_interval": _Key(_duration(0, 365 * 86_400), required=False),
+    "digest_interval": _Key(_duration(60, 365 * 86_400), required=False),
     "max_crossing_age": _Key(_duration(0, 365 * 86_400), required=False),
     "rc_reserve": _Key(_number(0, 100), required=False),
     "max_attempts": _Key(_integer(1, 1000), required=False),

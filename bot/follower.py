@@ -255,6 +255,7 @@ class Follower:
             age=age,
             opt_commands=_in_order(find_opt_commands(read), custom.commands),
             mutes=find_mutes(blocks, bot),
+            digests=custom.digests,
             reply_texts=texts_to_keep(read),
             delivered=comments_by(blocks, bot),
         )
@@ -288,6 +289,8 @@ class Follower:
                 log.info(f"opt_{opt.command}", account=account, families=families, by=opt.source)
         for account, muted in report.changes.mutes.items():
             log.info("muted" if muted else "unmuted", account=account)
+        for account, digest in report.changes.digests.items():
+            log.info("digest_chosen", account=account, digest=digest.value)
         tally = report.tally
         log.info(
             "batch_committed",

@@ -11,6 +11,14 @@ Anything else with the id — JSON that is not such an object, an unknown family
 command is refused whole, never half-applied), a second key — is refused: it changes nothing, and the
 reason is reported for the log, never raised (one bad operation must not stop a batch).
 
+**Digests** under the same id: ``{"digest": "weekly"}`` gathers the account's notifications into one
+comment per ``notifications.digest_interval`` (a week unless the operator says otherwise; see
+:func:`bot.plan.due_time`), ``{"digest": "off"}`` returns to the default, each notification as soon as
+``per_account_interval`` allows. Only those two values, exactly so written (lower case), are a digest command:
+anything else (``"Weekly"``, ``"daily"``, ``true``) is refused like a malformed opt command. Within a batch
+the account's last digest command decides; a digest is independent of what the account is opted out of
+(a STOP still silences, and a START finds the digest as it was).
+
 **Mutes** follow hivemind's reading of ``follow`` operations (openhive-network/hivemind, commit
 cab9e328bfd5bd9da2d228d68db75b07b7ae8f93, ``hive/db/sql_scripts/hafapp_api.sql``, ``process_follows``):
 id ``follow``, ``required_auths`` empty, exactly one ``required_posting_auths`` equal to the JSON's
@@ -25,9 +33,10 @@ blocks, and treats it as no follow.
 
 from __future__ import annotations
 
+import enum
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot.operations import Block, CustomJson
@@ -38,6 +47,17 @@ DEFAULT_CUSTOM_JSON_ID = "hive-badge-bot"
 SOURCE = "custom_json"
 _UNMUTING = frozenset({"blog", "follow", ""})
 _RESETS = frozenset({"reset_muted_list", "reset_all_lists"})
+
+
+class Digest(enum.StrEnum):
+    """How an account's notifications go out: each on its own (``off``, the default), or gathered into one
+    comment per digest interval (``weekly``)."""
+
+    OFF = "off"
+    WEEKLY = "weekly"
+
+
+DIGEST_KEY = "digest"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,14 +71,16 @@ class Refused:
 @dataclass(frozen=True, slots=True)
 class CustomOpts:
     """The opt commands of a batch's ``custom_json`` operations: each account's, in chain order, and those
-    refused."""
+    refused; each account's last digest command."""
 
     commands: Mapping[str, list[Opt]]
     refused: tuple[Refused, ...] = ()
+    digests: Mapping[str, Digest] = field(default_factory=dict)
 
 
-def parse_custom_opt(op: CustomJson) -> tuple[str, Opt] | Refused:
-    """The account and the command of an opt ``custom_json`` (its id already checked), or why it is none."""
+def parse_custom_opt(op: CustomJson) -> tuple[str, Opt | Digest] | Refused:
+    """The account and the command of an opt ``custom_json`` (its id already checked): a STOP or START, or a
+    digest; or why it is none."""
     signers = (*op.required_auths, *op.required_posting_auths)
     if len(signers) != 1:
         return Refused(signers, f"signed by {len(signers)} accounts, not one")
@@ -67,10 +89,14 @@ def parse_custom_opt(op: CustomJson) -> tuple[str, Opt] | Refused:
     except ValueError:
         return Refused(signers, "not JSON")
     if not isinstance(payload, dict) or len(payload) != 1:
-        return Refused(signers, 'not an object with one key, "stop" or "start"')
+        return Refused(signers, 'not an object with one key, "stop", "start" or "digest"')
     ((key, value),) = payload.items()
+    if key == DIGEST_KEY:
+        if not isinstance(value, str) or value not in Digest._value2member_map_:
+            return Refused(signers, f'the digest is not "weekly" nor "off": {json.dumps(value)[:80]}')
+        return signers[0], Digest(value)
     if key not in (OptCommand.STOP, OptCommand.START):
-        return Refused(signers, f'the key is {key!r}, not "stop" or "start"')
+        return Refused(signers, f'the key is {key!r}, not "stop", "start" or "digest"')
     families = _families(value)
     if isinstance(families, str):
         return Refused(signers, families)
@@ -91,9 +117,11 @@ def _families(value: Any) -> frozenset[Any] | str | None:
 
 
 def find_custom_opts(blocks: Iterable[Block], custom_id: str) -> CustomOpts:
-    """Every opt command with ``custom_id`` in ``blocks``, per account in chain order, and the refused."""
+    """Every opt command with ``custom_id`` in ``blocks``, per account in chain order, the refused, and each
+    account's last digest command."""
     commands: dict[str, list[Opt]] = {}
     refused: list[Refused] = []
+    digests: dict[str, Digest] = {}
     for block in blocks:
         for op in block.custom_jsons:
             if op.id != custom_id:
@@ -101,9 +129,11 @@ def find_custom_opts(blocks: Iterable[Block], custom_id: str) -> CustomOpts:
             parsed = parse_custom_opt(op)
             if isinstance(parsed, Refused):
                 refused.append(parsed)
+            elif isinstance(parsed[1], Digest):
+                digests[parsed[0]] = parsed[1]
             else:
                 commands.setdefault(parsed[0], []).append(parsed[1])
-    return CustomOpts(commands, tuple(refused))
+    return CustomOpts(commands, tuple(refused), digests)
 
 
 def parse_mute(op: CustomJson, bot: str) -> tuple[str, bool] | None:

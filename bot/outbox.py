@@ -7,7 +7,8 @@ Two writers share these tables, never at the same time (SQLite transactions):
   announcing it are in the store before anything is sent, STOP and START take effect with the block that
   carried them, and a notification is *delivered* when the bot's comment is seen in an irreversible block.
   What to write is decided by :mod:`bot.plan`, not here: this module owns the tables (``badges``,
-  ``notifications``, ``optouts``, ``root_posts``) and the notification states;
+  ``notifications``, ``optouts``, ``optout_families``, ``mutes``, ``preferences``, ``root_posts``) and
+  the notification states;
 - the poster (:mod:`bot.poster`), through :class:`Outbox`, which marks a notification *sent* in its own
   commit before it broadcasts, so a crash between the broadcast and the next commit is remembered.
 
@@ -24,7 +25,9 @@ A notification's life::
 At most one notification per account is open (waiting or no_post): badges earned meanwhile join it.
 An account that opts out of some families keeps its open notification for the others: the badges of the
 families it left are taken out of it (recorded as silent, ``opted_out``), and a notification left with no
-badge is dropped. A STOP of every family, or a mute, drops it whole.
+badge is dropped. A STOP of every family, or a mute, drops it whole. An account on a digest has its open
+notification due later (:meth:`bot.plan.Pace.due`): choosing the digest or leaving it moves the due time
+of the one waiting; a STOP or a mute drops it all the same.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ import msgspec
 
 from bot.badges import Badge, EarnedBadge, Silence
 from bot.db import Database
+from bot.manners import Digest
 from bot.metrics import Metric
 from bot.operations import CommentKey
 from bot.optouts import OptState
@@ -95,18 +99,26 @@ def load_view(db: Database, accounts: Iterable[str]) -> OutboxView:
     if wanted == "[]":
         return OutboxView()
     (text,) = db.execute(_VIEW, (wanted, *_OPEN)).fetchone()
-    opted_out, open_rows, sent_rows, family_rows, muted = _VIEW_ROWS.decode(text)
+    opted_out, open_rows, sent_rows, family_rows, muted, digest_rows = _VIEW_ROWS.decode(text)
     stopped: dict[str, frozenset[Metric]] = {}
     for account, family in family_rows:
         stopped[account] = stopped.get(account, frozenset()) | {Metric(family)}
-    return OutboxView(frozenset(opted_out), stopped, frozenset(muted), dict(open_rows), dict(sent_rows))
+    return OutboxView(
+        frozenset(opted_out),
+        stopped,
+        frozenset(muted),
+        {account: id_ for account, id_, _ in open_rows},
+        dict(sent_rows),
+        open_due={account: due for account, _, due in open_rows},
+        digests=dict(digest_rows),
+    )
 
 
 _VIEW = (
     "WITH wanted(account) AS (SELECT value FROM json_each(?1)) SELECT json_array("
     "json((SELECT coalesce(json_group_array(account), '[]') FROM optouts "
     "WHERE account IN (SELECT account FROM wanted))), "
-    "json((SELECT coalesce(json_group_array(json_array(account, id)), '[]') FROM notifications "
+    "json((SELECT coalesce(json_group_array(json_array(account, id, not_before)), '[]') FROM notifications "
     "WHERE account IN (SELECT account FROM wanted) AND state IN (?2, ?3))), "
     "json((SELECT coalesce(json_group_array(json_array(account, sent)), '[]') FROM (SELECT account, "
     "max(sent_time) AS sent FROM notifications WHERE account IN (SELECT account FROM wanted) "
@@ -114,13 +126,22 @@ _VIEW = (
     "json((SELECT coalesce(json_group_array(json_array(account, family)), '[]') FROM optout_families "
     "WHERE account IN (SELECT account FROM wanted))), "
     "json((SELECT coalesce(json_group_array(account), '[]') FROM mutes "
-    "WHERE muted = 1 AND account IN (SELECT account FROM wanted))))"
+    "WHERE muted = 1 AND account IN (SELECT account FROM wanted))), "
+    "json((SELECT coalesce(json_group_array(json_array(account, block_time)), '[]') FROM preferences "
+    "WHERE account IN (SELECT account FROM wanted))))"
 )
-"""Opted-out accounts, open notifications (account, id), latest sent time (account, time), families
-opted out of (account, family), accounts muting the bot: ``json()`` keeps each subquery's array an array
-(a subquery's result loses its JSON subtype)."""
+"""Opted-out accounts, open notifications (account, id, not_before), latest sent time (account, time),
+families opted out of (account, family), accounts muting the bot, accounts on a digest (account, chosen
+at): ``json()`` keeps each subquery's array an array (a subquery's result loses its JSON subtype)."""
 _VIEW_ROWS = msgspec.json.Decoder(
-    tuple[list[str], list[tuple[str, int]], list[tuple[str, int]], list[tuple[str, str]], list[str]]
+    tuple[
+        list[str],
+        list[tuple[str, int, int]],
+        list[tuple[str, int]],
+        list[tuple[str, str]],
+        list[str],
+        list[tuple[str, int]],
+    ]
 )
 
 
@@ -132,6 +153,7 @@ def write_batch(db: Database, plan: BatchPlan) -> None:
         _write_opt_state(db, account, state, plan.block_num, source)
     for account, muted in plan.mutes.items():
         _write_mute(db, account, muted, plan.block_num, "chain")
+    _write_digests(db, plan)
     for author, permlink in plan.deleted:
         db.execute("DELETE FROM root_posts WHERE account = ? AND permlink = ?", (author, permlink))
     for account, (permlink, created) in plan.root_posts.items():
@@ -149,6 +171,29 @@ def write_batch(db: Database, plan: BatchPlan) -> None:
     db.executemany(
         "UPDATE notifications SET state = ?, delivered_block = ? WHERE permlink = ? AND state != ?",
         [(State.DELIVERED, num, permlink, State.DELIVERED) for permlink, num in plan.delivered.items()],
+    )
+
+
+def _write_digests(db: Database, plan: BatchPlan) -> None:
+    """The accounts that chose a digest (a row, with when) or left it (none), and the open notifications
+    whose due time that moved."""
+    db.executemany(
+        "INSERT INTO preferences (account, digest, block_num, block_time) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (account) DO UPDATE SET digest = excluded.digest, block_num = excluded.block_num, "
+        "block_time = excluded.block_time",
+        [
+            (account, digest, plan.block_num, plan.block_time)
+            for account, digest in plan.digests.items()
+            if digest is not Digest.OFF
+        ],
+    )
+    db.executemany(
+        "DELETE FROM preferences WHERE account = ?",
+        [(account,) for account, digest in plan.digests.items() if digest is Digest.OFF],
+    )
+    db.executemany(
+        f"UPDATE notifications SET not_before = ? WHERE id = ? AND state IN {_in(_OPEN)}",
+        [(due, notification_id, *_OPEN) for notification_id, due in plan.rescheduled.items()],
     )
 
 

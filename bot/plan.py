@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 from bot.badges import Badge, BadgeRules, EarnedBadge, Silence, find_crossings, plan_badges
 from bot.history import Side
+from bot.manners import Digest
 from bot.metrics import Metric
 from bot.notifications import notification_permlink
 from bot.operations import CommentKey
@@ -51,6 +52,8 @@ class OutboxChanges:
     """Each account's STOPs and STARTs in the batch, in the order they apply (replies, then custom_json)."""
     mutes: Mapping[str, bool] = field(default_factory=dict)
     """Accounts whose follow operations in the batch mute the bot (True) or end a mute (False): the last."""
+    digests: Mapping[str, Digest] = field(default_factory=dict)
+    """Accounts that chose a digest or left it in the batch: their last digest command."""
     reply_texts: Mapping[CommentKey, str | None] = field(default_factory=dict)
     """The texts of replies to the bot's comments, as the batch left them, to keep for later edits sent as
     patches (None: forget the reply's); kept by the store, see :func:`bot.optouts.texts_to_keep`."""
@@ -96,9 +99,38 @@ class OutboxView:
     """Each account's open notification (waiting or no_post), by id: badges announced join it."""
     last_sent: Mapping[str, int] = field(default_factory=dict)
     """Chain time of each account's latest notification sent: the next waits the per-account interval."""
+    open_due: Mapping[str, int] = field(default_factory=dict)
+    """When each open notification is due (its ``not_before``), by account."""
+    digests: Mapping[str, int] = field(default_factory=dict)
+    """Accounts on a digest before the batch, with the chain time they chose it."""
 
     def opt_state(self, account: str) -> OptState:
         return OptState(account in self.opted_out, self.stopped.get(account, frozenset()))
+
+
+@dataclass(frozen=True, slots=True)
+class Pace:
+    """How long an account's notifications wait (from the config)."""
+
+    interval: float = 0.0
+    """``per_account_interval``: everyone's floor."""
+    digest_interval: float = 7 * 86_400
+
+    def due(self, now: int, last_sent: int | None, digest_since: int | None) -> int:
+        """When an account's notification opened at chain time ``now`` is due (never before ``now``).
+
+        Everyone's waits ``interval`` after the account's last notification sent (``last_sent``, None:
+        none). One on a digest since chain time ``digest_since`` (None: not on one) also waits
+        ``digest_interval`` after the later of the last one sent and the choice of the digest: its first
+        period starts when it is chosen, so choosing it never brings a comment sooner nor sends the very
+        next badge alone; each later one waits a whole period after the one before. Badges earned meanwhile
+        join it; the wait does not make them late (a badge is stale or not when it is found, see
+        :meth:`bot.badges.Quiet.silence`)."""
+        due = now if last_sent is None else max(now, math.ceil(last_sent + self.interval))
+        if digest_since is None:
+            return due
+        anchor = digest_since if last_sent is None else max(last_sent, digest_since)
+        return max(due, math.ceil(anchor + self.digest_interval))
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +156,11 @@ class BatchPlan:
     """What the accounts that sent STOP or START in the batch are opted out of after it, and where their
     last command was read."""
     mutes: Mapping[str, bool] = field(default_factory=dict)
+    digests: Mapping[str, Digest] = field(default_factory=dict)
+    """Accounts whose digest the batch turned on (chosen at ``block_time``) or off; a repeated choice is
+    none (its first time stands)."""
+    rescheduled: Mapping[int, int] = field(default_factory=dict)
+    """Open notifications whose due time the batch's digest commands moved, by id: the new ``not_before``."""
     root_posts: Mapping[str, tuple[str, int]] = field(default_factory=dict)
     deleted: frozenset[CommentKey] = frozenset()
     """Comments deleted in the batch: a root post among them is no longer the account's newest."""
@@ -194,8 +231,14 @@ def plan_batch(
                 max_age=rules.max_crossing_age,
             )
         )
-    interval = 0.0 if rules is None else rules.per_account_interval
-    notifications, joined = _plan_notifications(badges, known, interval, block_time)
+    pace = Pace() if rules is None else Pace(rules.per_account_interval, rules.digest_interval)
+    digests = _changed_digests(changes.digests, known)
+    since = {
+        **known.digests,
+        **{account: block_time for account, on in digests.items() if on is Digest.WEEKLY},
+    }
+    since = {account: time for account, time in since.items() if digests.get(account) is not Digest.OFF}
+    notifications, joined = _plan_notifications(badges, known, pace, since, block_time)
     return BatchPlan(
         block_num=block_num,
         block_time=block_time,
@@ -207,17 +250,47 @@ def plan_batch(
             account: (state, changes.opt_commands[account][-1].source) for account, state in states.items()
         },
         mutes=changes.mutes,
+        digests=digests,
+        rescheduled=_rescheduled(digests, known, pace, block_time),
         root_posts=tally.root_posts,
         deleted=frozenset(tally.deleted),
         delivered=changes.delivered,
     )
 
 
+def _changed_digests(commands: Mapping[str, Digest], known: OutboxView) -> dict[str, Digest]:
+    """The batch's digest commands that change an account's digest (a repeated choice changes nothing)."""
+    return {
+        account: digest
+        for account, digest in commands.items()
+        if (digest is Digest.WEEKLY) != (account in known.digests)
+    }
+
+
+def _rescheduled(digests: Mapping[str, Digest], known: OutboxView, pace: Pace, now: int) -> dict[int, int]:
+    """The open notifications of accounts whose digest the batch turned on or off, with their new due time:
+    on, pushed back to the digest's (never earlier than it was); off, brought forward to everyone's rule
+    (never later than it was: a retry's back-off stands)."""
+    moved: dict[int, int] = {}
+    for account, digest in digests.items():
+        if account not in known.open_notifications:
+            continue
+        current, last = known.open_due[account], known.last_sent.get(account)
+        if digest is Digest.WEEKLY:
+            due = max(current, pace.due(now, last, now))
+        else:
+            due = min(current, pace.due(now, last, None))
+        if due != current:
+            moved[known.open_notifications[account]] = due
+    return moved
+
+
 def _plan_notifications(
-    badges: Iterable[EarnedBadge], known: OutboxView, interval: float, block_time: int
+    badges: Iterable[EarnedBadge], known: OutboxView, pace: Pace, digests: Mapping[str, int], block_time: int
 ) -> tuple[tuple[NewNotification, ...], dict[str, int]]:
     """At most one open notification per account: announced badges join the open one, else open one,
-    named after its first badge and due once the per-account interval since the last one sent is over."""
+    named after its first badge and due when :meth:`Pace.due` says (``digests``: the accounts on a digest
+    after the batch, since when)."""
     opened: dict[str, NewNotification] = {}
     joined: dict[str, int] = {}
     for earned in badges:
@@ -227,8 +300,7 @@ def _plan_notifications(
         if account in known.open_notifications:
             joined[account] = known.open_notifications[account]
             continue
-        last = known.last_sent.get(account)
-        not_before = block_time if last is None else max(block_time, math.ceil(last + interval))
+        not_before = pace.due(block_time, known.last_sent.get(account), digests.get(account))
         opened[account] = NewNotification(account, notification_permlink(earned.badge), not_before)
     return tuple(opened.values()), joined
 

@@ -9,14 +9,14 @@ is a new one. Which module reads and writes each table:
 - :mod:`bot.store`: ``checkpoint``, ``comments``, ``counted_votes``, ``paid_out_comments``,
   ``reply_texts``;
 - :mod:`bot.outbox`: ``badges``, ``notifications``, ``optouts``, ``optout_families``, ``mutes``,
-  ``root_posts``;
+  ``preferences``, ``root_posts``;
 - :mod:`bot.baselines`: ``live_start``, ``baselines``, ``baseline_seen``, ``seam_votes``,
   ``baseline_unconfirmed``.
 """
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12
 
 
 def _ranking_migration(columns: tuple[str, ...]) -> str:
@@ -262,4 +262,13 @@ MIGRATIONS: dict[int, str] = {
     # manners (bot.outbox): opt-outs of some families (``optouts`` keeps meaning every family), and what the
     # bot knows of each account's mute of it (a row: known, from the blocks or asked of a node once)
     11: _MANNERS,
+    # digests (bot.outbox): the accounts on one, and when they chose it (a row only while on one)
+    12: """
+        CREATE TABLE preferences (
+            account TEXT PRIMARY KEY,
+            digest TEXT NOT NULL,
+            block_num INTEGER NOT NULL,
+            block_time INTEGER NOT NULL
+        ) WITHOUT ROWID;
+    """,
 }

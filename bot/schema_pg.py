@@ -310,6 +310,15 @@ MIGRATIONS: dict[int, str] = {
             source TEXT COLLATE "C" NOT NULL
         );
     """,
+    # digests: bot.schema's migration 12
+    12: """
+        CREATE TABLE preferences (
+            account TEXT COLLATE "C" PRIMARY KEY,
+            digest TEXT COLLATE "C" NOT NULL,
+            block_num BIGINT NOT NULL,
+            block_time BIGINT NOT NULL
+        );
+    """,
 }
 """Each later schema version's migration on PostgreSQL, by the version it reaches (above :data:`BASELINE`):
 written with its SQLite twin in :mod:`bot.schema`, in the same change."""

@@ -403,7 +403,10 @@ class Store:
                 with_baselines=with_baselines,
             )
             known = outbox.load_view(
-                self._db, {badge.account for badge in counted.crossings} | changes.opt_commands.keys()
+                self._db,
+                {badge.account for badge in counted.crossings}
+                | changes.opt_commands.keys()
+                | changes.digests.keys(),
             )
             plan = plan_batch(counted, tally, changes, known, checkpoint.block_num, checkpoint.block_time)
             self._write_counts(tally, learned, plan.counts, changes.reply_texts, checkpoint.block_time)

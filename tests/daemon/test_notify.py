@@ -625,3 +625,67 @@ def test_an_account_opted_out_of_a_family_by_custom_json_hears_only_of_the_other
     assert bot.poster_store.outbox.load_view_of(notified.account).opt_state(notified.account).opted_in
     later = [row for row in outbox.load_badge_records(notified.account) if row.block_num > start.block]
     assert all(row.announced != "opted_out" for row in later)
+
+
+# --- digests -----------------------------------------------------------------------------------------------
+
+DIGEST_SETTINGS = replace(SETTINGS, digest_interval=900, max_crossing_age=300)
+"""A digest period of 300 blocks (a week on mainnet), three times the per-account interval, and longer than
+``max_crossing_age``: a badge waiting in a digest is not found late."""
+
+
+def delivered_to(store: Store, account: str, after: int) -> list[Notification]:
+    """``account``'s delivered notifications sent after chain time ``after``, in order."""
+    found = [n for n in store.outbox.load_notifications(State.DELIVERED) if n.account == account]
+    return sorted((n for n in found if (n.sent_time or 0) > after), key=lambda n: n.sent_time or 0)
+
+
+@pytest.mark.slow
+def test_an_account_on_a_digest_gets_one_comment_with_all_its_badges_a_period_after_its_last_until_it_stops(
+    node: DevNode, store_location: Location, tmp_path: Path
+) -> None:
+    bot = SteppedBot(node, store_location, settings=DIGEST_SETTINGS)
+    try:
+        last = first_delivered(bot, START + 300)
+        assert last.sent_time is not None
+        account = user(node, last.account, tmp_path)
+        chosen = account.opt({"digest": "weekly"})
+        assert chosen is not None
+        chosen_time = node.ledger.block_time(chosen.block)
+        bot.run(chosen.block + 400)
+        store, time_of_block = bot.poster_store, node.ledger.block_time
+        assert store.outbox.load_view_of(last.account).digests == {last.account: chosen_time}
+        [digest] = delivered_to(store, last.account, last.sent_time)
+        assert digest.sent_time is not None and digest.sent_time >= max(chosen_time, last.sent_time) + 900
+        assert [
+            v["permlink"] for v in comment_values(node, last.account, chosen.block, chosen.block + 400)
+        ] == [digest.permlink]
+        period = [
+            row
+            for row in store.outbox.load_badge_records(last.account)
+            if last.sent_time <= time_of_block(row.block_num) < digest.sent_time
+        ]
+        assert len(period) >= 2, (
+            "the account earned fewer than two badges in the period: nothing was gathered"
+        )
+        assert {row.permlink for row in period} == {digest.permlink}  # all in it, none silenced as late
+        [comment] = comment_values(node, last.account, chosen.block, chosen.block + 400)
+        announcements = select_announcements(digest.badges, LADDERS)
+        assert comment["body"] == render_notification(last.account, BOT, announcements, Templates())
+
+        off = account.opt({"digest": "off"})
+        assert off is not None
+        bot.run(off.block + 300)
+        assert store.outbox.load_view_of(last.account).digests == {}
+        after_off = delivered_to(store, last.account, digest.sent_time)
+        assert after_off, "no notification after the digest was turned off: nothing was tested"
+        next_time = after_off[0].sent_time or 0
+        # today's pace again: the per-account interval after the digest, sooner than a digest period
+        assert digest.sent_time + 300 <= next_time < digest.sent_time + 900
+    finally:
+        bot.close()
+
+
+def comment_values(node: DevNode, account: str, first: int, last: int) -> list[dict[str, Any]]:
+    """The bot's comments to ``account`` in blocks ``first`` … ``last``."""
+    return [value for _, value in bot_comments(node, first, last) if value["parent_author"] == account]

@@ -14,6 +14,7 @@ from bot.operations import CustomJson, parse_blocks
 from bot.optouts import Opt, OptCommand, OptState, apply_opts, parse_opt
 from bot.plan import CountPlan, OutboxChanges, OutboxView, plan_batch
 from bot.tallies import Tally
+from tests.support.blocks import custom_json
 from tests.support.paths import FIXTURES
 
 R, G, P, C = Metric.UPVOTES_RECEIVED, Metric.UPVOTES_GIVEN, Metric.POSTS, Metric.COMMENTS
@@ -83,11 +84,11 @@ def test_families_are_the_metrics_values_whatever_they_are() -> None:
 def test_only_custom_jsons_with_the_configured_id_are_read_and_refusals_are_reported() -> None:
     raw = [
         block_with(
-            custom("hive-badge-bot", {"stop": ["posts"]}, "alice"),
-            custom("other-app", {"stop": "all"}, "bob"),
-            custom("my-bot", {"stop": "all"}, "carol"),
-            custom("hive-badge-bot", {"stop": "nope"}, "dave"),
-            custom("hive-badge-bot", {"start": "all"}, "alice"),
+            custom_json("hive-badge-bot", {"stop": ["posts"]}, "alice"),
+            custom_json("other-app", {"stop": "all"}, "bob"),
+            custom_json("my-bot", {"stop": "all"}, "carol"),
+            custom_json("hive-badge-bot", {"stop": "nope"}, "dave"),
+            custom_json("hive-badge-bot", {"start": "all"}, "alice"),
         )
     ]
     found = find_custom_opts(parse_blocks(raw), "hive-badge-bot")
@@ -240,7 +241,7 @@ def test_real_mainnet_follow_operations_are_read_and_reblogs_are_not() -> None:
 
 def test_the_last_follow_operation_of_a_batch_decides() -> None:
     ops = [
-        custom("follow", ["follow", {"follower": "alice", "following": BOT, "what": what}], "alice")
+        custom_json("follow", ["follow", {"follower": "alice", "following": BOT, "what": what}], "alice")
         for what in (["ignore"], [], ["ignore"])
     ]
     assert find_mutes(parse_blocks([block_with(*ops)]), BOT) == {"alice": True}
@@ -302,16 +303,6 @@ def test_the_plan_keeps_each_commanding_accounts_state_after_the_batch_and_its_l
 
 
 # --- helpers ------------------------------------------------------------------------------------------------
-
-
-def custom(op_id: str, payload: object, signer: str) -> dict[str, object]:
-    value = {
-        "id": op_id,
-        "json": json.dumps(payload),
-        "required_auths": [],
-        "required_posting_auths": [signer],
-    }
-    return {"type": "custom_json_operation", "value": value}
 
 
 def block_with(*ops: dict[str, object]) -> dict[str, object]:

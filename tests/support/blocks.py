@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from bot.operations import format_timestamp
@@ -66,3 +67,14 @@ def delete(author: str, permlink: str) -> dict[str, Any]:
 
 def time_of(num: int) -> int:
     return GENESIS + 3 * (num - 1)
+
+
+def custom_json(op_id: str, payload: object, signer: str) -> dict[str, Any]:
+    """A ``custom_json`` signed by ``signer``'s posting authority, its payload JSON-encoded."""
+    value = {
+        "id": op_id,
+        "json": json.dumps(payload),
+        "required_auths": [],
+        "required_posting_auths": [signer],
+    }
+    return {"type": "custom_json_operation", "value": value}

@@ -17,7 +17,7 @@ list, and a statement that needs more must be written portably instead:
 
 What differs beyond the SQL, each a method here: a write transaction (SQLite's ``BEGIN IMMEDIATE`` takes
 the one write lock; on PostgreSQL a transaction-level advisory lock serializes the bot's writers the same
-way, after the lease's fence when the process holds one), a read snapshot, the "has anything changed"
+way, the lease's fence after it when the process holds one), a read snapshot, the "has anything changed"
 version the ranking's cache checks, and the database's size.
 """
 
@@ -174,9 +174,11 @@ class PostgresDatabase(Database):
             raise LeaseLostError(f"{self.where}: this process does not hold the lease; nothing written")
         self.connection.execute("BEGIN")
         try:
+            # the writer lock first, then the fence: a writer queued for the lock holds no lock on the lease
+            # row, so a renewal or a takeover waits for the write in progress only, never for the queue
+            self.connection.execute("SELECT pg_advisory_xact_lock($1)", (WRITER_LOCK,))
             if fence is not None:
                 self._fence(*fence)
-            self.connection.execute("SELECT pg_advisory_xact_lock($1)", (WRITER_LOCK,))
             yield
         except BaseException:
             self.connection.execute("ROLLBACK")

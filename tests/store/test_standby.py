@@ -18,7 +18,7 @@ from structlog.testing import capture_logs
 from bot.cli import format_lease, lease_report
 from bot.db import PostgresDatabase, PostgresUrl, connect_postgres
 from bot.errors import LeaseLostError
-from bot.lease import Terms
+from bot.lease import ACQUIRE, RENEW, Holding, Terms
 from bot.schema_pg import BASELINE_SCHEMA
 from bot.standby import Keeper, TimedHolding, load_lease
 
@@ -71,6 +71,21 @@ def test_of_two_keepers_on_one_store_exactly_one_holds_and_keeps_holding_through
     b = keeper("host-b")
     assert not held_within(b, 3 * TERMS.duration)
     assert holders(a, b) == ["host-a"]
+    assert a.holding.token == 1
+
+
+def test_asking_again_for_a_lease_still_held_returns_at_once_rather_than_wait_for_a_loss(
+    keeper: MakeKeeper,
+) -> None:
+    """``run`` asks again after its daemon stopped at the margin: if the renewal in flight then succeeded,
+    the keeper still holds the lease and keeps renewing it, and asking must not wait for an acquisition
+    that never comes (the process would hold the lease for ever, acting on nothing)."""
+    a = keeper("host-a")
+    assert held_within(a, 2)
+
+    asked_at = time.monotonic()
+    assert held_within(a, 3 * TERMS.duration)
+    assert time.monotonic() - asked_at < TERMS.renew_every
     assert a.holding.token == 1
 
 
@@ -204,3 +219,58 @@ def test_status_shows_the_active_holder_since_when_until_when_and_its_token_then
 
 def test_a_sqlite_stores_status_has_no_lease(tmp_path: Path) -> None:
     assert lease_report(tmp_path / "bot.sqlite") == {}
+
+
+def waits_on_a_lock(watcher: psycopg.Connection[Any], pid: int) -> bool:
+    """Whether the backend ``pid`` comes to wait on a lock (polled for up to 5 s)."""
+    deadline = time.monotonic() + 5
+    query = "SELECT count(*) FROM pg_locks WHERE pid = %s AND NOT granted"
+    while time.monotonic() < deadline:
+        row = watcher.execute(query, (pid,)).fetchone()
+        if row is not None and row[0] > 0:
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_writers_queued_for_the_writer_lock_do_not_hold_a_renewal_back(url: PostgresUrl) -> None:
+    """A renewal waits for the write in progress (its fence holds the lease row), not for the writers
+    queued behind it: they take the writer lock first and are fenced once they have it. Fenced while
+    queued, the three jobs' back-to-back writes kept the row locked and starved the renewal (its
+    statement timeout is a third of the lease) until the holder lost a lease nobody else wanted: the
+    failover test (tests/support/failover.py) saw it."""
+    watcher = psycopg.connect(url.url, autocommit=True)
+    row = watcher.execute(ACQUIRE, {"holder": "host-a", "duration": 60}).fetchone()
+    assert row is not None
+    holding = Holding("host-a")
+    holding.token = row[1]
+    first, queued = (PostgresDatabase(connect_postgres(url, purpose="test"), url, holding) for _ in "ab")
+    renewer = psycopg.connect(url.url, autocommit=True)
+    inside, release = threading.Event(), threading.Event()
+
+    def queued_write() -> None:
+        with queued.transaction():
+            inside.set()
+            release.wait(10)
+
+    renewal = {"holder": "host-a", "token": holding.token, "duration": 60}
+    threads = [threading.Thread(target=queued_write)]
+    threads.append(threading.Thread(target=lambda: renewer.execute(RENEW, renewal).fetchone()))
+    try:
+        with first.transaction():
+            first.execute("INSERT INTO writes VALUES (?)", ("first",))
+            threads[0].start()
+            assert waits_on_a_lock(watcher, queued.connection.info.backend_pid)
+            threads[1].start()
+            assert waits_on_a_lock(watcher, renewer.info.backend_pid)
+        assert inside.wait(5)
+        threads[1].join(2)
+        assert not threads[1].is_alive(), "the renewal waits for a writer that was only queued"
+    finally:
+        release.set()
+        for thread in threads:
+            thread.join(10)
+        for db in (first, queued):
+            db.close()
+        watcher.close()
+        renewer.close()

@@ -5,6 +5,10 @@ reads who holds it; and a write fenced by a lapsed holding raises and writes not
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -21,6 +25,7 @@ from bot.errors import LeaseLostError
 from bot.lease import ACQUIRE, RENEW, Holding, Terms
 from bot.schema_pg import BASELINE_SCHEMA
 from bot.standby import Keeper, TimedHolding, load_lease
+from tests.support.processes import poll
 
 TERMS = Terms(duration=1.5, margin=0.3)
 """``ha.takeover: 1.5s``, as the config makes it (a fifth of it as the margin): renewals every 0.5 s."""
@@ -274,3 +279,46 @@ def test_writers_queued_for_the_writer_lock_do_not_hold_a_renewal_back(url: Post
             db.close()
         watcher.close()
         renewer.close()
+
+
+FROZEN_WRITER = """
+import sys
+import psycopg
+from bot.db import PostgresDatabase, PostgresUrl, connect_postgres
+from bot.lease import ACQUIRE, BOUND_IDLE, Holding, Terms, idle_timeout
+
+url = PostgresUrl(sys.argv[1])
+rows = [(str(n),) for n in range(2_000_000)]
+connection = connect_postgres(url, purpose="frozen", statement_timeout=1.5)
+connection.execute(BOUND_IDLE.replace("%(timeout)s", "$1"), (idle_timeout(Terms(1.5, 0.3)),))
+holding = Holding("host-a")
+holding.token = psycopg.Cursor(connection).execute(ACQUIRE, {"holder": "host-a", "duration": 1.5}).fetchone()[1]
+db = PostgresDatabase(connection, url, holding)
+with db.transaction():
+    db.executemany("INSERT INTO writes VALUES (?)", rows)
+"""
+
+
+def test_a_holder_frozen_in_the_middle_of_many_writes_cannot_hold_the_takeover_back(url: PostgresUrl) -> None:
+    """Frozen (SIGSTOP) while it sends many rows in one fenced transaction, the holder's session must still
+    end at the margin: a pipelined ``executemany`` left it waiting for the rest of the pipeline with no
+    timeout, its lock on the lease row holding the takeover back until it was thawed."""
+    argv = [sys.executable, "-c", FROZEN_WRITER, url.url]
+    writer = subprocess.Popen(argv, env={**os.environ, "PYTHONPATH": "."})
+    inserting = (
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE '%frozen' AND query LIKE 'INSERT%'"
+    )
+    with psycopg.connect(url.url, autocommit=True) as other:
+        try:
+            poll(lambda: other.execute(inserting).fetchone() == (1,), "the rows to be sent", bound=20)
+            writer.send_signal(signal.SIGSTOP)
+            other.execute("SET statement_timeout = '6s'")
+            deadline = time.monotonic() + 6
+            taken = None
+            while taken is None and time.monotonic() < deadline:
+                taken = other.execute(ACQUIRE, {"holder": "host-b", "duration": 1.5}).fetchone()
+                time.sleep(0.1)
+        finally:
+            writer.kill()
+            writer.wait()
+    assert taken is not None and taken[:2] == ("host-b", 2)

@@ -215,8 +215,8 @@ def run_failover(
         stack.pop_all()
         check_outcome(node, lease_url, users.stops, report.outcome)
         _check_one_comment_per_permlink(node)
-        tenures = _check_tenures({bot.name: bot.events() for bot in team})
-        report.broadcasts = _check_broadcasts(arrivals, tenures, {bot.name: bot.events() for bot in team})
+        tenures = check_tenures({bot.name: bot.events() for bot in team})
+        report.broadcasts = check_broadcasts(arrivals, tenures, {bot.name: bot.events() for bot in team})
         report.permlinks = len({permlink for _, permlink in arrivals})
     return report
 
@@ -320,7 +320,7 @@ class Tenure:
     """When its bot stopped holding it by its own log (lost, released, killed); inf: still holding."""
 
 
-def _check_tenures(logs: dict[str, list[dict[str, Any]]]) -> list[Tenure]:
+def check_tenures(logs: dict[str, list[dict[str, Any]]]) -> list[Tenure]:
     """Every act of a bot inside one of its tenures, and before the next token's; the tenures by token."""
     tenures = sorted(
         (t for name, events in logs.items() for t in _tenures(name, events)), key=lambda t: t.token
@@ -360,7 +360,7 @@ def _tenures(name: str, events: list[dict[str, Any]]) -> Iterator[Tenure]:
         yield Tenure(name, start[0], start[1], float("inf"))
 
 
-def _check_broadcasts(
+def check_broadcasts(
     arrivals: list[tuple[float, str]], tenures: list[Tenure], logs: dict[str, list[dict[str, Any]]]
 ) -> int:
     """Every broadcast the node took arrived while its broadcaster held the lease; how many were checked."""

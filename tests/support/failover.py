@@ -137,6 +137,8 @@ class Bot:
         self._log: IO[bytes] | None = None
 
     def start(self) -> None:
+        if self._log is not None:
+            self._log.close()
         self._log = self.log_path.open("ab", buffering=0)
         self.process = start_run(self.config, self._log)
 
@@ -166,6 +168,13 @@ class Bot:
             self.start()
         return code
 
+    def started(self) -> bool:
+        """Whether the process has logged since it was last started (a bot killed just before the end may
+        still be loading: SIGTERM would end it before it handles signals)."""
+        events = self.events()
+        marks = [n for n, event in enumerate(events) if event["event"].startswith("harness_")]
+        return len(events) > (marks[-1] + 1 if marks else 0)
+
     def events(self) -> list[dict[str, Any]]:
         return [json.loads(line) for line in self.log_path.read_text().splitlines() if line.startswith("{")]
 
@@ -179,9 +188,15 @@ DISRUPTIONS: dict[str, tuple[Callable[[Bot], None], Callable[[Bot], None]]] = {
 
 
 def run_failover(
-    seed: int, disruptions: int, directory: Path, store_url: str, bots: int = 3
+    seed: int,
+    disruptions: int,
+    directory: Path,
+    store_url: str,
+    bots: int = 3,
+    say: Callable[[str], object] = lambda _: None,
 ) -> FailoverReport:
-    """Disrupt the active bot ``disruptions`` times (seeded); check the outcome; the report."""
+    """Disrupt the active bot ``disruptions`` times (seeded); check the outcome; the report. ``say``:
+    where each takeover is told as it happens (the long run prints them)."""
     rng = random.Random(seed)
     report = FailoverReport()
     upstream = urlsplit(store_url)
@@ -200,19 +215,20 @@ def run_failover(
             bot.start()
         for _ in range(disruptions):
             _disrupt(rng, rng.choice(list(DISRUPTIONS)), team, lease_url, report)
+            say(f"{len(report.takeovers)}: {report.takeovers[-1]}")
         poll(
             lambda: _settled(team, lease_url, node, report),
             "the bots to finish their work",
             bound=BOUND,
             every=0.2,
         )
+        poll(lambda: all(bot.started() for bot in team), "every bot to be up (its SIGTERM handler set)")
         for bot in team:
             bot.signal(signal.SIGTERM)
         codes = {bot.name: bot.process.wait(BOUND) for bot in team if bot.process is not None}
         if any(codes.values()):
             raise AssertionError(f"SIGTERM: exit codes {codes}, expected 0")
         users.stop()
-        stack.pop_all()
         check_outcome(node, lease_url, users.stops, report.outcome)
         _check_one_comment_per_permlink(node)
         tenures = check_tenures({bot.name: bot.events() for bot in team})
@@ -398,7 +414,8 @@ def main() -> int:
     with ExitStack() as stack:
         directory = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="hive-badge-bot-failover-")))
         server = stack.enter_context(session_database(os.environ, lambda: stack.enter_context(cluster()).url))
-        print(f"seed {args.seed}: {run_failover(args.seed, args.disruptions, directory, server)}")
+        report = run_failover(args.seed, args.disruptions, directory, server, say=print)
+        print(f"seed {args.seed}: {report}")
     return 0
 
 

@@ -20,8 +20,8 @@ the recount, each notification one comment, none after a STOP) plus:
 
 - each permlink is in one comment operation on chain (no edit: a notification sent once);
 - from the logs: every commit (``batch_committed``) and broadcast (``notification_sent``) of a bot falls in
-  one of its tenures (``lease_acquired`` with token t, until ``lease_lost``/``lease_released`` or its death)
-  and before the next token was acquired by anyone;
+  a tenure its process acquired (``lease_acquired`` with token t), a batch begun before the next token was
+  acquired by anyone (:func:`check_tenures`);
 - from the chain: every broadcast the node took arrived while its broadcaster (the bot whose log says it
   sent that permlink) held the lease, the holder at that time being the last to acquire it before (a bot
   killed during a broadcast logs no sender: that arrival is only counted).
@@ -339,7 +339,14 @@ class Tenure:
 
 
 def check_tenures(logs: dict[str, list[dict[str, Any]]]) -> list[Tenure]:
-    """Every act of a bot inside one of its tenures, and before the next token's; the tenures by token."""
+    """Every act of a bot in one of its process's tenures, a batch begun before the next token's; the
+    tenures by token.
+
+    A log line is written after its act, by its own thread: a bot frozen between a commit and its line
+    logs the commit after the keeper's ``lease_lost``, and after the next token, although the fence made
+    the commit land before it. So an act belongs to the last tenure its process acquired (a process started
+    again holds none until it acquires), and a batch is judged by when it began (its ``seconds``); a
+    broadcast's moment is judged on the node (:func:`check_broadcasts`)."""
     tenures = sorted(
         (t for name, events in logs.items() for t in _tenures(name, events)), key=lambda t: t.token
     )
@@ -352,13 +359,15 @@ def check_tenures(logs: dict[str, list[dict[str, Any]]]) -> list[Tenure]:
         for event in events:
             if event["event"] == "lease_acquired":
                 current = next(t for t in tenures if t.token == event["token"])
-            elif event["event"] in ENDS:
+            elif event["event"].startswith("harness_"):
                 current = None
             elif event["event"] in ACTS:
-                at = _time(event)
                 if current is None:
                     raise AssertionError(f"{name} acted while not holding the lease: {event}")
-                if at >= successor.get(current.token, float("inf")):
+                began = _time(event) - float(event.get("seconds", 0))
+                if event["event"] == "batch_committed" and began >= successor.get(
+                    current.token, float("inf")
+                ):
                     raise AssertionError(
                         f"{name} acted under token {current.token} after token {current.token + 1} was "
                         f"acquired ({successor[current.token]}): {event}"

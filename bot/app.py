@@ -23,7 +23,7 @@ from starlette.applications import Starlette
 from bot.baseline_job import BaselineJob
 from bot.chain import ChainClient, PostingKey
 from bot.config import Config, ConfigError
-from bot.daemon import EXIT_OK, Daemon
+from bot.daemon import EXIT_OK, LEASE_LOST, Daemon
 from bot.db import Location, PostgresUrl
 from bot.follower import Follower
 from bot.lease import Holding
@@ -228,9 +228,11 @@ def run_with_lease(
 def _act_while_held(
     config: Config, keeper: Keeper, stop_at: int | None, terminate: threading.Event
 ) -> tuple[int, bool]:
-    """Run the daemon while the lease is held; its exit code, and whether it stopped for a lost lease."""
+    """Run the daemon while the lease is held; its exit code, and whether it stopped for a lost lease: also
+    when a job met its holding lapsed at the margin and the keeper's renewal, late, succeeded after (the
+    process then acts again at once, :meth:`Keeper.wait_held`, rather than exit)."""
     with open_daemon(config, stop_at=stop_at, holding=keeper.holding) as daemon:
-        keeper.on_lost = lambda: daemon.request_stop("lease lost")
+        keeper.on_lost = lambda: daemon.request_stop(LEASE_LOST)
         done = threading.Event()
         threading.Thread(target=_stop_when, args=(terminate, done, daemon), daemon=True).start()
         try:
@@ -238,7 +240,7 @@ def _act_while_held(
         finally:
             done.set()
             keeper.on_lost = None
-    return exit_code, not keeper.holding.held()
+    return exit_code, daemon.stop_reason == LEASE_LOST or not keeper.holding.held()
 
 
 def _stop_when(terminate: threading.Event, done: threading.Event, daemon: Daemon) -> None:

@@ -45,6 +45,9 @@ log = structlog.get_logger("bot.daemon")
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2  # the config, the command line or the posting key is wrong
+LEASE_LOST = "lease lost"
+"""The stop reason of a daemon whose lease lapsed (a job met it, or the keeper said so): the process
+stands by again rather than exit, even if the keeper renewed the lease meanwhile."""
 
 
 class Daemon:
@@ -68,6 +71,8 @@ class Daemon:
         self.stop_at = stop_at
         self.metrics = metrics
         self.exit_code = EXIT_OK
+        self.stop_reason: str | None = None
+        """Why the daemon was asked to stop first (:data:`LEASE_LOST`, a signal's name, ...)."""
         self._stop = threading.Event()
         self._last_error: dict[str, str | None] = {}
         self._key_checked = False
@@ -75,6 +80,7 @@ class Daemon:
     def request_stop(self, reason: str) -> None:
         if not self._stop.is_set():
             log.info("stop_requested", reason=reason)
+            self.stop_reason = reason
         self._stop.set()
 
     def run(self, *, install_signal_handlers: bool = True) -> int:
@@ -142,8 +148,8 @@ class Daemon:
                 job()
                 self._last_error[name] = None
             except LeaseLostError as exc:
-                log.warning("job_stopped", job=name, reason="lease lost", error=str(exc))
-                self.request_stop("lease lost")
+                log.warning("job_stopped", job=name, reason=LEASE_LOST, error=str(exc))
+                self.request_stop(LEASE_LOST)
             except StoreUnreachableError as exc:
                 self._failed(name, exc, interval)
             except StoreError as exc:

@@ -17,7 +17,7 @@ list, and a statement that needs more must be written portably instead:
 
 What differs beyond the SQL, each a method here: a write transaction (SQLite's ``BEGIN IMMEDIATE`` takes
 the one write lock; on PostgreSQL a transaction-level advisory lock serializes the bot's writers the same
-way, after the lease's fence when the process holds one), a read snapshot, the "has anything changed"
+way, the lease's fence after it when the process holds one), a read snapshot, the "has anything changed"
 version the ranking's cache checks, and the database's size.
 """
 
@@ -172,10 +172,22 @@ class PostgresDatabase(Database):
             return self._live().execute(postgres_sql(sql), params)
 
     def executemany(self, sql: str, rows: Iterable[Sequence[object]]) -> None:
+        """psycopg's ``executemany`` pipelines the rows: a holder frozen in the middle (SIGSTOP) leaves its
+        session reading the rest of the pipeline, where neither ``statement_timeout`` nor the idle timeout
+        (:data:`~bot.lease.BOUND_IDLE`, armed only between whole requests) ends it, and its fence's lock on
+        the lease row holds every takeover back for as long as it is frozen (the failover test met it).
+        A holder's writes go one statement at a time (about 4× slower per row, 80 µs here), each a whole
+        request: frozen anywhere, its session is idle within a statement and ended at the margin."""
         rows = list(rows)
-        if rows:
-            with self._reaching():
+        if not rows:
+            return
+        with self._reaching():
+            if self.holding is None:
                 self._live().cursor().executemany(postgres_sql(sql), rows)
+                return
+            statement = postgres_sql(sql)
+            for row in rows:
+                self._live().execute(statement, row)
 
     @contextmanager
     def transaction(self, *, fenced: bool = True) -> Iterator[None]:
@@ -184,9 +196,11 @@ class PostgresDatabase(Database):
         if holding is not None and fence is None:
             raise LeaseLostError(f"{self.where}: this process does not hold the lease; nothing written")
         with self._within("BEGIN"):
+            # the writer lock first, then the fence: a writer queued for the lock holds no lock on the lease
+            # row, so a renewal or a takeover waits for the write in progress only, never for the queue
+            self.execute("SELECT pg_advisory_xact_lock(?)", (WRITER_LOCK,))
             if fence is not None:
                 self._fence(*fence)
-            self.execute("SELECT pg_advisory_xact_lock(?)", (WRITER_LOCK,))
             yield
 
     def _fence(self, holder: str, token: int) -> None:

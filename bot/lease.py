@@ -7,7 +7,7 @@ lease runs out and a standby takes it within :data:`TAKEOVER` seconds (``ha.take
 duration).
 
 **The fencing token.** Each takeover adds one to the lease's ``token``; a renewal keeps it. Every write
-transaction of the active process runs :data:`FENCE` first: ``lease_fence(holder, token)``
+transaction of the active process runs :data:`FENCE` first (once it has the writer lock, :mod:`bot.db`): ``lease_fence(holder, token)``
 (:mod:`bot.schema_pg`) locks the lease row ``FOR SHARE`` and raises unless it is still this holder's, with
 this token, unexpired — and the exception rolls the whole transaction back. The race it closes: a takeover
 is an ``UPDATE`` of that row, which waits for every ``FOR SHARE`` lock to go. So a write that passed the

@@ -110,11 +110,13 @@ class Keeper:
         self._thread.join()
 
     def wait_held(self, stop: threading.Event) -> bool:
-        """Ask for the lease and wait until it is held (True) or ``stop`` is set (False)."""
+        """Ask for the lease and wait until it is held (True) or ``stop`` is set (False). Held already
+        (a job stopped at the margin, then the renewal in flight succeeded): True at once."""
         self._acquired.clear()
         self._wanted.set()
         while not stop.is_set():
-            if self._acquired.wait(WANTED_POLL):
+            if self._acquired.wait(WANTED_POLL) or self.holding.held():
+                self._wanted.clear()
                 return True
         self._wanted.clear()
         return False

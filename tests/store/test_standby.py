@@ -5,6 +5,10 @@ reads who holds it; and a write fenced by a lapsed holding raises and writes not
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -16,11 +20,12 @@ import pytest
 from structlog.testing import capture_logs
 
 from bot.cli import format_lease, lease_report
-from bot.db import PostgresUrl, connect_postgres, open_postgres
+from bot.db import PostgresDatabase, PostgresUrl, connect_postgres, open_postgres
 from bot.errors import LeaseLostError
-from bot.lease import Terms
+from bot.lease import ACQUIRE, RENEW, Holding, Terms
 from bot.schema_pg import BASELINE_SCHEMA
 from bot.standby import Keeper, TimedHolding, load_lease
+from tests.support.processes import poll
 
 TERMS = Terms(duration=1.5, margin=0.3)
 """``ha.takeover: 1.5s``, as the config makes it (a fifth of it as the margin): renewals every 0.5 s."""
@@ -71,6 +76,21 @@ def test_of_two_keepers_on_one_store_exactly_one_holds_and_keeps_holding_through
     b = keeper("host-b")
     assert not held_within(b, 3 * TERMS.duration)
     assert holders(a, b) == ["host-a"]
+    assert a.holding.token == 1
+
+
+def test_asking_again_for_a_lease_still_held_returns_at_once_rather_than_wait_for_a_loss(
+    keeper: MakeKeeper,
+) -> None:
+    """``run`` asks again after its daemon stopped at the margin: if the renewal in flight then succeeded,
+    the keeper still holds the lease and keeps renewing it, and asking must not wait for an acquisition
+    that never comes (the process would hold the lease for ever, acting on nothing)."""
+    a = keeper("host-a")
+    assert held_within(a, 2)
+
+    asked_at = time.monotonic()
+    assert held_within(a, 3 * TERMS.duration)
+    assert time.monotonic() - asked_at < TERMS.renew_every
     assert a.holding.token == 1
 
 
@@ -204,3 +224,103 @@ def test_status_shows_the_active_holder_since_when_until_when_and_its_token_then
 
 def test_a_sqlite_stores_status_has_no_lease(tmp_path: Path) -> None:
     assert lease_report(tmp_path / "bot.sqlite") == {}
+
+
+def waits_on_a_lock(watcher: psycopg.Connection[Any], pid: int) -> bool:
+    """Whether the backend ``pid`` comes to wait on a lock (polled for up to 5 s)."""
+    deadline = time.monotonic() + 5
+    query = "SELECT count(*) FROM pg_locks WHERE pid = %s AND NOT granted"
+    while time.monotonic() < deadline:
+        row = watcher.execute(query, (pid,)).fetchone()
+        if row is not None and row[0] > 0:
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_writers_queued_for_the_writer_lock_do_not_hold_a_renewal_back(url: PostgresUrl) -> None:
+    """A renewal waits for the write in progress (its fence holds the lease row), not for the writers
+    queued behind it: they take the writer lock first and are fenced once they have it. Fenced while
+    queued, the three jobs' back-to-back writes kept the row locked and starved the renewal (its
+    statement timeout is a third of the lease) until the holder lost a lease nobody else wanted: the
+    failover test (tests/support/failover.py) saw it."""
+    watcher = psycopg.connect(url.url, autocommit=True)
+    row = watcher.execute(ACQUIRE, {"holder": "host-a", "duration": 60}).fetchone()
+    assert row is not None
+    holding = Holding("host-a")
+    holding.token = row[1]
+    first, queued = (
+        PostgresDatabase(lambda: connect_postgres(url, purpose="test"), url, holding) for _ in "ab"
+    )
+    renewer = psycopg.connect(url.url, autocommit=True)
+    inside, release = threading.Event(), threading.Event()
+
+    def queued_write() -> None:
+        with queued.transaction():
+            inside.set()
+            release.wait(10)
+
+    renewal = {"holder": "host-a", "token": holding.token, "duration": 60}
+    threads = [threading.Thread(target=queued_write)]
+    threads.append(threading.Thread(target=lambda: renewer.execute(RENEW, renewal).fetchone()))
+    try:
+        with first.transaction():
+            first.execute("INSERT INTO writes VALUES (?)", ("first",))
+            threads[0].start()
+            assert waits_on_a_lock(watcher, queued.connection.info.backend_pid)
+            threads[1].start()
+            assert waits_on_a_lock(watcher, renewer.info.backend_pid)
+        assert inside.wait(5)
+        threads[1].join(2)
+        assert not threads[1].is_alive(), "the renewal waits for a writer that was only queued"
+    finally:
+        release.set()
+        for thread in threads:
+            thread.join(10)
+        for db in (first, queued):
+            db.close()
+        watcher.close()
+        renewer.close()
+
+
+FROZEN_WRITER = """
+import sys
+import psycopg
+from bot.db import PostgresDatabase, PostgresUrl, connect_postgres
+from bot.lease import ACQUIRE, BOUND_IDLE, Holding, Terms, idle_timeout
+
+url = PostgresUrl(sys.argv[1])
+rows = [(str(n),) for n in range(2_000_000)]
+connection = connect_postgres(url, purpose="frozen", statement_timeout=1.5)
+connection.execute(BOUND_IDLE.replace("%(timeout)s", "$1"), (idle_timeout(Terms(1.5, 0.3)),))
+holding = Holding("host-a")
+holding.token = psycopg.Cursor(connection).execute(ACQUIRE, {"holder": "host-a", "duration": 1.5}).fetchone()[1]
+db = PostgresDatabase(lambda: connection, url, holding)
+with db.transaction():
+    db.executemany("INSERT INTO writes VALUES (?)", rows)
+"""
+
+
+def test_a_holder_frozen_in_the_middle_of_many_writes_cannot_hold_the_takeover_back(url: PostgresUrl) -> None:
+    """Frozen (SIGSTOP) while it sends many rows in one fenced transaction, the holder's session must still
+    end at the margin: a pipelined ``executemany`` left it waiting for the rest of the pipeline with no
+    timeout, its lock on the lease row holding the takeover back until it was thawed."""
+    argv = [sys.executable, "-c", FROZEN_WRITER, url.url]
+    writer = subprocess.Popen(argv, env={**os.environ, "PYTHONPATH": "."})
+    inserting = (
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE '%frozen' AND query LIKE 'INSERT%'"
+    )
+    with psycopg.connect(url.url, autocommit=True) as other:
+        try:
+            poll(lambda: other.execute(inserting).fetchone() == (1,), "the rows to be sent", bound=20)
+            writer.send_signal(signal.SIGSTOP)
+            other.execute("SET statement_timeout = '6s'")
+            deadline = time.monotonic() + 6
+            taken = None
+            while taken is None and time.monotonic() < deadline:
+                taken = other.execute(ACQUIRE, {"holder": "host-b", "duration": 1.5}).fetchone()
+                time.sleep(0.1)
+        finally:
+            writer.kill()
+            writer.wait()
+    assert taken is not None and taken[:2] == ("host-b", 2)

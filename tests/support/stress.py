@@ -35,10 +35,11 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import yaml
 
+from bot.location import Location
 from bot.metrics import Metric
 from bot.outbox import State
 from bot.store import Store
@@ -116,7 +117,7 @@ class _Killer:
             self.killed.set()
 
 
-class _Users:
+class StopReplies:
     """Reply STOP to about one notification in three (chosen by account name), once per account."""
 
     def __init__(self, node: DevNode, data_dir: Path) -> None:
@@ -166,18 +167,16 @@ def bot_comments(node: DevNode, first: int, last: int) -> list[tuple[int, dict[s
 def run_stress(seed: int, kills: int, directory: Path) -> Report:
     rng = random.Random(seed)
     report = Report()
-    chain = ChainGenerator(seed, FIRST, GENESIS, GeneratorParams(accounts=300, extra_accounts=(BOT,)))
-    deep = {chain.accounts[0]: DeepHistory(entries=3000, since=GENESIS - 300 * 86_400)}
-    with DevNode(chain, head=HEAD, speed=SPEED, irreversible_lag=1, deep_histories=deep) as node:
+    with stress_node(seed) as node:
         config = _config(directory, node.url)
         store_path = directory / "state" / "bot.sqlite"
         killer = _Killer(node, random.Random(rng.random()))
-        users = _Users(node, directory / "users")
+        users = StopReplies(node, directory / "users")
         users.start()
         try:
             for _ in range(kills):
                 kind = rng.choice(KINDS)
-                process = _start(config)
+                process = start_run(config)
                 with killer.lock:
                     killer.process, killer.armed = process, (None if kind == "anytime" else kind)
                     killer.killed.clear()
@@ -191,20 +190,28 @@ def run_stress(seed: int, kills: int, directory: Path) -> Report:
                     killer.armed = None
                 process.wait(BOUND)
                 report.kills[kind] += 1
-            process = _start(config)
-            poll(lambda: _settled(store_path, node), "the bot to finish its work", bound=BOUND, every=0.2)
+            process = start_run(config)
+            poll(lambda: settled(store_path, node), "the bot to finish its work", bound=BOUND, every=0.2)
             process.send_signal(signal.SIGTERM)
             code = process.wait(BOUND)
             if code != 0:
                 raise AssertionError(f"SIGTERM: exit code {code}, expected 0")
         finally:
             users.stop()
-        _check(node, store_path, users.stops, report)
+        check_outcome(node, store_path, users.stops, report)
     return report
 
 
-def _config(directory: Path, url: str) -> Path:
-    config = {
+def stress_node(seed: int) -> DevNode:
+    """The node of a run (enter it to start it): a generated chain, one account with a long history."""
+    chain = ChainGenerator(seed, FIRST, GENESIS, GeneratorParams(accounts=300, extra_accounts=(BOT,)))
+    deep = {chain.accounts[0]: DeepHistory(entries=3000, since=GENESIS - 300 * 86_400)}
+    return DevNode(chain, head=HEAD, speed=SPEED, irreversible_lag=1, deep_histories=deep)
+
+
+def stress_config(url: str) -> dict[str, Any]:
+    """The bot's config for a stress run against the node at ``url`` (its store: an SQLite file)."""
+    return {
         "account": BOT,
         "nodes": [url],
         "posting_key_env": "STRESS_POSTING_KEY",
@@ -218,12 +225,16 @@ def _config(directory: Path, url: str) -> Path:
         "notifications": {"per_account_interval": 120, "expiration": 60, "max_crossing_age": "30d"},
         "badges": {metric.value: {"thresholds": [10, 40, 150]} for metric in Metric},
     }
+
+
+def _config(directory: Path, url: str) -> Path:
     path = directory / "bot.yaml"
-    path.write_text(yaml.safe_dump(config))
+    path.write_text(yaml.safe_dump(stress_config(url)))
     return path
 
 
-def _start(config: Path) -> subprocess.Popen[bytes]:
+def start_run(config: Path, log: IO[bytes] | None = None) -> subprocess.Popen[bytes]:
+    """``python -m bot run`` with the bot's posting key; its stderr (the logs) to ``log``, else nowhere."""
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
@@ -234,13 +245,13 @@ def _start(config: Path) -> subprocess.Popen[bytes]:
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL if log is None else log,
     )
 
 
-def _settled(store_path: Path, node: DevNode) -> bool:
+def settled(store_path: Location, node: DevNode) -> bool:
     """Caught up past HEAD, every baseline done, every notification due by now out and seen."""
-    if not store_path.exists():
+    if isinstance(store_path, Path) and not store_path.exists():
         return False
     with Store.open(store_path, create=False) as store:
         checkpoint = store.load_checkpoint()
@@ -262,7 +273,8 @@ def _settled(store_path: Path, node: DevNode) -> bool:
     )
 
 
-def _check(node: DevNode, store_path: Path, stops: dict[str, int], report: Report) -> None:
+def check_outcome(node: DevNode, store_path: Location, stops: dict[str, int], report: Report) -> None:
+    """Counts equal the recount; each notification one comment; none after a STOP (see the module's doc)."""
     with Store.open(store_path, create=False) as store:
         checkpoint = store.load_checkpoint()
         assert checkpoint is not None

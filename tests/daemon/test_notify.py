@@ -713,3 +713,32 @@ def test_the_poster_asks_a_node_once_per_account_whether_it_mutes_the_bot(
     assert len(reached) > len({n.account for n in notifications(store)}), "nothing tests 'once'"
     assert len(delivered) <= asked <= len({n.account for n in notifications(store)})
     assert store.outbox.load_mutes() == []  # no generated account mutes the bot
+
+
+@pytest.mark.slow
+def test_a_family_stopped_by_custom_json_leaves_a_waiting_notification_dropped_if_nothing_is_left(
+    node: DevNode, store_location: Location, tmp_path: Path
+) -> None:
+    """The notification holds the comments badge alone (the per-account interval holds it back); a
+    notification keeping other families' badges is tested on the store (``tests/store/test_outbox.py``)."""
+    bot = SteppedBot(node, store_location, ladders=STEADY_LADDERS)
+    try:
+        notified = first_delivered(bot, START + 300)
+        account = user(node, notified.account, tmp_path)
+        earned = earn_a_comments_badge(bot, account, notified.permlink, node.clock.head())
+        (waiting,) = holding(bot.poster_store, account.account, earned)
+        assert waiting.state is State.WAITING  # the per-account interval holds it back
+        stop = account.opt({"stop": ["comments"]})
+        assert stop is not None
+        bot.run(stop.block + 1)
+        after = bot.poster_store.outbox.load_notification(waiting.id)
+        assert after is not None and after.badges == () and after.state is State.DROPPED
+        records = bot.poster_store.outbox.load_badge_records(account.account)
+        same = [row for row in records if (row.metric, row.threshold) == (earned.metric, earned.threshold)]
+        assert [row.announced for row in same] == ["opted_out"]
+        bot.run(stop.block + 150)
+        permlinks = [v["permlink"] for _, v in bot_comments(node, stop.block, node.clock.head())]
+        assert holding(bot.poster_store, account.account, earned) == []
+        assert waiting.permlink not in permlinks
+    finally:
+        bot.close()

@@ -302,7 +302,15 @@ def open_web(config: Config, *, clock: Callable[[], float] | None = None) -> Ite
     with Store.open_read_only(config.web.replica or config.store) as store:
         registry = CollectorRegistry()
         registry.register(StoreCollector(store, clock or time.time, backlog=_backlog_of(config)))
-        site = Site(store, config.badges, config.account, config.web.max_lag, registry, clock or time.time)
+        site = Site(
+            store,
+            config.badges,
+            config.account,
+            config.web.max_lag,
+            registry,
+            clock or time.time,
+            custom_json_id=config.notifications.custom_json_id,
+        )
         yield create_app(site)
 
 

@@ -26,6 +26,7 @@ from bot.errors import BotError, ChainError, PostingKeyError, StoreLockedError
 from bot.logs import configure_logging
 from bot.metrics import Metric
 from bot.migrate import MigrationReport, migrate, without_password
+from bot.optouts import ALL, SOURCE_WORDS, parse_family
 from bot.standby import load_lease
 from bot.store import Store, lock_store
 
@@ -84,19 +85,31 @@ def _parser() -> argparse.ArgumentParser:
     ranking.add_argument("--json", action="store_true")
     ranking.set_defaults(command=ranking_command)
 
-    optout = commands.add_parser("optout", parents=[common], help="the accounts that replied STOP")
+    optout = commands.add_parser(
+        "optout", parents=[common], help="the accounts opted out (of all or some families) or muting the bot"
+    )
     optout_commands = optout.add_subparsers(required=True, metavar="ACTION")
-    listing = optout_commands.add_parser("list", parents=[common], help="list opted-out accounts")
+    listing = optout_commands.add_parser(
+        "list", parents=[common], help="list opted-out accounts, their families, and mutes"
+    )
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(command=optout_list_command)
     add = optout_commands.add_parser(
-        "add", parents=[common], help="opt an account out (as if it replied STOP)"
+        "add", parents=[common], help="opt an account out of families (as if it replied STOP FAMILY…)"
     )
-    add.add_argument("name", type=_account_name)
-    add.set_defaults(command=optout_add_command)
-    remove = optout_commands.add_parser("remove", parents=[common], help="opt an account back in")
-    remove.add_argument("name", type=_account_name)
-    remove.set_defaults(command=optout_remove_command)
+    remove = optout_commands.add_parser(
+        "remove", parents=[common], help="opt an account back in to families (as if it replied START FAMILY…)"
+    )
+    for action, command in ((add, optout_add_command), (remove, optout_remove_command)):
+        action.add_argument("name", type=_account_name)
+        action.add_argument(
+            "families",
+            nargs="*",
+            type=_family,
+            metavar="FAMILY",
+            help=f"{', '.join(m.value for m in Metric)} or {ALL} (none named: {ALL})",
+        )
+        action.set_defaults(command=command)
 
     backup = commands.add_parser("backup", parents=[common], help="copy the store to a new file, safely")
     backup.add_argument("target", type=Path, help="the new file")
@@ -242,24 +255,49 @@ def ranking_command(config: Config, args: argparse.Namespace) -> int:
 
 def optout_list_command(config: Config, args: argparse.Namespace) -> int:
     with Store.open(config.store, create=False) as store:
-        rows = store.outbox.load_optouts()
-    report = {"opted_out": [{"account": a, "block": b, "source": s} for a, b, s in rows]}
+        everything = store.outbox.load_optouts()
+        families = store.outbox.load_family_optouts()
+        mutes = store.outbox.load_mutes()
+    report = {
+        "opted_out": [{"account": a, "block": b, "source": s} for a, b, s in everything],
+        "opted_out_of_families": [
+            {"account": a, "family": f.value, "block": b, "source": s} for a, f, b, s in families
+        ],
+        "muting": [{"account": a, "block": b, "source": s} for a, b, s in mutes],
+    }
     _print(report, args.json, _format_optouts)
     return EXIT_OK
 
 
 def optout_add_command(config: Config, args: argparse.Namespace) -> int:
-    with Store.open(config.store) as store:
-        store.outbox.add_optout(args.name)
-    print(f"@{args.name} is opted out: no notification will be posted to it")
-    return EXIT_OK
+    """Families named: only those (``all`` among them: every family), as a STOP naming them would."""
+    return _opt_by_operator(config, args, stop=True)
 
 
 def optout_remove_command(config: Config, args: argparse.Namespace) -> int:
+    """Families named: only those, as a START naming them would; none: every family, however stopped."""
+    return _opt_by_operator(config, args, stop=False)
+
+
+def _opt_by_operator(config: Config, args: argparse.Namespace, *, stop: bool) -> int:
+    families = _families(args.families)
     with Store.open(config.store) as store:
-        removed = store.outbox.remove_optout(args.name)
-    print(f"@{args.name} is opted in again" if removed else f"@{args.name} was not opted out")
+        opt = store.outbox.add_optout if stop else store.outbox.remove_optout
+        changed = opt(args.name, families)
+    done, undone = ("is", "was already") if stop else ("is no longer", "was not")
+    print(f"@{args.name} {done if changed else undone} opted out of {_families_words(families)}")
     return EXIT_OK
+
+
+def _families(named: Sequence[Metric | str]) -> frozenset[Metric] | None:
+    """The families an ``optout`` command names; None: every family (none named, or ``all``)."""
+    if not named or ALL in named:
+        return None
+    return frozenset(family for family in named if isinstance(family, Metric))
+
+
+def _families_words(families: frozenset[Metric] | None) -> str:
+    return "every family" if families is None else ", ".join(sorted(families))
 
 
 def backup_command(config: Config, args: argparse.Namespace) -> int:
@@ -459,14 +497,23 @@ def _format_account(report: dict[str, Any]) -> str:
 
 
 def _format_optouts(report: dict[str, Any]) -> str:
-    rows = report["opted_out"]
-    lines = [f"{len(rows)} account(s) opted out"]
+    everything, families, mutes = report["opted_out"], report["opted_out_of_families"], report["muting"]
+    lines = [f"{len(everything)} account(s) opted out of every family"]
+    lines += [f"  @{row['account']:<16} {_learned(row)}" for row in everything]
+    lines.append(f"{len({row['account'] for row in families})} account(s) opted out of some families")
+    lines += [f"  @{row['account']:<16} {row['family']:<17} {_learned(row)}" for row in families]
+    lines.append(f"{len(mutes)} account(s) muting the bot")
     lines += [
         f"  @{row['account']:<16} "
-        + (f"replied STOP (block {row['block']})" if row["source"] == "reply" else "by the operator")
-        for row in rows
+        + (f"since block {row['block']}" if row["source"] == "chain" else "as a node answered when asked")
+        for row in mutes
     ]
     return "\n".join(lines)
+
+
+def _learned(row: dict[str, Any]) -> str:
+    words = SOURCE_WORDS.get(row["source"], row["source"])
+    return words if row["block"] is None else f"{words} (block {row['block']})"
 
 
 def _format_ranking(report: dict[str, Any]) -> str:
@@ -482,6 +529,14 @@ def _account_name(text: str) -> str:
     if problem is not None:
         raise argparse.ArgumentTypeError(f"{text!r} is not a Hive account name ({problem})")
     return name
+
+
+def _family(text: str) -> Metric | str:
+    family = parse_family(text)
+    if family is None:
+        known = ", ".join(metric.value for metric in Metric)
+        raise argparse.ArgumentTypeError(f"{text!r} is not a family: the families are {known}, or {ALL}")
+    return family
 
 
 def _postgres_url(text: str) -> PostgresUrl:

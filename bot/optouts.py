@@ -51,6 +51,12 @@ class OptCommand(enum.StrEnum):
 
 ALL = "all"
 """The word (and the custom_json value) that means every family."""
+SOURCE_WORDS: Mapping[str, str] = {
+    "reply": "by a STOP reply",
+    "custom_json": "by custom_json",
+    "operator": "by the operator",
+}
+"""How each source of an opt-out reads, where people see it (``optout list``, the board)."""
 
 
 @dataclass(frozen=True, slots=True)

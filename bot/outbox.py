@@ -35,7 +35,7 @@ from __future__ import annotations
 import enum
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
@@ -45,7 +45,7 @@ from bot.db import Database
 from bot.manners import Digest
 from bot.metrics import Metric
 from bot.operations import CommentKey
-from bot.optouts import OptState
+from bot.optouts import Opt, OptCommand, OptState
 from bot.plan import BatchPlan, NewNotification, OutboxView
 
 
@@ -60,6 +60,8 @@ class State(enum.StrEnum):
 
 
 _OPEN = (State.WAITING, State.NO_POST)
+OPERATOR = "operator"
+"""The source of an opt-out the operator made (``optout add``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +90,38 @@ class BadgeRecord:
     """The state of the notification announcing it (:class:`State`), or why it is silent
     (:class:`~bot.badges.Silence`)."""
     permlink: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Since:
+    """Where an opt-out or a mute was learned: its block (None: not from a block — the operator's command,
+    or a node asked) and its source: ``reply``, ``custom_json`` or ``operator`` for an opt-out, ``chain``
+    or ``node`` for a mute."""
+
+    block_num: int | None
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Manners:
+    """What an account told the bot: opted out of every family (``everything``), of some (``families``),
+    muting the bot (``mute``); each with where it was learned. None: not so."""
+
+    everything: Since | None = None
+    families: Mapping[Metric, Since] = field(default_factory=dict)
+    mute: Since | None = None
+
+    @property
+    def opt_state(self) -> OptState:
+        return OptState(self.everything is not None, frozenset(self.families))
+
+    def notified(self, metric: Metric) -> bool:
+        """Whether the account hears of ``metric``'s badges now."""
+        return self.mute is None and self.opt_state.wants(metric)
+
+    def opt_out(self, metric: Metric) -> Since | None:
+        """Where the account's opt-out of ``metric`` was learned (of every family, or of it); None: none."""
+        return self.everything or self.families.get(metric)
 
 
 def load_view(db: Database, accounts: Iterable[str]) -> OutboxView:
@@ -243,14 +277,20 @@ def _opt_out(db: Database, account: str, block_num: int | None, source: str) -> 
 
 def _write_opt_state(db: Database, account: str, state: OptState, block_num: int | None, source: str) -> None:
     """Store what ``account`` is opted out of now: a row of ``optouts`` for every family, else a row of
-    ``optout_families`` per family."""
-    db.execute("DELETE FROM optout_families WHERE account = ?", (account,))
+    ``optout_families`` per family. A family (or every family) already stopped keeps its row, so the
+    board and ``optout list`` tell since when and how each was stopped."""
+    families = json.dumps(sorted(state.families))
+    db.execute(
+        "DELETE FROM optout_families WHERE account = ? AND family NOT IN (SELECT value FROM json_each(?))",
+        (account, "[]" if state.everything else families),
+    )
     if state.everything:
         _opt_out(db, account, block_num, source)
         return
     db.execute("DELETE FROM optouts WHERE account = ?", (account,))
     db.executemany(
-        "INSERT INTO optout_families (account, family, block_num, source) VALUES (?, ?, ?, ?)",
+        "INSERT INTO optout_families (account, family, block_num, source) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT DO NOTHING",
         [(account, family, block_num, source) for family in sorted(state.families)],
     )
 
@@ -410,9 +450,41 @@ class Outbox:
         return None if row is None else bool(row[0])
 
     def load_optouts(self) -> list[tuple[str, int | None, str]]:
-        """(account, block of the STOP or None, 'reply' or 'operator'), by name."""
+        """The accounts opted out of every family: (account, block of the STOP or None, its source: 'reply',
+        'custom_json' or 'operator'), by name."""
         rows = self._db.execute("SELECT account, block_num, source FROM optouts ORDER BY account")
         return [(account, block, source) for account, block, source in rows]
+
+    def load_family_optouts(self) -> list[tuple[str, Metric, int | None, str]]:
+        """The opt-outs of some families: (account, family, block or None, source), by name and family."""
+        rows = self._db.execute(
+            "SELECT account, family, block_num, source FROM optout_families ORDER BY account, family"
+        )
+        return [(account, Metric(family), block, source) for account, family, block, source in rows]
+
+    def load_mutes(self) -> list[tuple[str, int | None, str]]:
+        """The accounts muting the bot now: (account, block of the mute or None, 'chain' or 'node'), by name."""
+        rows = self._db.execute(
+            "SELECT account, block_num, source FROM mutes WHERE muted = 1 ORDER BY account"
+        )
+        return [(account, block, source) for account, block, source in rows]
+
+    def load_manners(self, account: str) -> Manners:
+        """What ``account`` is opted out of, and whether it mutes the bot, each with where it was learned."""
+        everything = self._db.execute(
+            "SELECT block_num, source FROM optouts WHERE account = ?", (account,)
+        ).fetchone()
+        families = self._db.execute(
+            "SELECT family, block_num, source FROM optout_families WHERE account = ?", (account,)
+        ).fetchall()
+        mute = self._db.execute(
+            "SELECT block_num, source FROM mutes WHERE account = ? AND muted = 1", (account,)
+        ).fetchone()
+        return Manners(
+            everything=None if everything is None else Since(*everything),
+            families={Metric(family): Since(block, source) for family, block, source in families},
+            mute=None if mute is None else Since(*mute),
+        )
 
     def load_badges(self, account: str) -> list[dict[str, object]]:
         return [
@@ -539,13 +611,24 @@ class Outbox:
                 _write_mute(self._db, account, muted, None, "node")
 
     # -- the operator's writes ------------------------------------------------------------------
-    def add_optout(self, account: str) -> None:
-        with self._transaction():
-            _opt_out(self._db, account, None, "operator")
+    def add_optout(self, account: str, families: frozenset[Metric] | None = None) -> bool:
+        """Opt ``account`` out of ``families`` (None: every family), as a STOP naming them would; False if
+        it was already."""
+        return self._operator_opt(account, Opt(OptCommand.STOP, families, OPERATOR))
 
-    def remove_optout(self, account: str) -> bool:
+    def remove_optout(self, account: str, families: frozenset[Metric] | None = None) -> bool:
+        """Opt ``account`` back in to ``families`` (None: every family, whatever stopped them), as a START
+        naming them would; False if it was not opted out of them."""
+        return self._operator_opt(account, Opt(OptCommand.START, families, OPERATOR))
+
+    def _operator_opt(self, account: str, opt: Opt) -> bool:
         with self._transaction():
-            return self._db.execute("DELETE FROM optouts WHERE account = ?", (account,)).rowcount == 1
+            before = load_view(self._db, [account]).opt_state(account)
+            after = before.apply(opt)
+            if after != before:
+                _write_opt_state(self._db, account, after, None, OPERATOR)
+                _drop_unwanted(self._db, account)
+        return after != before
 
     # -- helpers --------------------------------------------------------------------------------
     def _is_sent(self, notification_id: int) -> bool:

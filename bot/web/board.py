@@ -1,11 +1,13 @@
 """What the pages and the API show: an account's board, a ranking page, the bot's status.
 
 ``load_`` functions read the store (read-only); the rest is pure: the next target, the progress toward it,
-how a badge was announced, the JSON the API answers (its keys are a contract: see the README).
+how a badge was announced, whether each family is notified and the reply or custom_json that changes it, the
+JSON the API answers (its keys are a contract: see the README).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,7 +16,8 @@ from bot.badges import Ladders, Silence
 from bot.baselines import Baseline, BaselineState
 from bot.counts import RankedRow
 from bot.metrics import Metric
-from bot.outbox import BadgeRecord, State
+from bot.optouts import ALL, OptCommand
+from bot.outbox import BadgeRecord, Manners, Since, State
 from bot.store import Store
 
 ANNOUNCED = "announced"
@@ -58,30 +61,64 @@ class BaselineProgress:
 
 
 @dataclass(frozen=True, slots=True)
+class Change:
+    """How an account turns some notifications off (or on again): the words of a reply to any comment of
+    the bot, or the JSON of a ``custom_json`` (id ``notifications.custom_json_id``) signed by the account."""
+
+    reply: str
+    custom_json: str
+
+
+@dataclass(frozen=True, slots=True)
+class FamilyLine:
+    """One family on the board: the badges earned in it, and whether the account hears of them."""
+
+    metric: Metric
+    thresholds: tuple[int, ...]
+    opt_out: Since | None
+    """The opt-out that silences it (of this family, or of every family); None: not opted out."""
+    notified: bool
+    """Not opted out and not muting the bot: its next badge gets a notification."""
+    change: Change
+    """A STOP of the family, or its START when opted out of it."""
+
+
+@dataclass(frozen=True, slots=True)
 class Board:
     account: str
     lines: tuple[MetricLine, ...]
+    families: tuple[FamilyLine, ...]
     badges: tuple[BoardBadge, ...]
-    opted_out: bool
+    manners: Manners
     baseline: BaselineProgress | None
+
+    @property
+    def opted_out(self) -> bool:
+        """Of every family (a STOP naming none)."""
+        return self.manners.everything is not None
+
+    @property
+    def change_all(self) -> Change:
+        """A STOP of every family, or a START of every family once it stopped some."""
+        return change(None, not self.manners.opt_state.opted_in)
 
 
 def load_board(store: Store, account: str, ladders: Ladders) -> Board | None:
     """``account``'s board; ``None`` if the store knows nothing of it."""
     counts = store.load_counts(account)
     badges = store.outbox.load_badge_records(account)
-    opted_out = bool(store.outbox.load_opted_out([account]))
+    manners = store.outbox.load_manners(account)
     baseline = store.baselines.load(account)
-    if counts is None and not badges and not opted_out and baseline is None:
+    if counts is None and not badges and manners == Manners() and baseline is None:
         return None
-    return make_board(account, counts or {}, badges, opted_out, baseline, ladders)
+    return make_board(account, counts or {}, badges, manners, baseline, ladders)
 
 
 def make_board(
     account: str,
     counts: Mapping[Metric, int],
     badges: Sequence[BadgeRecord],
-    opted_out: bool,
+    manners: Manners,
     baseline: Baseline | None,
     ladders: Ladders,
 ) -> Board:
@@ -90,13 +127,34 @@ def make_board(
         lines=tuple(
             MetricLine(m, counts.get(m, 0), next_target(counts.get(m, 0), ladders[m])) for m in Metric
         ),
+        families=tuple(family_line(metric, badges, manners) for metric in Metric),
         badges=tuple(
             BoardBadge(b.metric, b.threshold, b.block_num, iso_time(b.block_time), announcement(b.announced))
             for b in badges
         ),
-        opted_out=opted_out,
+        manners=manners,
         baseline=None if baseline is None else baseline_progress(baseline),
     )
+
+
+def family_line(metric: Metric, badges: Sequence[BadgeRecord], manners: Manners) -> FamilyLine:
+    opt_out = manners.opt_out(metric)
+    return FamilyLine(
+        metric=metric,
+        thresholds=tuple(badge.threshold for badge in badges if badge.metric == metric),
+        opt_out=opt_out,
+        notified=manners.notified(metric),
+        change=change(metric, opt_out is not None),
+    )
+
+
+def change(family: Metric | None, stopped: bool) -> Change:
+    """How to stop ``family``'s notifications (None: every family's), or to start them when ``stopped``:
+    ``STOP posts`` and ``{"stop": ["posts"]}``, ``START`` and ``{"start": "all"}``."""
+    command = OptCommand.START if stopped else OptCommand.STOP
+    if family is None:
+        return Change(command.upper(), json.dumps({command.value: ALL}))
+    return Change(f"{command.upper()} {family.value}", json.dumps({command.value: [family.value]}))
 
 
 def next_target(count: int, ladder: Sequence[int]) -> int | None:
@@ -147,10 +205,19 @@ def board_json(board: Board) -> dict[str, object]:
             for badge in board.badges
         ],
         "opted_out": board.opted_out,
+        "families": {
+            family.metric.value: {"notified": family.notified, "opted_out": _since_json(family.opt_out)}
+            for family in board.families
+        },
+        "muted": _since_json(board.manners.mute),
         "baseline": None
         if board.baseline is None
         else {"state": board.baseline.state.value, "progress": board.baseline.percent / 100},
     }
+
+
+def _since_json(since: Since | None) -> dict[str, object] | None:
+    return None if since is None else {"block": since.block_num, "source": since.source}
 
 
 def ranking_json(metric: Metric, total: int, rows: Sequence[RankedRow]) -> dict[str, object]:

@@ -27,7 +27,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from bot.accounts import account_name_problem
 from bot.badges import Ladders
 from bot.errors import StoreError, StoreUnreachableError
+from bot.manners import DEFAULT_CUSTOM_JSON_ID
 from bot.metrics import Metric
+from bot.optouts import SOURCE_WORDS
 from bot.store import Store
 from bot.web.board import board_json, load_board, load_status, ranking_json
 from bot.web.images import render_badge
@@ -71,6 +73,8 @@ class Site:
     registry: CollectorRegistry
     """What ``/metrics`` answers (see :mod:`bot.observe`)."""
     clock: Callable[[], float] = time.time
+    custom_json_id: str = DEFAULT_CUSTOM_JSON_ID
+    """The id of the opt commands (``notifications.custom_json_id``), as the board and the rules tell it."""
 
 
 def create_app(site: Site) -> Starlette:
@@ -84,6 +88,7 @@ def create_app(site: Site) -> Starlette:
         Route("/", _once_more(pages.front)),
         Route("/@{account}", _once_more(pages.board)),
         Route("/ranking/{metric}", _once_more(pages.ranking)),
+        Route("/rules", pages.rules),
         Route("/badges/{metric}/{threshold:int}.png", pages.badge_image),
         Route("/style.css", pages.stylesheet),
     ]
@@ -119,6 +124,7 @@ def _templates() -> jinja2.Environment:
     )
     environment.globals["metric_titles"] = METRIC_TITLES
     environment.globals["metrics"] = list(Metric)
+    environment.globals["source_words"] = SOURCE_WORDS
     return environment
 
 
@@ -198,6 +204,10 @@ class _Pages:
             wanted=wanted,
         )
 
+    async def rules(self, request: Request) -> Response:
+        """How to stop notifications, some or all, and what a mute does (the README's rules, short)."""
+        return self._page("rules.html")
+
     async def badge_image(self, request: Request) -> Response:
         metric = _metric(request.path_params["metric"])
         threshold: int = request.path_params["threshold"]
@@ -230,7 +240,10 @@ class _Pages:
 
     def _page(self, name: str, http_status: int = 200, **values: Any) -> Response:
         return HTMLResponse(
-            self._templates.get_template(name).render(bot=self._site.bot, **values), http_status
+            self._templates.get_template(name).render(
+                bot=self._site.bot, custom_json_id=self._site.custom_json_id, **values
+            ),
+            http_status,
         )
 
 

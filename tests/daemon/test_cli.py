@@ -3,13 +3,16 @@
 import json
 import sys
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from bot.badges import BadgeRules
 from bot.cli import main
+from bot.manners import SOURCE
 from bot.metrics import Metric
+from bot.optouts import Opt, OptCommand
 from bot.plan import OutboxChanges
 from bot.store import Checkpoint, Store, lock_store
 from bot.tallies import Tally
@@ -129,11 +132,78 @@ def test_optout_add_list_and_remove(config: Path, capsys: pytest.CaptureFixture[
     assert run_json(capsys, "status", "--config", str(config))["opted_out"] == 2
     assert run_json(capsys, "account", "alice", "--config", str(config))["opted_out"] is True
     assert main(["optout", "remove", "alice", "--config", str(config)]) == 0
-    assert "opted in again" in capsys.readouterr().out
+    assert "is no longer opted out of every family" in capsys.readouterr().out
     assert main(["optout", "remove", "alice", "--config", str(config)]) == 0
     assert "was not opted out" in capsys.readouterr().out
     listed = run_json(capsys, "optout", "list", "--config", str(config))["opted_out"]
     assert isinstance(listed, list) and [row["account"] for row in listed] == ["carol"]
+
+
+def test_optout_add_and_remove_take_families(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["optout", "add", "alice", "posts", "comments", "--config", str(config)]) == 0
+    assert main(["optout", "add", "bob", "all", "posts", "--config", str(config)]) == 0
+    assert main(["optout", "remove", "alice", "posts", "--config", str(config)]) == 0
+    assert "@alice is no longer opted out of posts" in capsys.readouterr().out
+    report = run_json(capsys, "optout", "list", "--config", str(config))
+    assert report["opted_out"] == [{"account": "bob", "block": None, "source": "operator"}]
+    assert report["opted_out_of_families"] == [
+        {"account": "alice", "family": "comments", "block": None, "source": "operator"}
+    ]
+    assert main(["optout", "remove", "bob", "replies", "--config", str(config)]) == 0
+    capsys.readouterr()
+    families = run_json(capsys, "optout", "list", "--config", str(config))["opted_out_of_families"]
+    assert isinstance(families, list)
+    assert [(row["account"], row["family"]) for row in families if row["account"] == "bob"] == [
+        ("bob", metric.value) for metric in sorted(Metric) if metric is not Metric.REPLIES
+    ]
+    assert main(["optout", "remove", "bob", "--config", str(config)]) == 0
+    assert main(["optout", "add", "alice", "comments", "--config", str(config)]) == 0
+    assert "@alice was already opted out of comments" in capsys.readouterr().out
+    listed = run_json(capsys, "optout", "list", "--config", str(config))["opted_out_of_families"]
+    assert isinstance(listed, list) and [row["account"] for row in listed] == ["alice"]
+
+
+def test_optout_refuses_an_unknown_family_naming_the_known_ones(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["optout", "add", "alice", "payouts", "--config", str(config)])
+    assert exit_.value.code == 2
+    assert "'payouts' is not a family: the families are upvotes_received" in capsys.readouterr().err
+
+
+def test_optout_list_words_each_source_and_lists_the_mutes(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stop, stop_posts = Opt(OptCommand.STOP), Opt(OptCommand.STOP, frozenset({Metric.POSTS}))
+    changes = OutboxChanges(
+        opt_commands={
+            "alice": [stop],
+            "bob": [replace(stop, source=SOURCE)],
+            "carol": [stop_posts],
+            "dave": [replace(stop_posts, source=SOURCE)],
+        },
+        mutes={"erin": True, "frank": False},
+    )
+    with Store.open(config.parent / "state" / "bot.sqlite") as store:
+        store.commit_batch(Tally(), {}, Checkpoint(1240, "04d8", 1_750_000_018), changes)
+        store.outbox.remember_asked_mute("gina", True)
+    assert main(["optout", "add", "hank", "--config", str(config)]) == 0
+    capsys.readouterr()
+    assert main(["optout", "list", "--config", str(config)]) == 0
+    lines = [" ".join(line.split()) for line in capsys.readouterr().out.splitlines()]
+    assert lines == [
+        "3 account(s) opted out of every family",
+        "@alice by a STOP reply (block 1240)",
+        "@bob by custom_json (block 1240)",
+        "@hank by the operator",
+        "2 account(s) opted out of some families",
+        "@carol posts by a STOP reply (block 1240)",
+        "@dave posts by custom_json (block 1240)",
+        "2 account(s) muting the bot",
+        "@erin since block 1240",
+        "@gina as a node answered when asked",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import itertools
 import json
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -16,14 +16,16 @@ import pytest
 from diff_match_patch import diff_match_patch
 from structlog.testing import capture_logs
 
-from bot.badges import select_announcements
+from bot.badges import Badge, select_announcements
 from bot.errors import PermanentChainError, PostingKeyError
 from bot.location import Location
+from bot.metrics import Metric
 from bot.notifications import Templates, render_notification
-from bot.outbox import Notification, State
+from bot.outbox import BadgeRecord, Notification, State
 from bot.poster import may_comment
 from bot.store import Store
 from devnet.generator import ChainGenerator
+from devnet.ledger import Accepted
 from devnet.node import DevNode
 from devnet.users import DevUser
 from tests.support.chains import chain_client
@@ -625,6 +627,121 @@ def test_an_account_opted_out_of_a_family_by_custom_json_hears_only_of_the_other
     assert bot.poster_store.outbox.load_view_of(notified.account).opt_state(notified.account).opted_in
     later = [row for row in outbox.load_badge_records(notified.account) if row.block_num > start.block]
     assert all(row.announced != "opted_out" for row in later)
+
+
+STEADY_LADDERS = {**LADDERS, Metric.COMMENTS: tuple(range(2, 400, 2))}
+"""A comments badge every two comments: an account that keeps replying keeps earning."""
+
+
+def earn_a_comments_badge(bot: SteppedBot, replier: DevUser, parent: str, after: int) -> BadgeRecord:
+    """Reply to the bot's comment ``parent`` until the replier earns a comments badge after block ``after``."""
+    for attempt in range(4):
+        sent = replier.reply(BOT, parent, "Nice badge!", permlink=f"re-nice-{after}-{attempt}")
+        assert sent is not None
+        bot.run(sent.block + 2)
+        earned = [
+            row
+            for row in bot.poster_store.outbox.load_badge_records(replier.account)
+            if row.metric is Metric.COMMENTS and row.block_num > after
+        ]
+        if earned:
+            return earned[0]
+    raise AssertionError(f"@{replier.account} earned no comments badge after block {after}")
+
+
+def holding(store: Store, account: str, badge: BadgeRecord) -> list[Notification]:
+    wanted = Badge(account, badge.metric, badge.threshold)
+    return [n for n in notifications(store) if wanted in n.badges]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("silence", "resume", "silent_as"),
+    [
+        (lambda user: user.mute(BOT), lambda user: user.unmute(BOT), "muted"),
+        (
+            lambda user: user.opt({"stop": ["comments"]}),
+            lambda user: user.opt({"start": ["comments"]}),
+            "opted_out",
+        ),
+    ],
+    ids=["mute-unmute", "custom-json-stop-start"],
+)
+def test_notifications_resume_after_an_unmute_or_a_start_with_one_comment_for_the_new_badge(
+    node: DevNode,
+    store_location: Location,
+    tmp_path: Path,
+    silence: Callable[[DevUser], Accepted | None],
+    resume: Callable[[DevUser], Accepted | None],
+    silent_as: str,
+) -> None:
+    bot = SteppedBot(node, store_location, ladders=STEADY_LADDERS)
+    try:
+        notified = first_delivered(bot, START + 300)
+        account = user(node, notified.account, tmp_path)
+        silenced = silence(account)
+        assert silenced is not None
+        bot.run(silenced.block + 1)
+        quiet = earn_a_comments_badge(bot, account, notified.permlink, silenced.block)
+        assert quiet.announced == silent_as and holding(bot.poster_store, account.account, quiet) == []
+        resumed = resume(account)
+        assert resumed is not None
+        bot.run(resumed.block + 1)
+        new = earn_a_comments_badge(bot, account, notified.permlink, resumed.block)
+        bot.run(new.block_num + 150)  # past the per-account interval (100 blocks) and the delivery
+        (announcing,) = holding(bot.poster_store, account.account, new)
+        assert announcing.state is State.DELIVERED
+        comments = [v["permlink"] for _, v in bot_comments(node, resumed.block, node.clock.head())]
+        assert comments.count(announcing.permlink) == 1
+        assert (
+            holding(bot.poster_store, account.account, quiet) == []
+        )  # the silent badge never announced later
+    finally:
+        bot.close()
+
+
+@pytest.mark.slow
+def test_the_poster_asks_a_node_once_per_account_whether_it_mutes_the_bot(
+    segment: tuple[DevNode, Store],
+) -> None:
+    """Asked per notification, the node would hear as many questions as notifications reached the poster:
+    more than the accounts that have any."""
+    node, store = segment
+    asked = list(node.requests).count("bridge.get_relationship_between_accounts")
+    reached = [n for n in notifications(store) if n.state is not State.WAITING]
+    delivered = {n.account for n in reached if n.state is State.DELIVERED}
+    assert len(reached) > len({n.account for n in notifications(store)}), "nothing tests 'once'"
+    assert len(delivered) <= asked <= len({n.account for n in notifications(store)})
+    assert store.outbox.load_mutes() == []  # no generated account mutes the bot
+
+
+@pytest.mark.slow
+def test_a_family_stopped_by_custom_json_leaves_a_waiting_notification_dropped_if_nothing_is_left(
+    node: DevNode, store_location: Location, tmp_path: Path
+) -> None:
+    """The notification holds the comments badge alone (the per-account interval holds it back); a
+    notification keeping other families' badges is tested on the store (``tests/store/test_outbox.py``)."""
+    bot = SteppedBot(node, store_location, ladders=STEADY_LADDERS)
+    try:
+        notified = first_delivered(bot, START + 300)
+        account = user(node, notified.account, tmp_path)
+        earned = earn_a_comments_badge(bot, account, notified.permlink, node.clock.head())
+        (waiting,) = holding(bot.poster_store, account.account, earned)
+        assert waiting.state is State.WAITING  # the per-account interval holds it back
+        stop = account.opt({"stop": ["comments"]})
+        assert stop is not None
+        bot.run(stop.block + 1)
+        after = bot.poster_store.outbox.load_notification(waiting.id)
+        assert after is not None and after.badges == () and after.state is State.DROPPED
+        records = bot.poster_store.outbox.load_badge_records(account.account)
+        same = [row for row in records if (row.metric, row.threshold) == (earned.metric, earned.threshold)]
+        assert [row.announced for row in same] == ["opted_out"]
+        bot.run(stop.block + 150)
+        permlinks = [v["permlink"] for _, v in bot_comments(node, stop.block, node.clock.head())]
+        assert holding(bot.poster_store, account.account, earned) == []
+        assert waiting.permlink not in permlinks
+    finally:
+        bot.close()
 
 
 # --- digests -----------------------------------------------------------------------------------------------

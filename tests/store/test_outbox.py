@@ -17,7 +17,7 @@ from bot.metrics import Metric
 from bot.notifications import notification_permlink
 from bot.operations import comments_by, parse_blocks
 from bot.optouts import Opt, OptCommand
-from bot.outbox import Notification, Outbox, State
+from bot.outbox import Manners, Notification, Outbox, Since, State
 from bot.plan import OutboxChanges
 from bot.store import Checkpoint, Store
 from bot.tallies import CountingRules, Tally, count_blocks
@@ -43,7 +43,7 @@ def commit(
     store: Store,
     num: int,
     *badges: Badge,
-    commands: Mapping[str, OptCommand] | None = None,
+    commands: Mapping[str, OptCommand | Opt] | None = None,
     delivered: Mapping[str, int] | None = None,
     tally: Tally | None = None,
     interval: float = 0.0,
@@ -67,7 +67,10 @@ def commit(
     changes = OutboxChanges(
         rules=rules if badges or find_badges else None,
         age=age,
-        opt_commands={account: [Opt(command)] for account, command in (commands or {}).items()},
+        opt_commands={
+            account: [command if isinstance(command, Opt) else Opt(command)]
+            for account, command in (commands or {}).items()
+        },
         delivered=delivered or {},
     )
     checkpoint = Checkpoint(num, block_id(num), time_of(num) if time is None else time)
@@ -324,6 +327,69 @@ def test_operator_opt_out_drops_open_notifications_and_can_be_removed(store: Sto
     assert outbox.remove_optout("alice") is True
     assert outbox.remove_optout("alice") is False
     assert outbox.load_optouts() == []
+
+
+def stop(*families: Metric, source: str = "reply") -> Opt:
+    return Opt(STOP, frozenset(families), source)
+
+
+def test_a_stopped_familys_badges_leave_a_waiting_notification_which_is_dropped_once_empty(
+    store: Store,
+) -> None:
+    commit(store, 1, announced("alice", P), announced("alice", C, 10))
+    waiting = only(store.outbox, State.WAITING)
+
+    commit(store, 2, commands={"alice": stop(P)})
+    assert only(store.outbox, State.WAITING).badges == (Badge("alice", C, 10),)
+    assert [(b["metric"], b["announced"]) for b in store.outbox.load_badges("alice")] == [
+        (C, "waiting"),
+        (P, "opted_out"),
+    ]
+    commit(store, 3, commands={"alice": stop(C)})
+
+    assert only(store.outbox, State.DROPPED).id == waiting.id
+    assert {b["announced"] for b in store.outbox.load_badges("alice")} == {"opted_out"}
+
+
+def test_each_stopped_family_keeps_the_block_and_source_that_stopped_it(store: Store) -> None:
+    commit(store, 1, commands={"alice": stop(P)})
+    commit(store, 2, commands={"alice": stop(P, C, source="custom_json")})
+
+    manners = store.outbox.load_manners("alice")
+    assert manners.families == {P: Since(1, "reply"), C: Since(2, "custom_json")}
+    assert manners.everything is None and manners.mute is None
+    assert store.outbox.load_family_optouts() == [("alice", C, 2, "custom_json"), ("alice", P, 1, "reply")]
+    commit(store, 3, commands={"alice": Opt(START, frozenset({P}))})
+    assert store.outbox.load_manners("alice").families == {C: Since(2, "custom_json")}
+
+
+def test_the_operator_opts_an_account_out_of_families_and_back_in(store: Store) -> None:
+    commit(store, 1, announced("alice", P), announced("alice", C, 10))
+    outbox = store.outbox
+
+    assert outbox.add_optout("alice", frozenset({P})) is True
+    assert outbox.add_optout("alice", frozenset({P})) is False
+    assert only(outbox, State.WAITING).badges == (Badge("alice", C, 10),)
+    assert outbox.load_manners("alice").families == {P: Since(None, "operator")}
+    assert outbox.remove_optout("alice", frozenset({C})) is False
+    assert outbox.remove_optout("alice") is True
+    assert outbox.load_manners("alice") == Manners()
+
+
+def test_an_accounts_manners_say_what_it_stopped_and_since_when_it_mutes(store: Store) -> None:
+    commit(store, 4, commands={"alice": STOP})
+    store.commit_batch(
+        Tally(), {}, Checkpoint(5, block_id(5), time_of(5)), OutboxChanges(mutes={"alice": True})
+    )
+    store.outbox.remember_asked_mute("bob", True)
+    store.outbox.remember_asked_mute("carol", False)
+
+    alice = store.outbox.load_manners("alice")
+    assert alice == Manners(everything=Since(4, "reply"), mute=Since(5, "chain"))
+    assert not any(alice.notified(metric) for metric in Metric) and alice.opt_out(P) == Since(4, "reply")
+    assert store.outbox.load_manners("bob").mute == Since(None, "node")
+    assert store.outbox.load_manners("carol") == Manners()
+    assert store.outbox.load_mutes() == [("alice", 5, "chain"), ("bob", None, "node")]
 
 
 def test_opted_out_accounts_are_found_among_many(store: Store) -> None:

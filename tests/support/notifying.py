@@ -50,6 +50,7 @@ class SteppedBot:
     store_path: Location
     settings: NotificationSettings = SETTINGS
     dry_run: bool = False
+    ladders: Mapping[Metric, tuple[int, ...]] = field(default_factory=lambda: LADDERS)
     reports: list[PostReport] = field(default_factory=list)
     errors: list[ChainError] = field(default_factory=list)
 
@@ -67,7 +68,7 @@ class SteppedBot:
             self.store_path,
             start_block=START,
             dry_run=self.dry_run,
-            badges=LADDERS,
+            badges=self.ladders,
             notifications=self.settings,
         )
 

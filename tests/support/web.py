@@ -13,6 +13,9 @@ from bot.config import Config
 from bot.metrics import Metric
 from bot.store import Store
 
+CUSTOM_JSON_ID = "badges-opt"
+"""The served config's ``notifications.custom_json_id`` (not the default: the board must tell the configured one)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Served:
@@ -39,5 +42,11 @@ def serve(config: Config, clock: Callable[[], float] | None = None) -> Iterator[
 
 
 def with_badges(store: Store) -> str:
-    """An account with badges, neither opted out nor reading its history (see :func:`config`)."""
+    """An account with badges, neither opted out nor muting nor reading its history (see :func:`config`)."""
     return store.load_ranking(Metric.UPVOTES_RECEIVED, 3)[2][0]
+
+
+def stopped_posts_and_muting(store: Store) -> tuple[str, str]:
+    """The account opted out of posts, and the one muting the bot (see :func:`config`)."""
+    ranked = store.load_ranking(Metric.UPVOTES_RECEIVED, 5)
+    return ranked[3][0], ranked[4][0]

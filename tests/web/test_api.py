@@ -15,7 +15,7 @@ from bot.metrics import Metric
 from bot.store import Store
 from tests.support.web import Served, serve, with_badges
 
-ACCOUNT_KEYS = {"account", "counts", "next_targets", "badges", "opted_out", "baseline"}
+ACCOUNT_KEYS = {"account", "counts", "next_targets", "badges", "opted_out", "families", "muted", "baseline"}
 BADGE_KEYS = {"metric", "threshold", "earned_block", "earned_at", "announced"}
 ANNOUNCED = {"announced", "pending", "silent", "baseline"}
 

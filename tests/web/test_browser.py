@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
 
 from bot.metrics import Metric
 from bot.store import Store
-from tests.support.web import Served, with_badges
+from tests.support.web import CUSTOM_JSON_ID, Served, stopped_posts_and_muting, with_badges
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -91,6 +91,22 @@ def test_the_board_says_when_an_account_opted_out_and_how_far_its_history_is_rea
     assert "reply START" in page.inner_text("#opted-out")
     page.goto(f"{served.url}/@{reading}")
     assert "reading history, 0 %" in page.inner_text("#baseline")
+
+
+def test_the_board_shows_how_to_start_a_stopped_family_and_links_the_rules(
+    page: Page, served: Served, store: Store
+) -> None:
+    stopped, _ = stopped_posts_and_muting(store)
+    page.goto(f"{served.url}/@{stopped}")
+    posts = page.locator("#family-posts")
+    assert posts.get_attribute("data-notified") == "no"
+    assert posts.locator(".state").inner_text() == "off: opted out by the operator"
+    assert posts.locator("code.reply").inner_text() == "START posts"
+    assert posts.locator("code.custom-json").inner_text() == '{"start": ["posts"]}'
+    assert page.locator("#family-comments code.custom-json").inner_text() == '{"stop": ["comments"]}'
+    page.click("#rules-link")
+    assert page.url == f"{served.url}/rules"
+    assert f"id {CUSTOM_JSON_ID}" in " ".join(page.inner_text("main").split())
 
 
 def ranking_rows(page: Page) -> list[dict[str, object]]:

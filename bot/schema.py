@@ -7,7 +7,7 @@ is a new one. Which module reads and writes each table:
 - :mod:`bot.counts`: ``counts``, ``ranking_counts``, ``ranking_prefixes`` (the last two written by
   triggers on ``counts`` only);
 - :mod:`bot.store`: ``checkpoint``, ``comments``, ``counted_votes``, ``paid_out_comments``,
-  ``reply_texts``;
+  ``reply_texts``, ``births``;
 - :mod:`bot.outbox`: ``badges``, ``notifications``, ``optouts``, ``optout_families``, ``mutes``,
   ``root_posts``;
 - :mod:`bot.baselines`: ``live_start``, ``baselines``, ``baseline_seen``, ``seam_votes``,
@@ -16,7 +16,7 @@ is a new one. Which module reads and writes each table:
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12
 
 
 def _ranking_migration(columns: tuple[str, ...]) -> str:
@@ -262,4 +262,14 @@ MIGRATIONS: dict[int, str] = {
     # manners (bot.outbox): opt-outs of some families (``optouts`` keeps meaning every family), and what the
     # bot knows of each account's mute of it (a row: known, from the blocks or asked of a node once)
     11: _MANNERS,
+    # Hive birthdays (bot.birthdays): each met account's creation time, asked of a node once, and its
+    # birthday (month * 100 + day), indexed: a day's accounts are one index range
+    12: """
+        CREATE TABLE births (
+            account TEXT PRIMARY KEY,
+            created INTEGER NOT NULL,
+            birthday INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX births_by_birthday ON births (birthday);
+    """,
 }

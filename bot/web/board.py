@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from bot.badges import Ladders, Silence
 from bot.baselines import Baseline, BaselineState
 from bot.counts import RankedRow
-from bot.metrics import Metric
+from bot.metrics import Family, Metric
 from bot.outbox import BadgeRecord, State
 from bot.store import Store
 
@@ -40,7 +40,7 @@ class MetricLine:
 
 @dataclass(frozen=True, slots=True)
 class BoardBadge:
-    metric: Metric
+    metric: Family
     threshold: int
     earned_block: int
     earned_at: str

@@ -19,7 +19,7 @@ from bot.config import (
     load_config,
 )
 from bot.errors import BotError
-from bot.metrics import Metric
+from bot.metrics import FAMILIES, Metric
 from tests.support.configs import (
     MINIMAL,
     REMOVE,
@@ -350,7 +350,7 @@ def test_unknown_top_level_key_is_named_with_the_valid_keys(tmp_path: Path) -> N
             ["batch_size", "poll_interval", "request_timeout", "max_backoff"],
         ),
         ("log.colour", "log", "colour", ["format", "level"]),
-        ("badges.likes", "badges", "likes", [metric.value for metric in Metric]),
+        ("badges.likes", "badges", "likes", [family.value for family in FAMILIES]),
         ("badges.posts.templates", "badges.posts", "templates", ["thresholds"]),
     ],
 )

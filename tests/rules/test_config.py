@@ -220,6 +220,37 @@ def test_the_replies_ladder_is_checked_like_the_others(tmp_path: Path) -> None:
     )
 
 
+def test_the_birthday_family_is_off_unless_badges_turns_it_on(tmp_path: Path) -> None:
+    assert not load_config(write(tmp_path, MINIMAL)).badge_rules().birthday
+    on = load_config(write(tmp_path, changed("badges.birthday", {"enabled": True})))
+    assert on.birthday and on.badge_rules().birthday
+    assert not load_config(write(tmp_path, changed("badges.birthday", {"enabled": False}))).birthday
+
+
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        ({"thresholds": [1, 2]}, "badges.birthday: unknown key 'thresholds'"),
+        ({}, "badges.birthday: missing required key 'enabled'"),
+        ({"enabled": "yes"}, "badges.birthday.enabled: must be true or false"),
+    ],
+)
+def test_the_birthday_family_is_turned_on_or_off_not_given_a_ladder(
+    tmp_path: Path, value: object, fragment: str
+) -> None:
+    path = write(tmp_path, changed("badges.birthday", value))
+    assert str(load_error(path)).startswith(f"{path}: {fragment}")
+
+
+def test_the_birthday_templates_are_read_and_checked(tmp_path: Path) -> None:
+    given = {"one": "Year one, @{account}!", "other": "{years} years, @{account}!"}
+    path = write(tmp_path, changed("notifications.templates.birthday", given))
+    templates = load_config(path).notifications.templates.birthday
+    assert (templates.line(1), templates.line(3)) == (given["one"], given["other"])
+    wrong = write(tmp_path, changed("notifications.templates.birthday", {"other": "{threshold} years"}))
+    assert "notifications.templates.birthday.other: unknown placeholder {threshold}" in str(load_error(wrong))
+
+
 @pytest.mark.parametrize(
     ("dotted_key", "value", "error_key", "fragment"),
     [

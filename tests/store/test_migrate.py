@@ -72,6 +72,7 @@ def source(tmp_path: Path) -> Path:
         db.execute(f"INSERT INTO paid_out_comments VALUES ('dave', 'old', {time_of(1) - 8 * DAY})")
         db.execute("INSERT INTO optout_families VALUES ('erin', 'replies', 11, 'custom_json')")
         db.execute("INSERT INTO mutes VALUES ('frank', 1, 11, 'chain')")
+        db.execute("INSERT INTO births VALUES ('alice', 1591110000, 602)")
     return path
 
 

@@ -50,6 +50,8 @@ class SteppedBot:
     store_path: Location
     settings: NotificationSettings = SETTINGS
     dry_run: bool = False
+    start: int = START
+    birthday: bool = False
     reports: list[PostReport] = field(default_factory=list)
     errors: list[ChainError] = field(default_factory=list)
 
@@ -65,9 +67,10 @@ class SteppedBot:
         return bot_config(
             [self.node.url],
             self.store_path,
-            start_block=START,
+            start_block=self.start,
             dry_run=self.dry_run,
             badges=LADDERS,
+            birthday=self.birthday,
             notifications=self.settings,
         )
 

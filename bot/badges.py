@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping, Set
 from dataclasses import dataclass
 
 from bot.manners import DEFAULT_CUSTOM_JSON_ID
-from bot.metrics import Metric
+from bot.metrics import FAMILIES, Family, Metric
 
 Ladders = Mapping[Metric, tuple[int, ...]]
 """The thresholds of each metric, strictly increasing (validated by :mod:`bot.config`)."""
@@ -33,12 +33,17 @@ class BadgeRules:
     """How long an account on a digest waits between two notifications (see :func:`bot.plan.due_time`)."""
     custom_json_id: str = DEFAULT_CUSTOM_JSON_ID
     """The id of the ``custom_json`` opt commands (``notifications.custom_json_id``, see :mod:`bot.manners`)."""
+    birthday: bool = False
+    """Whether accounts earn birthday badges (``badges.birthday.enabled``, see :mod:`bot.birthdays`)."""
 
 
 @dataclass(frozen=True, slots=True, order=True)
 class Badge:
+    """An account's badge of a family: a counted metric's at a threshold, or an occasion's (a birthday's
+    threshold is the years). The field keeps its first name, ``metric``, as the store's column does."""
+
     account: str
-    metric: Metric
+    metric: Family
     threshold: int
 
 
@@ -46,7 +51,7 @@ class Badge:
 class Announcement:
     """One line of a notification: the highest badge of a metric, and the next target if there is one."""
 
-    metric: Metric
+    metric: Family
     threshold: int
     next_threshold: int | None
 
@@ -74,15 +79,22 @@ def _crossings(
 
 
 def select_announcements(badges: Iterable[Badge], ladders: Ladders) -> list[Announcement]:
-    """What a notification about ``badges`` (one account's) says: per metric, in metric order."""
-    highest: dict[Metric, int] = {}
+    """What a notification about ``badges`` (one account's) says: per family, in :data:`FAMILIES` order.
+    An occasion has no ladder, hence no next target."""
+    highest: dict[Family, int] = {}
     for badge in badges:
         highest[badge.metric] = max(highest.get(badge.metric, 0), badge.threshold)
     return [
-        Announcement(metric, highest[metric], next((t for t in ladders[metric] if t > highest[metric]), None))
-        for metric in Metric
-        if metric in highest
+        Announcement(family, highest[family], _next_threshold(family, highest[family], ladders))
+        for family in FAMILIES
+        if family in highest
     ]
+
+
+def _next_threshold(family: Family, reached: int, ladders: Ladders) -> int | None:
+    if not isinstance(family, Metric):
+        return None
+    return next((threshold for threshold in ladders[family] if threshold > reached), None)
 
 
 class Silence(enum.StrEnum):
@@ -109,7 +121,7 @@ def plan_badges(
     opted_out: Set[str],
     age: float,
     max_age: float,
-    stopped: Mapping[str, Set[Metric]] | None = None,
+    stopped: Mapping[str, Set[Family]] | None = None,
     muted: Set[str] = frozenset(),
 ) -> list[EarnedBadge]:
     """Which of ``badges`` (earned ``age`` chain seconds ago) are announced, and why the others are not:
@@ -126,7 +138,7 @@ class Quiet:
     bot: str
     ignore: Set[str]
     opted_out: Set[str]
-    stopped: Mapping[str, Set[Metric]]
+    stopped: Mapping[str, Set[Family]]
     muted: Set[str]
 
     def silence(self, badge: Badge, age: float, max_age: float) -> Silence | None:

@@ -33,8 +33,8 @@ from bot.history import MAX_PAGE
 from bot.lease import TAKEOVER, Terms
 from bot.location import Location, PostgresUrl, is_postgres
 from bot.manners import DEFAULT_CUSTOM_JSON_ID
-from bot.metrics import Metric
-from bot.notifications import Templates, link_board, template_problem
+from bot.metrics import Metric, Occasion
+from bot.notifications import BirthdayTemplates, Templates, link_board, template_problem
 from bot.tallies import CountingRules
 
 __all__ = [
@@ -205,6 +205,8 @@ class Config:
     start_block: int | None
     dry_run: bool
     badges: Mapping[Metric, tuple[int, ...]]
+    birthday: bool = False
+    """Whether accounts earn Hive birthday badges (``badges.birthday.enabled``; off when absent)."""
     count_self_votes: bool = True
     bootstrap: Literal["history", "none"] = "history"
     """``history``: each account's counts start from its lifetime history; ``none``: from start_block."""
@@ -240,6 +242,7 @@ class Config:
             per_account_interval=settings.per_account_interval,
             digest_interval=settings.digest_interval,
             custom_json_id=settings.custom_json_id,
+            birthday=self.birthday,
         )
 
 
@@ -257,6 +260,7 @@ def load_config(path: Path) -> Config:
     _check_ha(path, raw)
     _check_replica(path, raw)
     config_dir = path.absolute().parent
+    values["badges"], values["birthday"] = values["badges"]
     if isinstance(values["store"], Path):
         values["store"] = (config_dir / values["store"]).resolve()
     if "posting_key_file" in values:
@@ -701,11 +705,17 @@ def _per_metric_templates(kind: str, defaults: Mapping[Metric, str]) -> _Parser:
     return parse
 
 
+_BIRTHDAY_TEMPLATES_SCHEMA: Final[_Schema] = {
+    "one": _Key(_template("birthday"), required=False),
+    "other": _Key(_template("birthday"), required=False),
+}
+
 _TEMPLATES_SCHEMA: Final[_Schema] = {
     "header": _Key(_template("header"), required=False),
     "footer": _Key(_template("footer"), required=False),
     "badge": _Key(_per_metric_templates("badge", Templates().badge), required=False),
     "next_target": _Key(_per_metric_templates("next_target", Templates().next_target), required=False),
+    "birthday": _Key(_section(_BIRTHDAY_TEMPLATES_SCHEMA, BirthdayTemplates, optional=True), required=False),
     **{kind: _Key(_template(kind), required=False) for kind in ("board_url", "ranking_url", "image_url")},
 }
 
@@ -800,14 +810,29 @@ def _ladder(value: object, where: str) -> tuple[int, ...]:
 OPTIONAL_FAMILIES: Final = frozenset({Metric.REPLIES})
 """Badge families added after the first four: off (no ladder, no badge; still counted and ranked) unless
 ``badges:`` names them, so a config written before them keeps its meaning. The first four stay required."""
-_BADGES_SCHEMA: Final[_Schema] = {
-    metric.value: _Key(_ladder, required=metric not in OPTIONAL_FAMILIES) for metric in Metric
+_OCCASION_SCHEMA: Final[_Schema] = {
+    "enabled": _Key(_boolean),
 }
 
 
-def _badges(value: object, where: str) -> Mapping[Metric, tuple[int, ...]]:
+def _occasion(value: object, where: str) -> bool:
+    enabled: bool = _parse_mapping(value, _OCCASION_SCHEMA, where)["enabled"]
+    return enabled
+
+
+_BADGES_SCHEMA: Final[_Schema] = {
+    **{metric.value: _Key(_ladder, required=metric not in OPTIONAL_FAMILIES) for metric in Metric},
+    Occasion.BIRTHDAY.value: _Key(_occasion, required=False),
+}
+"""The ladders, and the occasions: a family without a ladder is turned on or off (``birthday: {enabled:
+true}``), off when absent like an optional ladder, so a config written before it keeps its meaning."""
+
+
+def _badges(value: object, where: str) -> tuple[Mapping[Metric, tuple[int, ...]], bool]:
+    """The ladders, and whether the birthday family is on."""
     ladders = _parse_mapping(value, _BADGES_SCHEMA, where)
-    return MappingProxyType({metric: ladders.get(metric.value, ()) for metric in Metric})
+    birthday = bool(ladders.get(Occasion.BIRTHDAY.value, False))
+    return MappingProxyType({metric: ladders.get(metric.value, ()) for metric in Metric}), birthday
 
 
 _CONFIG_SCHEMA: Final[_Schema] = {

@@ -134,6 +134,8 @@ class Follower:
         timer.lap("lookup")
         tally = count_blocks(blocks, created_before, lookups.counted_votes, self._counting_rules(blocks[0]))
         timer.lap("count")
+        births = self._births(tally)
+        timer.lap("lookup")
         last = blocks[-1]
         changes = self._outbox_changes(blocks, tally, age=state.time - last.timestamp)
         timer.lap("badges")
@@ -147,6 +149,7 @@ class Follower:
             changes,
             first=Checkpoint(blocks[0].num, blocks[0].block_id, blocks[0].timestamp),
             with_baselines=self.with_baselines,
+            births=births,
         )
         self._committed = touched
         timer.lap("commit")
@@ -227,6 +230,15 @@ class Follower:
         stale = read.keys & committed.touched
         fresh = self.store.load_lookups(stale, {pair for pair in read.pairs if pair[0] in stale})
         return ahead.redone(stale, fresh)
+
+    def _births(self, tally: Tally) -> dict[str, int]:
+        """With the birthday family on, the creation times of the accounts ``tally`` counts that the store
+        does not have, asked of the chain: once per account, as the commit remembers them (an account the
+        chain does not answer for is asked again when next counted)."""
+        if not self.badges.birthday:
+            return {}
+        missing = self.store.load_missing_births({account for account, _ in tally.increments})
+        return self.chain.fetch_account_creations(missing) if missing else {}
 
     def _counting_rules(self, first: Block) -> CountingRules:
         """With lifetime counts, pairs on comments older than live counting are reported (the seam)."""

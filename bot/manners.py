@@ -2,7 +2,7 @@
 
 **Opt commands** (``notifications.custom_json_id``, default ``hive-badge-bot``): the JSON is an object with
 one key, ``stop`` or ``start``, whose value is ``"all"`` or a non-empty list of families (the badges' keys,
-:class:`~bot.metrics.Metric` values; ``"all"`` in the list means all): ``{"stop": "all"}``, ``{"stop":
+:data:`~bot.metrics.Family` values, ``birthday`` too; ``"all"`` in the list means all): ``{"stop": "all"}``, ``{"stop":
 ["posts", "comments"]}``, ``{"start": ["posts"]}``. It is the account's own when exactly one account signed
 it, with its posting authority (``required_posting_auths == [account]``, ``required_auths == []``) or its
 active authority (``required_auths == [account]``, no posting one): the active key can do all the posting

@@ -31,6 +31,7 @@ PLACEHOLDERS: Mapping[str, frozenset[str]] = MappingProxyType(
         "footer": frozenset({"account", "bot", "board_url", "ranking_url"}),
         "badge": frozenset({"account", "threshold", "board_url", "ranking_url"}),
         "next_target": frozenset({"account", "threshold", "next_threshold", "board_url", "ranking_url"}),
+        "birthday": frozenset({"account", "years", "board_url", "ranking_url"}),
         "board_url": frozenset({"account"}),
         "ranking_url": frozenset({"account"}),
         "image_url": frozenset({"account", "metric", "threshold"}),
@@ -68,6 +69,19 @@ DEFAULT_NEXT_TARGET: Mapping[Metric, str] = MappingProxyType(
         Metric.REPLIES: "Your next target is to reach {next_threshold} replies.",
     }
 )
+DEFAULT_BIRTHDAY_ONE = "Happy Hive Birthday! You are on the Hive blockchain for 1 year!"
+DEFAULT_BIRTHDAY = "Happy Hive Birthday! You are on the Hive blockchain for {years} years!"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BirthdayTemplates:
+    """The birthday badge's line (``templates.birthday``): ``one`` for the first year, ``other`` after."""
+
+    one: str = DEFAULT_BIRTHDAY_ONE
+    other: str = DEFAULT_BIRTHDAY
+
+    def line(self, years: int) -> str:
+        return self.one if years == 1 else self.other
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -76,6 +90,7 @@ class Templates:
     footer: str = DEFAULT_FOOTER
     badge: Mapping[Metric, str] = field(default_factory=lambda: DEFAULT_BADGE)
     next_target: Mapping[Metric, str] = field(default_factory=lambda: DEFAULT_NEXT_TARGET)
+    birthday: BirthdayTemplates = field(default_factory=BirthdayTemplates)
     board_url: str = ""
     ranking_url: str = ""
     image_url: str = ""
@@ -133,15 +148,7 @@ def render_notification(
     }
     lines = [templates.header.format(account=account, bot=bot, **urls), ""]
     for item in announcements:
-        values = {
-            "account": account,
-            "threshold": item.threshold,
-            "next_threshold": item.next_threshold,
-            **urls,
-        }
-        line = templates.badge[item.metric].format(**values)
-        if item.next_threshold is not None:
-            line += " " + templates.next_target[item.metric].format(**values)
+        line = _badge_line(account, item, templates, urls)
         if templates.image_url:
             image = templates.image_url.format(
                 account=account, metric=item.metric.value, threshold=item.threshold
@@ -150,6 +157,17 @@ def render_notification(
         lines.append(line)
     lines += ["", templates.footer.format(account=account, bot=bot, **urls)]
     return "\n".join(lines)
+
+
+def _badge_line(account: str, item: Announcement, templates: Templates, urls: Mapping[str, str]) -> str:
+    """A badge's line: its family's template, and a counted metric's next target."""
+    if not isinstance(item.metric, Metric):  # a birthday: its threshold is the years
+        return templates.birthday.line(item.threshold).format(account=account, years=item.threshold, **urls)
+    values = {"account": account, "threshold": item.threshold, "next_threshold": item.next_threshold, **urls}
+    line = templates.badge[item.metric].format(**values)
+    if item.next_threshold is not None:
+        line += " " + templates.next_target[item.metric].format(**values)
+    return line
 
 
 def notification_permlink(first_badge: Badge) -> str:

@@ -6,7 +6,8 @@ out its author, the account that wrote the reply, whoever the notification was f
 opts back in; a text with both is a STOP. Within one batch the author's replies apply in chain order (so
 the last whole STOP or START decides).
 
-A STOP (or START) may name families — the badges' keys, :class:`~bot.metrics.Metric` values, or ``all`` —
+A STOP (or START) may name families — :data:`~bot.metrics.Family` values (the badges' keys, and
+``birthday``), or ``all`` —
 in a list right after the word: "STOP posts", "stop comments, posts", "STOP upvotes_given and posts".
 The list's items are separated by spaces, a comma or ``&`` (spaces around), or the word ``and``; a ``-``
 in a name reads as ``_``; the list ends at the first word that is not a family (or at any other
@@ -32,7 +33,7 @@ from dataclasses import dataclass
 
 from diff_match_patch import diff_match_patch
 
-from bot.metrics import Metric
+from bot.metrics import FAMILIES, Family, Metric, Occasion
 from bot.operations import Block, Comment, CommentKey
 
 MAX_KEPT_TEXT = 16_384
@@ -64,7 +65,7 @@ class Opt:
     """One STOP or START: of every family (``families`` None), or of those named."""
 
     command: OptCommand
-    families: frozenset[Metric] | None = None
+    families: frozenset[Family] | None = None
     source: str = "reply"
     """Where it was read: ``reply`` or ``custom_json`` (the store keeps the last one's)."""
 
@@ -75,11 +76,11 @@ class OptState:
     any family added later), or the ``families`` named."""
 
     everything: bool = False
-    families: frozenset[Metric] = frozenset()
+    families: frozenset[Family] = frozenset()
 
-    def wants(self, metric: Metric) -> bool:
-        """Whether the account is notified of ``metric``'s badges."""
-        return not self.everything and metric not in self.families
+    def wants(self, family: Family) -> bool:
+        """Whether the account is notified of ``family``'s badges."""
+        return not self.everything and family not in self.families
 
     @property
     def opted_in(self) -> bool:
@@ -90,7 +91,7 @@ class OptState:
             return OptState(everything=opt.command is OptCommand.STOP)
         if opt.command is OptCommand.STOP:
             return self if self.everything else OptState(families=self.families | opt.families)
-        stopped = frozenset(Metric) if self.everything else self.families
+        stopped = frozenset(FAMILIES) if self.everything else self.families
         return OptState(families=stopped - opt.families)
 
 
@@ -101,13 +102,13 @@ def apply_opts(state: OptState, opts: Iterable[Opt]) -> OptState:
     return state
 
 
-def parse_family(word: str) -> Metric | str | None:
-    """A family's name (any case, ``-`` for ``_``) → its :class:`Metric`, or :data:`ALL`; None: not one.
-    Read from :class:`Metric` each time: a family added there is a family here."""
+def parse_family(word: str) -> Family | str | None:
+    """A family's name (any case, ``-`` for ``_``) → its :data:`~bot.metrics.Family`, or :data:`ALL`;
+    None: not one. Read from :data:`~bot.metrics.FAMILIES` each time: a family added there is one here."""
     name = word.lower().replace("-", "_")
     if name == ALL:
         return ALL
-    return Metric(name) if name in Metric._value2member_map_ else None
+    return next((family for family in FAMILIES if family.value == name), None)
 
 
 _ITEM = re.compile(r"(?:\s*[,&]\s*|\s+and\s+|\s+)([a-z0-9_-]+)(?![^\W_])", re.IGNORECASE)
@@ -131,15 +132,15 @@ def parse_opt(text: str) -> Opt | None:
     return None
 
 
-def _named_families(text: str, start: int) -> frozenset[Metric] | None:
+def _named_families(text: str, start: int) -> frozenset[Family] | None:
     """The families listed in ``text`` from ``start`` (just after a STOP or START); None: all of them (none
     named, or ``all``)."""
-    named: set[Metric] = set()
+    named: set[Family] = set()
     while (item := _ITEM.match(text, start)) is not None:
         family = parse_family(item.group(1))
         if family is None:
             break
-        if not isinstance(family, Metric):
+        if not isinstance(family, Metric | Occasion):
             return None
         named.add(family)
         start = item.end()

@@ -43,7 +43,7 @@ import msgspec
 from bot.badges import Badge, EarnedBadge, Silence
 from bot.db import Database
 from bot.manners import Digest
-from bot.metrics import Metric
+from bot.metrics import Family, Metric, as_family
 from bot.operations import CommentKey
 from bot.optouts import Opt, OptCommand, OptState
 from bot.plan import BatchPlan, NewNotification, OutboxView
@@ -82,7 +82,7 @@ class Notification:
 class BadgeRecord:
     """A badge as the store keeps it: where it was earned, and what became of its announcement."""
 
-    metric: Metric
+    metric: Family
     threshold: int
     block_num: int
     block_time: int
@@ -134,9 +134,9 @@ def load_view(db: Database, accounts: Iterable[str]) -> OutboxView:
         return OutboxView()
     (text,) = db.execute(_VIEW, (wanted, *_OPEN)).fetchone()
     opted_out, open_rows, sent_rows, family_rows, muted, digest_rows = _VIEW_ROWS.decode(text)
-    stopped: dict[str, frozenset[Metric]] = {}
+    stopped: dict[str, frozenset[Family]] = {}
     for account, family in family_rows:
-        stopped[account] = stopped.get(account, frozenset()) | {Metric(family)}
+        stopped[account] = stopped.get(account, frozenset()) | {as_family(family)}
     return OutboxView(
         frozenset(opted_out),
         stopped,
@@ -507,7 +507,7 @@ class Outbox:
             (account,),
         )
         return [
-            BadgeRecord(Metric(metric), int(threshold), int(num), int(time), announced, permlink)
+            BadgeRecord(as_family(metric), int(threshold), int(num), int(time), announced, permlink)
             for metric, threshold, num, time, announced, permlink in rows
         ]
 
@@ -653,7 +653,7 @@ class Outbox:
             attempts=int(attempts),
             last_error=None if error is None else str(error),
             sent_time=None if sent is None else int(sent),
-            badges=tuple(Badge(str(account), Metric(m), int(t)) for m, t in badges),
+            badges=tuple(Badge(str(account), as_family(m), int(t)) for m, t in badges),
         )
 
 

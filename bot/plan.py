@@ -25,10 +25,11 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 
-from bot.badges import Badge, BadgeRules, EarnedBadge, Silence, find_crossings, plan_badges
+from bot.badges import Badge, BadgeRules, EarnedBadge, Quiet, Silence, find_crossings
+from bot.birthdays import Birthday
 from bot.history import Side
 from bot.manners import Digest
-from bot.metrics import Metric
+from bot.metrics import Family, Metric
 from bot.notifications import notification_permlink
 from bot.operations import CommentKey
 from bot.optouts import Opt, OptState, apply_opts
@@ -91,7 +92,7 @@ class OutboxView:
 
     opted_out: Set[str] = frozenset()
     """Accounts opted out of every family before the batch (its STOP and START apply on top)."""
-    stopped: Mapping[str, frozenset[Metric]] = field(default_factory=dict)
+    stopped: Mapping[str, frozenset[Family]] = field(default_factory=dict)
     """Accounts opted out of some families before the batch, with those families."""
     muted: Set[str] = frozenset()
     """Accounts muting the bot before the batch, as the store knows (its mutes apply on top)."""
@@ -203,33 +204,22 @@ def plan_batch(
     known: OutboxView,
     block_num: int,
     block_time: int,
+    birthdays: Sequence[Birthday] = (),
 ) -> BatchPlan:
-    """Which crossings are announced (the batch's STOP, START and mutes apply first), the notifications they
-    open or join, and the outbox's other changes."""
+    """Which crossings and ``birthdays`` are announced (the batch's STOP, START and mutes apply first),
+    the notifications they open or join, and the outbox's other changes. A birthday's age is counted from
+    its day's start, a crossing's from the batch's last block."""
     rules = changes.rules
     states = {
         account: apply_opts(known.opt_state(account), opts) for account, opts in changes.opt_commands.items()
     }
     badges: tuple[EarnedBadge, ...] = ()
     if rules is not None:
-        after = {
-            **{account: known.opt_state(account) for account in known.opted_out | known.stopped.keys()},
-            **states,
-        }
-        muted = (set(known.muted) - changes.mutes.keys()) | {
-            account for account, on in changes.mutes.items() if on
-        }
+        quiet = _quiet(rules, known, changes, states)
+        ages = {birthday.badge: block_time - birthday.reached for birthday in birthdays}
         badges = tuple(
-            plan_badges(
-                counted.crossings,
-                bot=rules.bot,
-                ignore=rules.ignore,
-                opted_out={account for account, state in after.items() if state.everything},
-                stopped={account: state.families for account, state in after.items()},
-                muted=muted,
-                age=changes.age,
-                max_age=rules.max_crossing_age,
-            )
+            EarnedBadge(badge, quiet.silence(badge, changes.age + ages.get(badge, 0), rules.max_crossing_age))
+            for badge in (*counted.crossings, *ages)
         )
     pace = Pace() if rules is None else Pace(rules.per_account_interval, rules.digest_interval)
     digests = _changed_digests(changes.digests, known)
@@ -283,6 +273,26 @@ def _rescheduled(digests: Mapping[str, Digest], known: OutboxView, pace: Pace, n
         if due != current:
             moved[known.open_notifications[account]] = due
     return moved
+
+
+def _quiet(
+    rules: BadgeRules, known: OutboxView, changes: OutboxChanges, states: Mapping[str, OptState]
+) -> Quiet:
+    """Who hears of which badges after the batch's opt commands and mutes."""
+    after = {
+        **{account: known.opt_state(account) for account in known.opted_out | known.stopped.keys()},
+        **states,
+    }
+    muted = (set(known.muted) - changes.mutes.keys()) | {
+        account for account, on in changes.mutes.items() if on
+    }
+    return Quiet(
+        rules.bot,
+        rules.ignore,
+        {account for account, state in after.items() if state.everything},
+        {account: state.families for account, state in after.items()},
+        muted,
+    )
 
 
 def _plan_notifications(

@@ -7,7 +7,7 @@ is a new one. Which module reads and writes each table:
 - :mod:`bot.counts`: ``counts``, ``ranking_counts``, ``ranking_prefixes`` (the last two written by
   triggers on ``counts`` only);
 - :mod:`bot.store`: ``checkpoint``, ``comments``, ``counted_votes``, ``paid_out_comments``,
-  ``reply_texts``;
+  ``reply_texts``, ``births``;
 - :mod:`bot.outbox`: ``badges``, ``notifications``, ``optouts``, ``optout_families``, ``mutes``,
   ``preferences``, ``root_posts``;
 - :mod:`bot.baselines`: ``live_start``, ``baselines``, ``baseline_seen``, ``seam_votes``,
@@ -16,7 +16,7 @@ is a new one. Which module reads and writes each table:
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 12
+SCHEMA_VERSION = 13
 
 
 def _ranking_migration(columns: tuple[str, ...]) -> str:
@@ -270,5 +270,15 @@ MIGRATIONS: dict[int, str] = {
             block_num INTEGER NOT NULL,
             block_time INTEGER NOT NULL
         ) WITHOUT ROWID;
+    """,
+    # Hive birthdays (bot.birthdays): each met account's creation time, asked of a node once, and its
+    # birthday (month * 100 + day), indexed: a day's accounts are one index range
+    13: """
+        CREATE TABLE births (
+            account TEXT PRIMARY KEY,
+            created INTEGER NOT NULL,
+            birthday INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX births_by_birthday ON births (birthday);
     """,
 }

@@ -319,6 +319,15 @@ MIGRATIONS: dict[int, str] = {
             block_time BIGINT NOT NULL
         );
     """,
+    # Hive birthdays: bot.schema's migration 13
+    13: """
+        CREATE TABLE births (
+            account TEXT COLLATE "C" PRIMARY KEY,
+            created BIGINT NOT NULL,
+            birthday BIGINT NOT NULL
+        );
+        CREATE INDEX births_by_birthday ON births (birthday);
+    """,
 }
 """Each later schema version's migration on PostgreSQL, by the version it reaches (above :data:`BASELINE`):
 written with its SQLite twin in :mod:`bot.schema`, in the same change."""

@@ -26,8 +26,10 @@ from typing import Any
 import msgspec
 import psycopg
 
-from bot import baselines, counts, outbox, schema_pg
+from bot import baselines, births, counts, outbox, schema_pg
+from bot.badges import BadgeRules
 from bot.baselines import Baselines
+from bot.birthdays import Birthday
 from bot.db import Database, Location, PostgresDatabase, PostgresUrl, SqliteDatabase, open_postgres
 from bot.errors import StoreError, StoreLockedError, StoreVersionError
 from bot.lease import Holding, Terms
@@ -45,6 +47,7 @@ bound parameters compiled a new, large statement for each count, and SQLite's st
 _CREATED = "CAST(value ->> 2 AS BIGINT)"
 """A key's creation time, from its JSON row (``->>`` gives text on PostgreSQL)."""
 _NO_CHANGES = OutboxChanges()
+_NO_BIRTHS: Mapping[str, int] = {}
 WAL_BOUND = 16 * 1024 * 1024
 """Past this size, the write-ahead log is checkpointed after a commit and restarted, waiting for readers
 that hold an older snapshot (the follower's read-ahead reads while a batch commits, and SQLite's own
@@ -375,6 +378,7 @@ class Store:
         *,
         first: Checkpoint | None = None,
         with_baselines: bool = False,
+        births: Mapping[str, int] = _NO_BIRTHS,
     ) -> BatchPlan:
         """Apply ``tally``, remember ``learned`` creation times, record what ``changes`` mean for the
         outbox, move the checkpoint: one transaction. What to write is decided by :mod:`bot.plan` from
@@ -384,7 +388,9 @@ class Store:
         applied twice. The store's first batch records where live counting starts (``first``, its first
         block). With ``with_baselines`` (``bootstrap: history``) the accounts the batch counts get a baseline
         to compute, only accounts whose baseline is done may earn badges, and pairs straddling the start
-        are settled with the baselines (see :mod:`bot.baselines`).
+        are settled with the baselines (see :mod:`bot.baselines`). ``births`` are creation times of
+        accounts learned for the batch; with the birthday family on, the days the batch begins earn the
+        birthdays of the accounts the store has births of (:mod:`bot.births`).
         """
         with self._db.transaction():
             current = self.load_checkpoint()
@@ -396,19 +402,20 @@ class Store:
             if current is None:
                 start = first or checkpoint
                 baselines.record_live_start(self._db, start.block_num, start.block_time)
+            birthdays = self._birthdays(current, first or checkpoint, checkpoint, births, changes.rules)
             counted = plan_counts(
                 tally,
                 self._load_counts_view(tally, with_baselines),
                 changes.rules,
                 with_baselines=with_baselines,
             )
+            accounts = {badge.account for badge in (*counted.crossings, *(day.badge for day in birthdays))}
             known = outbox.load_view(
-                self._db,
-                {badge.account for badge in counted.crossings}
-                | changes.opt_commands.keys()
-                | changes.digests.keys(),
+                self._db, accounts | changes.opt_commands.keys() | changes.digests.keys()
             )
-            plan = plan_batch(counted, tally, changes, known, checkpoint.block_num, checkpoint.block_time)
+            plan = plan_batch(
+                counted, tally, changes, known, checkpoint.block_num, checkpoint.block_time, birthdays
+            )
             self._write_counts(tally, learned, plan.counts, changes.reply_texts, checkpoint.block_time)
             baselines.mark_live(self._db, counted.live_sides)
             baselines.queue_baselines(self._db, counted.queue, checkpoint.block_num)
@@ -422,6 +429,27 @@ class Store:
         if isinstance(self._db, SqliteDatabase) and _wal_size(self._db.path) > WAL_BOUND:
             self._db.execute("PRAGMA wal_checkpoint(RESTART)")
         return plan
+
+    def _birthdays(
+        self,
+        current: Checkpoint | None,
+        first: Checkpoint,
+        last: Checkpoint,
+        learned: Mapping[str, int],
+        rules: BadgeRules | None,
+    ) -> list[Birthday]:
+        """Remember ``learned`` births; with the birthday family on, the birthdays of the days that begin
+        after the stored checkpoint's time (the first batch: from its first block's, included) and by the
+        batch's last block's."""
+        births.remember_births(self._db, learned)
+        if rules is None or not rules.birthday:
+            return []
+        since = first.block_time - 1 if current is None else current.block_time
+        return births.find_stored_birthdays(self._db, since, last.block_time)
+
+    def load_missing_births(self, accounts: Iterable[str]) -> set[str]:
+        """Those of ``accounts`` whose creation time the store does not have (to ask of a node, once)."""
+        return births.load_missing_births(self._db, accounts)
 
     def _load_counts_view(self, tally: Tally, with_baselines: bool) -> CountsView:
         """What :func:`bot.plan.plan_counts` needs to know, for the accounts ``tally`` counts."""

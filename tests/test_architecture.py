@@ -22,6 +22,7 @@ PURE = (
     "bot.accounts",
     "bot.backlog",
     "bot.badges",
+    "bot.birthdays",
     "bot.chain.verdicts",
     "bot.errors",
     "bot.history",

@@ -66,6 +66,8 @@ MAX_BLOCK_RANGE = 1000
 """hived answers ``block_api.get_block_range`` with at most this many blocks."""
 MAX_FIND_COMMENTS = 1000
 """hived's limit of comments asked in one ``database_api.find_comments`` call."""
+MAX_FIND_ACCOUNTS = 1000
+"""hived's limit of accounts asked in one ``database_api.find_accounts`` call (DATABASE_API_SINGLE_QUERY_LIMIT)."""
 RC_REGENERATION = 432_000
 """Seconds in which resource credits regenerate from empty to full (5 days)."""
 MAX_NODE_LAG = 20
@@ -222,6 +224,29 @@ class ChainClient:
             comments = self._read("database_api", "find_comments", chunks, times, raw=True)
             found.update((key, created) for key, created in comments if key in found)
         return found
+
+    def fetch_account_creations(self, accounts: Iterable[str]) -> dict[str, int]:
+        """When each of ``accounts`` the chain has was created: ``created`` of ``database_api.find_accounts``
+        (hived's pattern test ``database_api_patterns/find_accounts/find``: ``"2016-06-30T17:22:18"``, UTC),
+        the calls of 1000 accounts each in one JSON-RPC batch."""
+        wanted = sorted(set(accounts))
+        chunks = Batch(
+            {"accounts": wanted[start : start + MAX_FIND_ACCOUNTS]}
+            for start in range(0, len(wanted), MAX_FIND_ACCOUNTS)
+        )
+
+        def creations(answers: list[bytes]) -> dict[str, int]:
+            return {
+                str(item["name"]): parse_timestamp(item["created"])
+                for answer in answers
+                for item in json.loads(answer)["accounts"]
+            }
+
+        if not chunks:
+            return {}
+        found = self._read("database_api", "find_accounts", chunks, creations, raw=True)
+        asked = set(wanted)
+        return {name: created for name, created in found.items() if name in asked}
 
     def fetch_contents(self, keys: Iterable[CommentKey]) -> dict[CommentKey, str | None]:
         """The stored text (edits applied) of each comment; ``None`` for one the node does not have.

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from bot.badges import Ladders, Silence
 from bot.baselines import Baseline, BaselineState
 from bot.counts import RankedRow
-from bot.metrics import Metric
+from bot.metrics import Family, Metric
 from bot.optouts import ALL, OptCommand
 from bot.outbox import BadgeRecord, Manners, Since, State
 from bot.store import Store
@@ -43,7 +43,7 @@ class MetricLine:
 
 @dataclass(frozen=True, slots=True)
 class BoardBadge:
-    metric: Metric
+    metric: Family
     threshold: int
     earned_block: int
     earned_at: str

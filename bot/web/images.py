@@ -14,7 +14,7 @@ from typing import Final
 
 from PIL import Image, ImageDraw, ImageFont
 
-from bot.metrics import Metric
+from bot.metrics import Family, Metric, Occasion
 
 SIZE: Final = 160
 COLOURS: Final = {
@@ -23,6 +23,7 @@ COLOURS: Final = {
     Metric.POSTS: "#2471a3",
     Metric.COMMENTS: "#1e8449",
     Metric.REPLIES: "#7d3c98",
+    Occasion.BIRTHDAY: "#b7950b",
 }
 LABELS: Final = {
     Metric.UPVOTES_RECEIVED: "UPVOTES IN",
@@ -30,11 +31,12 @@ LABELS: Final = {
     Metric.POSTS: "POSTS",
     Metric.COMMENTS: "COMMENTS",
     Metric.REPLIES: "REPLIES",
+    Occasion.BIRTHDAY: "YEARS",
 }
 
 
 @functools.lru_cache(maxsize=256)
-def render_badge(metric: Metric, threshold: int) -> bytes:
+def render_badge(metric: Family, threshold: int) -> bytes:
     """The PNG of the badge for reaching ``threshold`` in ``metric``."""
     image = Image.new("RGBA", (SIZE, SIZE), (0, 0, 0, 0))
     draw = ImageDraw.Draw(image)

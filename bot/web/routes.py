@@ -28,7 +28,7 @@ from bot.accounts import account_name_problem
 from bot.badges import Ladders
 from bot.errors import StoreError, StoreUnreachableError
 from bot.manners import DEFAULT_CUSTOM_JSON_ID
-from bot.metrics import Metric
+from bot.metrics import Family, Metric, Occasion
 from bot.optouts import SOURCE_WORDS
 from bot.store import Store
 from bot.web.board import board_json, load_board, load_status, ranking_json
@@ -52,12 +52,15 @@ SECURITY_HEADERS: Mapping[str, str] = {
     "x-content-type-options": "nosniff",
     "referrer-policy": "no-referrer",
 }
-METRIC_TITLES: Mapping[Metric, str] = {
+MAX_YEARS = 100
+"""The oldest birthday a badge image is drawn for (Hive's chain began in 2016, Steem's history with it)."""
+METRIC_TITLES: Mapping[Family, str] = {
     Metric.UPVOTES_RECEIVED: "Upvotes received",
     Metric.UPVOTES_GIVEN: "Upvotes given",
     Metric.POSTS: "Posts",
     Metric.COMMENTS: "Comments",
     Metric.REPLIES: "Replies received",
+    Occasion.BIRTHDAY: "Hive birthday",
 }
 
 
@@ -209,9 +212,13 @@ class _Pages:
         return self._page("rules.html")
 
     async def badge_image(self, request: Request) -> Response:
-        metric = _metric(request.path_params["metric"])
+        """A ladder's badge, or a birthday's (its threshold the years, up to :data:`MAX_YEARS`)."""
+        name: str = request.path_params["metric"]
         threshold: int = request.path_params["threshold"]
-        if threshold not in self._site.ladders[metric]:
+        metric = Occasion.BIRTHDAY if name == Occasion.BIRTHDAY else _metric(name)
+        if threshold not in (
+            range(1, MAX_YEARS + 1) if metric is Occasion.BIRTHDAY else self._site.ladders[metric]
+        ):
             raise HTTPException(404, f"There is no {metric.value} badge for {threshold}.")
         return Response(
             render_badge(metric, threshold),

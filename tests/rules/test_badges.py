@@ -162,6 +162,7 @@ def test_each_announcement_names_the_highest_badge_and_the_threshold_right_after
 
     assert [a.metric for a in announcements] == [m for m in Metric if m in {b.metric for b in badges}]
     for item in announcements:
+        assert isinstance(item.metric, Metric)
         ladder = LADDERS[item.metric]
         assert item.threshold == max(b.threshold for b in badges if b.metric is item.metric)
         position = ladder.index(item.threshold)

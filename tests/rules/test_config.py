@@ -19,7 +19,7 @@ from bot.config import (
     load_config,
 )
 from bot.errors import BotError
-from bot.metrics import Metric
+from bot.metrics import FAMILIES, Metric
 from tests.support.configs import (
     MINIMAL,
     REMOVE,
@@ -220,6 +220,37 @@ def test_the_replies_ladder_is_checked_like_the_others(tmp_path: Path) -> None:
     )
 
 
+def test_the_birthday_family_is_off_unless_badges_turns_it_on(tmp_path: Path) -> None:
+    assert not load_config(write(tmp_path, MINIMAL)).badge_rules().birthday
+    on = load_config(write(tmp_path, changed("badges.birthday", {"enabled": True})))
+    assert on.birthday and on.badge_rules().birthday
+    assert not load_config(write(tmp_path, changed("badges.birthday", {"enabled": False}))).birthday
+
+
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        ({"thresholds": [1, 2]}, "badges.birthday: unknown key 'thresholds'"),
+        ({}, "badges.birthday: missing required key 'enabled'"),
+        ({"enabled": "yes"}, "badges.birthday.enabled: must be true or false"),
+    ],
+)
+def test_the_birthday_family_is_turned_on_or_off_not_given_a_ladder(
+    tmp_path: Path, value: object, fragment: str
+) -> None:
+    path = write(tmp_path, changed("badges.birthday", value))
+    assert str(load_error(path)).startswith(f"{path}: {fragment}")
+
+
+def test_the_birthday_templates_are_read_and_checked(tmp_path: Path) -> None:
+    given = {"one": "Year one, @{account}!", "other": "{years} years, @{account}!"}
+    path = write(tmp_path, changed("notifications.templates.birthday", given))
+    templates = load_config(path).notifications.templates.birthday
+    assert (templates.line(1), templates.line(3)) == (given["one"], given["other"])
+    wrong = write(tmp_path, changed("notifications.templates.birthday", {"other": "{threshold} years"}))
+    assert "notifications.templates.birthday.other: unknown placeholder {threshold}" in str(load_error(wrong))
+
+
 @pytest.mark.parametrize(
     ("dotted_key", "value", "error_key", "fragment"),
     [
@@ -350,7 +381,7 @@ def test_unknown_top_level_key_is_named_with_the_valid_keys(tmp_path: Path) -> N
             ["batch_size", "poll_interval", "request_timeout", "max_backoff"],
         ),
         ("log.colour", "log", "colour", ["format", "level"]),
-        ("badges.likes", "badges", "likes", [metric.value for metric in Metric]),
+        ("badges.likes", "badges", "likes", [family.value for family in FAMILIES]),
         ("badges.posts.templates", "badges.posts", "templates", ["thresholds"]),
     ],
 )

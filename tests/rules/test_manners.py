@@ -9,7 +9,7 @@ import pytest
 
 from bot.badges import Badge, BadgeRules, Silence
 from bot.manners import Refused, find_custom_opts, find_mutes, parse_custom_opt, parse_mute
-from bot.metrics import Metric
+from bot.metrics import FAMILIES, Metric
 from bot.operations import CustomJson, parse_blocks
 from bot.optouts import Opt, OptCommand, OptState, apply_opts, parse_opt
 from bot.plan import CountPlan, OutboxChanges, OutboxView, plan_batch
@@ -152,7 +152,11 @@ def test_a_reply_names_the_families_listed_right_after_its_word(text: str, expec
         (OptState(families=frozenset({P})), [Opt(START)], OptState()),
         (OptState(everything=True), [Opt(STOP, frozenset({P}))], OptState(everything=True)),
         # START of some after a STOP of all: the others stay stopped
-        (OptState(everything=True), [Opt(START, frozenset({P}))], OptState(families=frozenset(Metric) - {P})),
+        (
+            OptState(everything=True),
+            [Opt(START, frozenset({P}))],
+            OptState(families=frozenset(FAMILIES) - {P}),
+        ),
         (OptState(), [Opt(STOP, frozenset({P})), Opt(STOP), Opt(START)], OptState()),
     ],
 )
@@ -299,7 +303,7 @@ def test_the_plan_keeps_each_commanding_accounts_state_after_the_batch_and_its_l
         rules=RULES, opt_commands={"alice": [Opt(STOP), Opt(START, frozenset({P}), "custom_json")]}
     )
     planned = plan_batch(CountPlan({}), Tally(), changes, OutboxView(), 10, 1_750_000_000)
-    assert planned.opt_states == {"alice": (OptState(families=frozenset(Metric) - {P}), "custom_json")}
+    assert planned.opt_states == {"alice": (OptState(families=frozenset(FAMILIES) - {P}), "custom_json")}
 
 
 # --- helpers ------------------------------------------------------------------------------------------------

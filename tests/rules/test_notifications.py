@@ -230,6 +230,7 @@ def test_the_text_is_exactly_the_templates_filled_with_the_account_and_numbers(
         "",
     ]
     for item in items:
+        assert isinstance(item.metric, Metric)
         line = DEFAULT_BADGE[item.metric].replace("{threshold}", str(item.threshold))
         if item.next_threshold is not None:
             line += " " + DEFAULT_NEXT_TARGET[item.metric].replace(

@@ -73,6 +73,7 @@ def source(tmp_path: Path) -> Path:
         db.execute("INSERT INTO optout_families VALUES ('erin', 'replies', 11, 'custom_json')")
         db.execute("INSERT INTO mutes VALUES ('frank', 1, 11, 'chain')")
         db.execute(f"INSERT INTO preferences VALUES ('erin', 'weekly', 11, {time_of(11)})")
+        db.execute("INSERT INTO births VALUES ('alice', 1591110000, 602)")
     return path
 
 

@@ -59,6 +59,7 @@ def commit(
     increments = Counter(tally.increments)
     counts = store.load_counts_of(badge.account for badge in badges)
     for badge in badges:
+        assert isinstance(badge.metric, Metric)
         key = (badge.account, badge.metric)
         increments[key] = max(
             increments[key], badge.threshold - counts.get(badge.account, {}).get(badge.metric, 0)

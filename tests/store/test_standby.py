@@ -271,7 +271,7 @@ def test_writers_queued_for_the_writer_lock_do_not_hold_a_renewal_back(url: Post
             threads[1].start()
             assert waits_on_a_lock(watcher, renewer.info.backend_pid)
         assert inside.wait(5)
-        threads[1].join(2)
+        threads[1].join(5)  # blocked by the queued writer, it would wait for its release (10 s)
         assert not threads[1].is_alive(), "the renewal waits for a writer that was only queued"
     finally:
         release.set()

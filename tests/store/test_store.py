@@ -198,7 +198,7 @@ def test_a_store_of_the_previous_schema_is_upgraded_keeping_its_data(tmp_path: P
         db.execute("PRAGMA user_version = 4")
     db.close()
     with Store.open(path) as store:
-        assert store._schema_version() == SCHEMA_VERSION == 12
+        assert store._schema_version() == SCHEMA_VERSION == 13
         assert store.load_checkpoint() == Checkpoint(7, "07", T0)
         assert store.load_reply_texts({("alice", "r1")}) == {}
 

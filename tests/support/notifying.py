@@ -51,6 +51,8 @@ class SteppedBot:
     settings: NotificationSettings = SETTINGS
     dry_run: bool = False
     ladders: Mapping[Metric, tuple[int, ...]] = field(default_factory=lambda: LADDERS)
+    start: int = START
+    birthday: bool = False
     reports: list[PostReport] = field(default_factory=list)
     errors: list[ChainError] = field(default_factory=list)
 
@@ -66,9 +68,10 @@ class SteppedBot:
         return bot_config(
             [self.node.url],
             self.store_path,
-            start_block=START,
+            start_block=self.start,
             dry_run=self.dry_run,
             badges=self.ladders,
+            birthday=self.birthday,
             notifications=self.settings,
         )
 

@@ -220,3 +220,18 @@ def test_a_real_broadcast_refusal_is_a_permanent_error(
     reply = Reply("badge-bot", "re-badge", ("gtg", state["head_block_id"][:8]), "Hello", json.dumps({}))
     with pytest.raises(PermanentChainError, match="broadcast refused"):
         client.broadcast_reply(reply, PostingKey(WIF), head, 60)
+
+
+@pytest.mark.parametrize(
+    "name", ["database_api.find_accounts.mainnet_2025", "database_api.find_accounts.find"]
+)
+def test_the_creation_times_of_accounts_are_read_from_real_answers(
+    replay: ReplayNode, client: ChainClient, name: str
+) -> None:
+    """``created`` is UTC without a zone, as hived writes every time (``"2016-03-24T17:00:21"``)."""
+    answer = load(name)
+    replay.serve(answer)
+    accounts = [item["name"] for item in answer.result["accounts"]]
+    found = client.fetch_account_creations([*accounts, "nobody-here"])
+    assert found == {item["name"]: parse_timestamp(item["created"]) for item in answer.result["accounts"]}
+    assert parse_timestamp("2016-03-24T17:00:21") == 1458838821

@@ -253,7 +253,7 @@ def test_the_demo_runs_offline_posts_notifications_and_honors_every_stop(tmp_pat
     stops = int(summary.split("STOP replies:")[1].split()[0])
     assert posted >= 5 and stops >= 1, summary
     assert "every STOP was honored" in summary
-    assert "notification_sent" in logs and "opted_out" in logs
+    assert "notification_sent" in logs and "opt_stop" in logs
     assert list(home.rglob("*")) == []
 
 

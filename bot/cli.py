@@ -24,7 +24,7 @@ from bot.daemon import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 from bot.db import Location, PostgresUrl, is_postgres
 from bot.errors import BotError, ChainError, PostingKeyError, StoreLockedError
 from bot.logs import configure_logging
-from bot.metrics import Metric
+from bot.metrics import FAMILIES, Family, Metric
 from bot.migrate import MigrationReport, migrate, without_password
 from bot.optouts import ALL, SOURCE_WORDS, parse_family
 from bot.standby import load_lease
@@ -107,7 +107,7 @@ def _parser() -> argparse.ArgumentParser:
             nargs="*",
             type=_family,
             metavar="FAMILY",
-            help=f"{', '.join(m.value for m in Metric)} or {ALL} (none named: {ALL})",
+            help=f"{', '.join(family.value for family in FAMILIES)} or {ALL} (none named: {ALL})",
         )
         action.set_defaults(command=command)
 
@@ -531,10 +531,10 @@ def _account_name(text: str) -> str:
     return name
 
 
-def _family(text: str) -> Metric | str:
+def _family(text: str) -> Family | str:
     family = parse_family(text)
     if family is None:
-        known = ", ".join(metric.value for metric in Metric)
+        known = ", ".join(known.value for known in FAMILIES)
         raise argparse.ArgumentTypeError(f"{text!r} is not a family: the families are {known}, or {ALL}")
     return family
 

@@ -108,18 +108,18 @@ class Manners:
     muting the bot (``mute``); each with where it was learned. None: not so."""
 
     everything: Since | None = None
-    families: Mapping[Metric, Since] = field(default_factory=dict)
+    families: Mapping[Family, Since] = field(default_factory=dict)
     mute: Since | None = None
 
     @property
     def opt_state(self) -> OptState:
         return OptState(self.everything is not None, frozenset(self.families))
 
-    def notified(self, metric: Metric) -> bool:
+    def notified(self, metric: Family) -> bool:
         """Whether the account hears of ``metric``'s badges now."""
         return self.mute is None and self.opt_state.wants(metric)
 
-    def opt_out(self, metric: Metric) -> Since | None:
+    def opt_out(self, metric: Family) -> Since | None:
         """Where the account's opt-out of ``metric`` was learned (of every family, or of it); None: none."""
         return self.everything or self.families.get(metric)
 
@@ -455,12 +455,12 @@ class Outbox:
         rows = self._db.execute("SELECT account, block_num, source FROM optouts ORDER BY account")
         return [(account, block, source) for account, block, source in rows]
 
-    def load_family_optouts(self) -> list[tuple[str, Metric, int | None, str]]:
+    def load_family_optouts(self) -> list[tuple[str, Family, int | None, str]]:
         """The opt-outs of some families: (account, family, block or None, source), by name and family."""
         rows = self._db.execute(
             "SELECT account, family, block_num, source FROM optout_families ORDER BY account, family"
         )
-        return [(account, Metric(family), block, source) for account, family, block, source in rows]
+        return [(account, as_family(family), block, source) for account, family, block, source in rows]
 
     def load_mutes(self) -> list[tuple[str, int | None, str]]:
         """The accounts muting the bot now: (account, block of the mute or None, 'chain' or 'node'), by name."""
@@ -482,7 +482,7 @@ class Outbox:
         ).fetchone()
         return Manners(
             everything=None if everything is None else Since(*everything),
-            families={Metric(family): Since(block, source) for family, block, source in families},
+            families={as_family(family): Since(block, source) for family, block, source in families},
             mute=None if mute is None else Since(*mute),
         )
 

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from bot.badges import Ladders, Silence
 from bot.baselines import Baseline, BaselineState
 from bot.counts import RankedRow
-from bot.metrics import Family, Metric
+from bot.metrics import FAMILIES, Family, Metric
 from bot.optouts import ALL, OptCommand
 from bot.outbox import BadgeRecord, Manners, Since, State
 from bot.store import Store
@@ -73,7 +73,7 @@ class Change:
 class FamilyLine:
     """One family on the board: the badges earned in it, and whether the account hears of them."""
 
-    metric: Metric
+    metric: Family
     thresholds: tuple[int, ...]
     opt_out: Since | None
     """The opt-out that silences it (of this family, or of every family); None: not opted out."""
@@ -127,7 +127,7 @@ def make_board(
         lines=tuple(
             MetricLine(m, counts.get(m, 0), next_target(counts.get(m, 0), ladders[m])) for m in Metric
         ),
-        families=tuple(family_line(metric, badges, manners) for metric in Metric),
+        families=tuple(family_line(family, badges, manners) for family in FAMILIES),
         badges=tuple(
             BoardBadge(b.metric, b.threshold, b.block_num, iso_time(b.block_time), announcement(b.announced))
             for b in badges
@@ -137,7 +137,7 @@ def make_board(
     )
 
 
-def family_line(metric: Metric, badges: Sequence[BadgeRecord], manners: Manners) -> FamilyLine:
+def family_line(metric: Family, badges: Sequence[BadgeRecord], manners: Manners) -> FamilyLine:
     opt_out = manners.opt_out(metric)
     return FamilyLine(
         metric=metric,
@@ -148,7 +148,7 @@ def family_line(metric: Metric, badges: Sequence[BadgeRecord], manners: Manners)
     )
 
 
-def change(family: Metric | None, stopped: bool) -> Change:
+def change(family: Family | None, stopped: bool) -> Change:
     """How to stop ``family``'s notifications (None: every family's), or to start them when ``stopped``:
     ``STOP posts`` and ``{"stop": ["posts"]}``, ``START`` and ``{"start": "all"}``."""
     command = OptCommand.START if stopped else OptCommand.STOP

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from bot.metrics import Metric
+from bot.metrics import FAMILIES, Family, Metric
 from bot.outbox import Manners, Since
 from bot.store import Store
 from bot.web.board import Change, board_json, change, make_board
@@ -36,9 +36,9 @@ def test_the_change_is_the_reply_and_the_custom_json_the_rules_read(
 @pytest.mark.parametrize(
     ("manners", "notified", "opted_out", "muted"),
     [
-        (Manners(), set(Metric), {}, None),
-        (Manners(families={P: Since(7, "custom_json")}), set(Metric) - {P}, {P: (7, "custom_json")}, None),
-        (Manners(everything=Since(3, "reply")), set(), {m: (3, "reply") for m in Metric}, None),
+        (Manners(), set(FAMILIES), {}, None),
+        (Manners(families={P: Since(7, "custom_json")}), set(FAMILIES) - {P}, {P: (7, "custom_json")}, None),
+        (Manners(everything=Since(3, "reply")), set(), {m: (3, "reply") for m in FAMILIES}, None),
         (Manners(mute=Since(9, "chain")), set(), {}, (9, "chain")),
         (
             Manners(families={C: Since(None, "operator")}, mute=Since(None, "node")),
@@ -50,8 +50,8 @@ def test_the_change_is_the_reply_and_the_custom_json_the_rules_read(
 )
 def test_the_answer_says_which_families_are_notified_what_stopped_each_and_the_mute(
     manners: Manners,
-    notified: set[Metric],
-    opted_out: dict[Metric, tuple[int | None, str]],
+    notified: set[Family],
+    opted_out: dict[Family, tuple[int | None, str]],
     muted: tuple[int | None, str] | None,
 ) -> None:
     board = make_board("alice", {}, [], manners, None, {metric: (1, 5) for metric in Metric})
@@ -63,7 +63,7 @@ def test_the_answer_says_which_families_are_notified_what_stopped_each_and_the_m
             if metric not in opted_out
             else dict(zip(("block", "source"), opted_out[metric], strict=True)),
         }
-        for metric in Metric
+        for metric in FAMILIES
     }
     assert answer["muted"] == (None if muted is None else {"block": muted[0], "source": muted[1]})
     assert answer["opted_out"] is (manners.everything is not None)
@@ -114,7 +114,7 @@ def test_the_board_shows_each_familys_state_and_the_exact_reply_and_custom_json_
         '{"start": ["posts"]}',
     )
     assert families[Metric.REPLIES.value] == ("yes", "on", "STOP replies", '{"stop": ["replies"]}')
-    assert set(families) == {m.value for m in Metric}
+    assert set(families) == {f.value for f in FAMILIES}
     assert f"<code>{CUSTOM_JSON_ID}</code>" in page
     assert "{&#34;start&#34;: [&#34;posts&#34;]}" in page  # escaped as every text is, shown as typed
     assert 'href="/rules"' in page
@@ -126,7 +126,7 @@ def test_the_board_lists_each_familys_badges(served: Served, store: Store) -> No
     shown = dict(re.findall(r'id="family-(\w+)".*?class="thresholds">(.*?)</span>', page, re.DOTALL))
     records = store.outbox.load_badge_records(account)
     assert shown == {
-        m.value: ", ".join(str(b.threshold) for b in records if b.metric == m) or "none yet" for m in Metric
+        m.value: ", ".join(str(b.threshold) for b in records if b.metric == m) or "none yet" for m in FAMILIES
     }
 
 

@@ -236,7 +236,10 @@ class PostgresDatabase(Database):
         """The connection, made again if it broke and no transaction is under way on it."""
         if self._depth == 0 and not self._closed and self.connection.broken:
             self.connection.close()
-            self.connection = self._connect()
+            try:
+                self.connection = self._connect()
+            except StoreError as exc:  # still out of reach: worth trying again, as the statement that broke
+                raise StoreUnreachableError(str(exc)) from None
         return self.connection
 
     @contextmanager

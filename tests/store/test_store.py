@@ -2,6 +2,7 @@ import sqlite3
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
@@ -14,6 +15,7 @@ from bot.schema import MIGRATIONS, SCHEMA_VERSION
 from bot.schema_pg import BASELINE_SCHEMA
 from bot.store import CACHE_SIZE, PAID_OUT_MEMORY, REPLY_TEXT_MEMORY, Checkpoint, Store
 from bot.tallies import PAYOUT_WINDOW, Tally
+from tests.support.tcp_proxy import CutProxy
 
 T0 = 1_750_000_000
 
@@ -296,3 +298,22 @@ def test_a_postgresql_store_whose_session_the_server_ended_reconnects_at_the_nex
         )
         assert (store.load_counts("alice") or {})[Metric.POSTS] == 2
         assert store._db.execute("SELECT pg_backend_pid()").fetchone()[0] != pid
+
+
+def test_a_postgresql_store_out_of_reach_keeps_failing_as_worth_retrying_until_it_is_back(
+    fresh_postgres: str,
+) -> None:
+    """Cut from the server: the statement that meets the cut, and every one after while new sessions are
+    refused, fail as worth retrying (a job waits for its next tick), never as a store that cannot be used
+    (which stops the daemon); once the server is reachable again the next statement runs."""
+    parts = urlsplit(fresh_postgres)
+    with CutProxy((parts.hostname or "127.0.0.1", parts.port or 5432)) as proxy:
+        url = PostgresUrl(parts._replace(netloc=f"{parts.username}@127.0.0.1:{proxy.port}").geturl())
+        with Store.open(url) as store:
+            store.commit_batch(tally(), {}, Checkpoint(10, "0a", T0))
+            proxy.cut()
+            for _ in range(2):  # the broken session, then a new one refused
+                with pytest.raises(StoreUnreachableError):
+                    store.load_checkpoint()
+            proxy.restore()
+            assert store.load_checkpoint() == Checkpoint(10, "0a", T0)

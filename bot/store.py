@@ -127,9 +127,7 @@ class Store:
     @classmethod
     def _open_sqlite(cls, path: Path, *, create: bool) -> Store:
         if not create and not path.exists():
-            raise StoreError(
-                f"{path}: no store there yet (run the bot first, or check 'store' in the config)"
-            )
+            raise _no_store(path)
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         new = not path.exists()
         try:
@@ -161,9 +159,7 @@ class Store:
         store = cls(db, url, terms)
         try:
             if not create and store._schema_version() == 0:
-                raise StoreError(
-                    f"{url}: no store there yet (run the bot first, or check 'store' in the config)"
-                )
+                raise _no_store(url)
             store._upgrade()
         except psycopg.Error as exc:
             db.close()
@@ -194,9 +190,7 @@ class Store:
         if version != SCHEMA_VERSION:
             store.close()
             if version == 0:
-                raise StoreError(
-                    f"{location}: no store there yet (run the bot first, or check 'store' in the config)"
-                )
+                raise _no_store(location)
             raise StoreVersionError(
                 f"{location}: a store of schema {version}, and this bot reads schema {SCHEMA_VERSION}: "
                 "run this version of the bot on it once, which upgrades it"
@@ -589,9 +583,13 @@ def _wal_size(path: Path) -> int:
     return wal.stat().st_size if wal.exists() else 0
 
 
+def _no_store(location: Location) -> StoreError:
+    return StoreError(f"{location}: no store there yet (run the bot first, or check 'store' in the config)")
+
+
 def _sqlite_read_only(path: Path) -> SqliteDatabase:
     if not path.exists():
-        raise StoreError(f"{path}: no store there yet (run the bot first, or check 'store' in the config)")
+        raise _no_store(path)
     try:
         connection = sqlite3.connect(
             f"{path.absolute().as_uri()}?mode=ro", uri=True, isolation_level=None, check_same_thread=False

@@ -113,27 +113,10 @@ class EarnedBadge:
     silence: Silence | None  # None: announce it
 
 
-def plan_badges(
-    badges: Iterable[Badge],
-    *,
-    bot: str,
-    ignore: Set[str],
-    opted_out: Set[str],
-    age: float,
-    max_age: float,
-    stopped: Mapping[str, Set[Family]] | None = None,
-    muted: Set[str] = frozenset(),
-) -> list[EarnedBadge]:
-    """Which of ``badges`` (earned ``age`` chain seconds ago) are announced, and why the others are not:
-    ``opted_out`` accounts hear of no family, ``stopped`` ones not of the families named, ``muted`` ones
-    of none."""
-    quiet = Quiet(bot, ignore, opted_out, stopped or {}, muted)
-    return [EarnedBadge(badge, quiet.silence(badge, age, max_age)) for badge in badges]
-
-
 @dataclass(frozen=True, slots=True)
 class Quiet:
-    """Who is not to hear of which badges."""
+    """Who is not to hear of which badges: ``opted_out`` accounts of no family, ``stopped`` ones not of the
+    families named, ``muted`` ones of none (:func:`bot.plan.plan_batch` builds it for a batch)."""
 
     bot: str
     ignore: Set[str]

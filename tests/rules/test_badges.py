@@ -13,9 +13,9 @@ from bot.badges import (
     Badge,
     EarnedBadge,
     Ladders,
+    Quiet,
     Silence,
     find_crossings,
-    plan_badges,
     select_announcements,
 )
 from bot.metrics import Metric
@@ -169,19 +169,12 @@ def test_each_announcement_names_the_highest_badge_and_the_threshold_right_after
         assert item.next_threshold == (ladder[position + 1] if position + 1 < len(ladder) else None)
 
 
-# --- plan_badges ------------------------------------------------------------------------------------------
+# --- Quiet: which badges are silent ----------------------------------------------------------------------
 
 
 def plan(account: str, *, age: float = 0, opted_out: frozenset[str] = frozenset()) -> Silence | None:
-    [earned] = plan_badges(
-        [Badge(account, P, 1)],
-        bot="badge-bot",
-        ignore={"ignored-one"},
-        opted_out=opted_out,
-        age=age,
-        max_age=3600,
-    )
-    return earned.silence
+    quiet = Quiet("badge-bot", {"ignored-one"}, opted_out, {}, frozenset())
+    return quiet.silence(Badge(account, P, 1), age, 3600)
 
 
 @pytest.mark.parametrize(
@@ -209,7 +202,8 @@ def test_which_badges_are_announced_and_why_the_others_are_silent(
 def test_every_earned_badge_is_planned_silent_or_not_in_order() -> None:
     badges = [Badge("alice", P, 1), Badge("badge-bot", P, 1), Badge("carol", P, 1), Badge("alice", P, 5)]
 
-    planned = plan_badges(badges, bot="badge-bot", ignore=set(), opted_out={"carol"}, age=0, max_age=60)
+    quiet = Quiet("badge-bot", set(), {"carol"}, {}, frozenset())
+    planned = [EarnedBadge(badge, quiet.silence(badge, 0, 60)) for badge in badges]
 
     assert planned == [
         EarnedBadge(Badge("alice", P, 1), None),

@@ -13,10 +13,12 @@ from collections.abc import Iterable, Iterator, Mapping, Set
 from dataclasses import dataclass
 
 from bot.manners import DEFAULT_CUSTOM_JSON_ID
-from bot.metrics import FAMILIES, Family, Metric
+from bot.metrics import FAMILIES, Family, Metric, unit
 
 Ladders = Mapping[Metric, tuple[int, ...]]
-"""The thresholds of each metric, strictly increasing (validated by :mod:`bot.config`)."""
+"""The thresholds of each metric, strictly increasing (validated by :mod:`bot.config`), in the unit people
+read: a count reaches ``t`` at ``t * unit(metric)`` (:func:`bot.metrics.unit`: HP for a payout count kept in
+0.001 HP)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +75,9 @@ def _crossings(
     for (account, metric), added in increments.items():
         old = before.get(account, {}).get(metric, 0)
         new = old + added
+        scale = unit(metric)
         for threshold in ladders.get(metric, ()):  # a family without a ladder earns none
-            if old < threshold <= new:
+            if old < threshold * scale <= new:
                 yield Badge(account, metric, threshold)
 
 

@@ -807,7 +807,7 @@ def _ladder(value: object, where: str) -> tuple[int, ...]:
     return thresholds
 
 
-OPTIONAL_FAMILIES: Final = frozenset({Metric.REPLIES})
+OPTIONAL_FAMILIES: Final = frozenset({Metric.REPLIES, Metric.PAYOUT})
 """Badge families added after the first four: off (no ladder, no badge; still counted and ranked) unless
 ``badges:`` names them, so a config written before them keeps its meaning. The first four stay required."""
 _OCCASION_SCHEMA: Final[_Schema] = {

@@ -17,7 +17,7 @@ from bot.metrics import Metric
 _METRICS = tuple(Metric)  # iterating the enum itself makes a generator each time: ~240,000 a day's catch-up
 _COLUMNS = ", ".join(metric.value for metric in _METRICS)
 _ROWS = msgspec.json.Decoder(
-    list[tuple[str, int, int, int, int, int]]
+    list[tuple[str, int, int, int, int, int, int]]
 )  # an account and its counts, by Metric
 _POSITION = {metric: position for position, metric in enumerate(_METRICS)}
 _ADD = (

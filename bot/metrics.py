@@ -19,6 +19,22 @@ class Metric(enum.StrEnum):
     REPLIES = "replies"
     """Replies received: new comments by other accounts whose parent is one of the account's (README, "What
     is counted"). A family added after the first four: no badges unless ``badges:`` gives it a ladder."""
+    PAYOUT = "payout"
+    """Rewards received (author, curation, beneficiary), in HP equivalent (:mod:`bot.payouts`). Its counts
+    are kept in thousandths of HP (:data:`PAYOUT_UNIT`); its thresholds, like every family's, in the unit
+    people read (HP): :func:`unit` relates them. Optional, like ``replies``."""
+
+
+PAYOUT_UNIT = 1000
+"""How many of :attr:`Metric.PAYOUT`'s count units make one HP: its count is kept in 0.001 HP, the precision
+of a HIVE amount on chain, so that every payout adds exactly what it is worth (rounded down to 0.001 HP as
+hived rounds), where whole HP would drop most curation rewards."""
+
+
+def unit(metric: Metric) -> int:
+    """How many of ``metric``'s count units make one unit of its thresholds: a count reaches a threshold
+    ``t`` when it is at least ``t * unit(metric)``."""
+    return PAYOUT_UNIT if metric is Metric.PAYOUT else 1
 
 
 class Occasion(enum.StrEnum):

@@ -58,6 +58,7 @@ DEFAULT_BADGE: Mapping[Metric, str] = MappingProxyType(
         Metric.POSTS: "You published more than {threshold} posts.",
         Metric.COMMENTS: "You made more than {threshold} comments.",
         Metric.REPLIES: "You got more than {threshold} replies.",
+        Metric.PAYOUT: "You received more than {threshold} HP as payout for your posts, comments and curation.",
     }
 )
 DEFAULT_NEXT_TARGET: Mapping[Metric, str] = MappingProxyType(
@@ -67,6 +68,7 @@ DEFAULT_NEXT_TARGET: Mapping[Metric, str] = MappingProxyType(
         Metric.POSTS: "Your next target is to reach {next_threshold} posts.",
         Metric.COMMENTS: "Your next target is to reach {next_threshold} comments.",
         Metric.REPLIES: "Your next target is to reach {next_threshold} replies.",
+        Metric.PAYOUT: "Your next target is to reach {next_threshold} HP as payout.",
     }
 )
 DEFAULT_BIRTHDAY_ONE = "Happy Hive Birthday! You are on the Hive blockchain for 1 year!"

@@ -16,7 +16,7 @@ is a new one. Which module reads and writes each table:
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 13
+SCHEMA_VERSION = 14
 
 
 def _ranking_migration(columns: tuple[str, ...]) -> str:
@@ -281,4 +281,12 @@ MIGRATIONS: dict[int, str] = {
         ) WITHOUT ROWID;
         CREATE INDEX births_by_birthday ON births (birthday);
     """,
+    # payouts received (Metric.PAYOUT, in 0.001 HP): a count, a baseline's share of it, and its ranking as
+    # migration 10 made replies'
+    14: """
+        ALTER TABLE counts ADD COLUMN payout INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE baselines ADD COLUMN payout INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX counts_by_payout ON counts (payout DESC, account);
+    """
+    + _ranking_of("payout"),
 }

@@ -54,7 +54,7 @@ BASELINE = 9
 """The schema version PostgreSQL stores start at."""
 RANKED = ("upvotes_received", "upvotes_given", "posts", "comments")
 """The ``counts`` columns the ranking tables follow at :data:`BASELINE` (migration 8's); later migrations
-add theirs (10: ``replies``)."""
+add theirs (10: ``replies``, 14: ``payout``)."""
 
 _TABLES = """
     CREATE TABLE schema_version (
@@ -328,6 +328,14 @@ MIGRATIONS: dict[int, str] = {
         );
         CREATE INDEX births_by_birthday ON births (birthday);
     """,
+    # payouts received (Metric.PAYOUT): bot.schema's migration 14
+    14: """
+    ALTER TABLE counts ADD COLUMN payout BIGINT NOT NULL DEFAULT 0;
+    ALTER TABLE baselines ADD COLUMN payout BIGINT NOT NULL DEFAULT 0;
+    CREATE INDEX counts_by_payout ON counts (payout DESC, account);
+"""
+    + _NO_RANKING
+    + _ranking((*RANKED, "replies", "payout")),
 }
 """Each later schema version's migration on PostgreSQL, by the version it reaches (above :data:`BASELINE`):
 written with its SQLite twin in :mod:`bot.schema`, in the same change."""

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from bot.badges import Ladders, Silence
 from bot.baselines import Baseline, BaselineState
 from bot.counts import RankedRow
-from bot.metrics import FAMILIES, Family, Metric
+from bot.metrics import FAMILIES, Family, Metric, unit
 from bot.optouts import ALL, OptCommand
 from bot.outbox import BadgeRecord, Manners, Since, State
 from bot.store import Store
@@ -125,7 +125,8 @@ def make_board(
     return Board(
         account=account,
         lines=tuple(
-            MetricLine(m, counts.get(m, 0), next_target(counts.get(m, 0), ladders[m])) for m in Metric
+            MetricLine(m, counts.get(m, 0), next_target(counts.get(m, 0), ladders[m], unit(m)))
+            for m in Metric
         ),
         families=tuple(family_line(family, badges, manners) for family in FAMILIES),
         badges=tuple(
@@ -157,8 +158,10 @@ def change(family: Family | None, stopped: bool) -> Change:
     return Change(f"{command.upper()} {family.value}", json.dumps({command.value: [family.value]}))
 
 
-def next_target(count: int, ladder: Sequence[int]) -> int | None:
-    return next((threshold for threshold in ladder if threshold > count), None)
+def next_target(count: int, ladder: Sequence[int], scale: int = 1) -> int | None:
+    """The first threshold of ``ladder`` that ``count`` (``scale`` count units to a threshold's unit, see
+    :func:`bot.metrics.unit`) has not reached."""
+    return next((threshold for threshold in ladder if threshold * scale > count), None)
 
 
 def announcement(state_or_silence: str | None) -> str:

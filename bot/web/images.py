@@ -23,6 +23,7 @@ COLOURS: Final = {
     Metric.POSTS: "#2471a3",
     Metric.COMMENTS: "#1e8449",
     Metric.REPLIES: "#7d3c98",
+    Metric.PAYOUT: "#b7950b",
     Occasion.BIRTHDAY: "#b7950b",
 }
 LABELS: Final = {
@@ -31,6 +32,7 @@ LABELS: Final = {
     Metric.POSTS: "POSTS",
     Metric.COMMENTS: "COMMENTS",
     Metric.REPLIES: "REPLIES",
+    Metric.PAYOUT: "HP PAYOUT",
     Occasion.BIRTHDAY: "YEARS",
 }
 

@@ -60,6 +60,7 @@ METRIC_TITLES: Mapping[Family, str] = {
     Metric.POSTS: "Posts",
     Metric.COMMENTS: "Comments",
     Metric.REPLIES: "Replies received",
+    Metric.PAYOUT: "Payouts (HP)",
     Occasion.BIRTHDAY: "Hive birthday",
 }
 

@@ -18,7 +18,7 @@ from bot.badges import (
     find_crossings,
     select_announcements,
 )
-from bot.metrics import Metric
+from bot.metrics import Metric, unit
 
 R, G, P, C, Y = Metric.UPVOTES_RECEIVED, Metric.UPVOTES_GIVEN, Metric.POSTS, Metric.COMMENTS, Metric.REPLIES
 
@@ -28,6 +28,7 @@ LADDERS: Ladders = {
     P: (1, 5, 10),
     C: (10,),
     Y: (10, 100),
+    Metric.PAYOUT: (10, 100),
 }
 
 
@@ -54,6 +55,24 @@ def test_crossings_are_the_thresholds_in_old_exclusive_new_inclusive(
     crossings = find_crossings({"alice": {P: before}}, {("alice", P): added}, LADDERS)
 
     assert crossings == [Badge("alice", P, threshold) for threshold in earned]
+
+
+@pytest.mark.parametrize(
+    ("before", "added", "earned"),
+    [
+        (0, 9_999, []),  # 9.999 HP: short of 10 HP
+        (0, 10_000, [10]),  # the count is kept in 0.001 HP, the threshold read in HP
+        (9_999, 1, [10]),
+        (10_000, 89_999, []),
+        (0, 100_000, [10, 100]),
+    ],
+)
+def test_a_payout_threshold_in_hp_is_reached_by_a_count_in_thousandths_of_hp(
+    before: int, added: int, earned: list[int]
+) -> None:
+    crossings = find_crossings({"alice": {Metric.PAYOUT: before}}, {("alice", Metric.PAYOUT): added}, LADDERS)
+
+    assert crossings == [Badge("alice", Metric.PAYOUT, threshold) for threshold in earned]
 
 
 def test_an_account_absent_from_before_starts_from_zero() -> None:
@@ -100,7 +119,9 @@ def test_crossings_equal_every_threshold_between_the_old_and_the_new_count(
     expected = set()
     for (account, metric), added in increments.items():
         old = before.get(account, {}).get(metric, 0)
-        expected |= {Badge(account, metric, t) for t in LADDERS[metric] if old < t <= old + added}
+        expected |= {
+            Badge(account, metric, t) for t in LADDERS[metric] if old < t * unit(metric) <= old + added
+        }
 
     crossings = find_crossings(before, increments, LADDERS)
     assert crossings == sorted(expected)

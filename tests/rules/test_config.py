@@ -74,6 +74,7 @@ def test_minimal_config_gets_the_documented_defaults(tmp_path: Path) -> None:
             Metric.POSTS: (1, 5),
             Metric.COMMENTS: (10,),
             Metric.REPLIES: (),  # a later family left out: off
+            Metric.PAYOUT: (),
         },
     )
     assert config.count_self_votes is True

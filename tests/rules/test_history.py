@@ -37,6 +37,7 @@ from tests.support.paths import FIXTURES
 T = HF24_TIME + 100 * 86_400  # modern times: effective_comment_vote exists
 S = 5_000  # the block live counting starts at
 R, G, P, C, Y = Metric.UPVOTES_RECEIVED, Metric.UPVOTES_GIVEN, Metric.POSTS, Metric.COMMENTS, Metric.REPLIES
+H = Metric.PAYOUT
 RULES = BadgeRules(ladders={metric: (1, 2, 3) for metric in Metric}, bot="badge-bot")
 
 
@@ -331,8 +332,8 @@ def test_a_pair_seen_on_several_pages_counts_once(store: Store) -> None:
     page(store, "alice", comment(0, "alice", "p", block=50), last=True)
     baseline = store.baselines.load("alice")
     assert baseline is not None and baseline.state is BaselineState.DONE
-    assert baseline.counts == {R: 1, G: 0, P: 1, C: 0, Y: 0}
-    assert store.load_counts("alice") == {R: 1, G: 0, P: 1, C: 0, Y: 0}
+    assert baseline.counts == {R: 1, G: 0, P: 1, C: 0, Y: 0, H: 0}
+    assert store.load_counts("alice") == {R: 1, G: 0, P: 1, C: 0, Y: 0, H: 0}
 
 
 def test_a_comment_deleted_and_created_again_counts_twice_edits_never(store: Store) -> None:
@@ -347,7 +348,7 @@ def test_a_comment_deleted_and_created_again_counts_twice_edits_never(store: Sto
         comment(4, "alice", "p", block=14),  # an edit
         last=True,
     )
-    assert store.load_counts("alice") == {R: 0, G: 0, P: 2, C: 0, Y: 0}
+    assert store.load_counts("alice") == {R: 0, G: 0, P: 2, C: 0, Y: 0, H: 0}
 
 
 @pytest.mark.parametrize(
@@ -381,7 +382,7 @@ def test_a_reply_received_counts_once_in_the_baseline_however_often_edited_acros
         comment(4, "alice", "self", "alice", block=40),  # a self-reply
         last=True,
     )
-    assert store.load_counts("alice") == {R: 0, G: 0, P: 1, C: 1, Y: 2}
+    assert store.load_counts("alice") == {R: 0, G: 0, P: 1, C: 1, Y: 2, H: 0}
 
 
 def test_the_baseline_adds_to_live_counts_and_its_badges_are_recorded_silently(store: Store) -> None:
@@ -392,7 +393,7 @@ def test_the_baseline_adds_to_live_counts_and_its_badges_are_recorded_silently(s
         with_baselines=True,
     )
     page(store, "alice", comment(0, "alice", "a"), comment(1, "alice", "b", block=101), last=True)
-    assert store.load_counts("alice") == {R: 0, G: 0, P: 3, C: 0, Y: 0}
+    assert store.load_counts("alice") == {R: 0, G: 0, P: 3, C: 0, Y: 0, H: 0}
     announced = {(row["threshold"], row["announced"]) for row in store.outbox.load_badges("alice")}
     assert announced == {(1, "baseline"), (2, "baseline"), (3, "baseline")}
 
@@ -433,14 +434,14 @@ def test_a_pair_counted_live_is_not_counted_again_by_the_baseline(store: Store) 
     )
     block = S - 100  # in the 7 days before S
     bob_upvoted_alice(store, "alice", block)
-    assert store.load_counts("alice") == {R: 1, G: 0, P: 0, C: 0, Y: 0}
+    assert store.load_counts("alice") == {R: 1, G: 0, P: 0, C: 0, Y: 0, H: 0}
 
 
 def test_a_pair_the_baseline_counted_is_not_counted_again_live_for_that_side(store: Store) -> None:
     queue(store, "alice")
     block = S - 100
     bob_upvoted_alice(store, "alice", block)
-    assert store.load_counts("alice") == {R: 1, G: 0, P: 0, C: 0, Y: 0}
+    assert store.load_counts("alice") == {R: 1, G: 0, P: 0, C: 0, Y: 0, H: 0}
     live = Tally(
         increments=Counter({("alice", R): 1, ("bob", G): 1}),
         counted_votes={(("alice", "p"), "bob")},
@@ -452,29 +453,31 @@ def test_a_pair_the_baseline_counted_is_not_counted_again_live_for_that_side(sto
         Checkpoint(S + 1, "01", T + 3 * S + 3),
         with_baselines=True,
     )
-    assert store.load_counts("alice") == {R: 1, G: 0, P: 0, C: 0, Y: 0}  # alice's side was the baseline's
-    assert store.load_counts("bob") == {R: 0, G: 1, P: 0, C: 0, Y: 0}  # bob's side is live's
+    # alice's side was the baseline's
+    assert store.load_counts("alice") == {R: 1, G: 0, P: 0, C: 0, Y: 0, H: 0}
+    assert store.load_counts("bob") == {R: 0, G: 1, P: 0, C: 0, Y: 0, H: 0}  # bob's side is live's
     queue(store, "bob")
     bob_upvoted_alice(store, "bob", block)
-    assert store.load_counts("bob") == {R: 0, G: 1, P: 0, C: 0, Y: 0}  # and bob's baseline leaves it to live
+    # and bob's baseline leaves it to live
+    assert store.load_counts("bob") == {R: 0, G: 1, P: 0, C: 0, Y: 0, H: 0}
 
 
 def test_votes_older_than_the_seam_window_need_no_mark(store: Store) -> None:
     queue(store, "alice")
     old_block = S - PAYOUT_WINDOW // 3 - 10
     bob_upvoted_alice(store, "alice", old_block)
-    assert store.load_counts("alice") == {R: 1, G: 0, P: 0, C: 0, Y: 0}
+    assert store.load_counts("alice") == {R: 1, G: 0, P: 0, C: 0, Y: 0, H: 0}
     assert store._db.execute("SELECT count(*) FROM seam_votes").fetchone()[0] == 0
 
 
 def test_requeue_takes_a_finished_baseline_back_out_and_computes_it_again(store: Store) -> None:
     queue(store, "alice")
     page(store, "alice", comment(0, "alice", "a"), last=True)
-    assert store.load_counts("alice") == {R: 0, G: 0, P: 1, C: 0, Y: 0}
+    assert store.load_counts("alice") == {R: 0, G: 0, P: 1, C: 0, Y: 0, H: 0}
     queue(store, "alice")
-    assert store.load_counts("alice") == {R: 0, G: 0, P: 0, C: 0, Y: 0}
+    assert store.load_counts("alice") == {R: 0, G: 0, P: 0, C: 0, Y: 0, H: 0}
     page(store, "alice", comment(0, "alice", "a"), comment(1, "alice", "b", block=101), last=True)
-    assert store.load_counts("alice") == {R: 0, G: 0, P: 2, C: 0, Y: 0}
+    assert store.load_counts("alice") == {R: 0, G: 0, P: 2, C: 0, Y: 0, H: 0}
 
 
 def test_an_old_nodes_votes_before_hf24_count_when_the_oldest_page_is_in_even_across_a_restart(
@@ -495,6 +498,7 @@ def test_an_old_nodes_votes_before_hf24_count_when_the_oldest_page_is_in_even_ac
         P: 1,
         C: 0,
         Y: 0,
+        H: 0,
     }  # set aside, not counted
     store.close()
     reopened = Store.open(tmp_path / "bot.sqlite")
@@ -504,7 +508,7 @@ def test_an_old_nodes_votes_before_hf24_count_when_the_oldest_page_is_in_even_ac
         *before_hf24(vote(1, "bob", "alice", "p", block=200), vote(0, "carol", "alice", "p")),
         last=True,
     )
-    assert reopened.load_counts("alice") == {R: 2, G: 0, P: 1, C: 0, Y: 0}
+    assert reopened.load_counts("alice") == {R: 2, G: 0, P: 1, C: 0, Y: 0, H: 0}
     assert reopened._db.execute("SELECT count(*) FROM baseline_unconfirmed").fetchone()[0] == 0
 
 
@@ -521,7 +525,7 @@ def test_a_replayed_nodes_votes_before_hf24_without_their_effective_operation_ne
     baseline = reopened.baselines.load("alice")
     assert baseline is not None and baseline.effective_before_hf24
     page(reopened, "alice", *before_hf24(vote(0, "dave", "alice", "p", block=50)), last=True)
-    assert reopened.load_counts("alice") == {R: 1, G: 0, P: 0, C: 0, Y: 0}
+    assert reopened.load_counts("alice") == {R: 1, G: 0, P: 0, C: 0, Y: 0, H: 0}
 
 
 # -- a real node's answer ------------------------------------------------------------------------------

@@ -68,6 +68,7 @@ def test_commit_adds_counts_and_moves_the_checkpoint(store: Store) -> None:
         Metric.POSTS: 4,
         Metric.COMMENTS: 0,
         Metric.REPLIES: 0,
+        Metric.PAYOUT: 0,
     }
     assert store.load_counts("nobody") is None
     assert store.load_checkpoint() == Checkpoint(20, "14", T0 + 30)
@@ -200,7 +201,7 @@ def test_a_store_of_the_previous_schema_is_upgraded_keeping_its_data(tmp_path: P
         db.execute("PRAGMA user_version = 4")
     db.close()
     with Store.open(path) as store:
-        assert store._schema_version() == SCHEMA_VERSION == 13
+        assert store._schema_version() == SCHEMA_VERSION == 14
         assert store.load_checkpoint() == Checkpoint(7, "07", T0)
         assert store.load_reply_texts({("alice", "r1")}) == {}
 

@@ -24,8 +24,11 @@ from __future__ import annotations
 
 import enum
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
+
+import msgspec
 
 from bot.metrics import Metric
 
@@ -88,3 +91,113 @@ def count_payouts(payouts: Iterable[Payout], prices: Prices) -> Counter[tuple[st
         if value:
             increments[(payout.account, Metric.PAYOUT)] += value
     return increments
+
+
+# -- what nodes answer -------------------------------------------------------------------------------------
+
+HBD, HIVE, VESTS = ("@@000000013", 3), ("@@000000021", 3), ("@@000000037", 6)
+"""The (nai, precision) of each asset in the answers of ``account_history_api`` and ``database_api``."""
+
+PRODUCER_REWARD = "producer_reward_operation"
+"""The virtual operation hived emits in every block (to its producer, ``database::get_producer_reward``),
+from block 1 on: the proof that a node's answer covers a block (see :class:`VirtualOpsPage`)."""
+
+VOPS_FILTER = 0x2 | 0x4 | 0x2000 | 0x4000
+"""``enum_virtual_ops``'s ``filter`` for author_reward, curation_reward, comment_benefactor_reward and
+producer_reward (hived's ``enum_vops_filter``, ``account_history_api.hpp``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class VirtualOpsPage:
+    """One answer of ``account_history_api.enum_virtual_ops``: the payouts it holds (in chain order), the
+    blocks whose ``producer_reward_operation`` it holds, and where the next page starts
+    (``next_block_range_begin``, ``next_operation_begin``: hived's rocksdb plugin sets the operation when
+    the ``limit`` cut the answer short, else 0 and the first block after the range with a virtual
+    operation, or 0 when the node has none yet)."""
+
+    payouts: tuple[Payout, ...]
+    produced: frozenset[int]
+    next_block: int
+    next_operation: int
+
+
+def parse_virtual_ops(raw: bytes) -> VirtualOpsPage:
+    """``enum_virtual_ops``'s result (JSON bytes) → a page. Other operations are skipped; an answer not
+    shaped as hived's raises ValueError naming what is wrong."""
+    try:
+        page = _PAGE.decode(raw)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise ValueError(f"enum_virtual_ops: {exc}") from None
+    payouts: list[Payout] = []
+    produced: set[int] = set()
+    for entry in page.ops:
+        kind = entry.op.type
+        if kind == PRODUCER_REWARD:
+            produced.add(entry.block)
+        elif kind in _PAYOUT_KINDS:
+            try:
+                payouts.append(payout_of(PayoutKind(kind), msgspec.json.decode(entry.op.value)))
+            except (KeyError, TypeError, ValueError, msgspec.DecodeError) as exc:
+                raise ValueError(f"enum_virtual_ops: block {entry.block} {kind}: {exc!r}") from None
+    return VirtualOpsPage(
+        tuple(payouts), frozenset(produced), page.next_block_range_begin, int(page.next_operation_begin)
+    )
+
+
+def parse_prices(props: Mapping[str, Any], feed: Mapping[str, Any]) -> Prices:
+    """The figures from ``get_dynamic_global_properties`` and ``get_feed_history`` (decoded JSON);
+    KeyError, TypeError or ValueError (a figure that is not positive, an asset of the wrong kind) when
+    they are not hived's."""
+    median = feed["current_median_history"]
+    return Prices(
+        vesting_fund=amount(props["total_vesting_fund_hive"], HIVE),
+        vesting_shares=amount(props["total_vesting_shares"], VESTS),
+        median_base=amount(median["base"], HBD),
+        median_quote=amount(median["quote"], HIVE),
+    )
+
+
+def amount(asset: Mapping[str, Any], expected: tuple[str, int]) -> int:
+    """The satoshis of an asset in hived's NAI form (``{"amount": "1000", "precision": 3, "nai":
+    "@@000000021"}``), which must be of the ``expected`` (nai, precision)."""
+    if (asset["nai"], asset["precision"]) != expected:
+        raise ValueError(
+            f"expected an asset {expected[0]}, got {asset['nai']} (precision {asset['precision']})"
+        )
+    return int(asset["amount"])
+
+
+def payout_of(kind: PayoutKind, value: Mapping[str, Any]) -> Payout:
+    """The payout a virtual operation's ``value`` (decoded JSON) says: whose, and its amounts."""
+    if kind is PayoutKind.CURATION:
+        return Payout(str(value["curator"]), kind, vests=amount(value["reward"], VESTS))
+    account = value["author"] if kind is PayoutKind.AUTHOR else value["benefactor"]
+    return Payout(
+        str(account),
+        kind,
+        hbd=amount(value["hbd_payout"], HBD),
+        hive=amount(value["hive_payout"], HIVE),
+        vests=amount(value["vesting_payout"], VESTS),
+    )
+
+
+_PAYOUT_KINDS = frozenset(PayoutKind)
+
+
+class _RawOp(msgspec.Struct):
+    type: str
+    value: msgspec.Raw = msgspec.Raw(b"null")
+
+
+class _RawEntry(msgspec.Struct):
+    block: int
+    op: _RawOp
+
+
+class _RawPage(msgspec.Struct):
+    ops: list[_RawEntry] = []
+    next_block_range_begin: int = 0
+    next_operation_begin: int | str = 0
+
+
+_PAGE = msgspec.json.Decoder(_RawPage)

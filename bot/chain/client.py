@@ -61,11 +61,18 @@ from bot.errors import (
     UnconfirmedBroadcastError,
 )
 from bot.operations import Block, CommentKey, check_continuity, parse_block_range, parse_timestamp
+from bot.payouts import VOPS_FILTER, Payout, Prices, parse_prices, parse_virtual_ops
 
 MAX_BLOCK_RANGE = 1000
 """hived answers ``block_api.get_block_range`` with at most this many blocks."""
 MAX_FIND_COMMENTS = 1000
 """hived's limit of comments asked in one ``database_api.find_comments`` call."""
+MAX_VOPS_RANGE = 2000
+"""hived's limit of blocks in one ``account_history_api.enum_virtual_ops`` range ("Block range distance must
+be less than or equal to 2000", the rocksdb plugin)."""
+VOPS_PAGE = 5000
+"""Operations asked per ``enum_virtual_ops`` call (hived allows 150,000): a mainnet day pays ~300,000
+curation rewards, ~10 a block, so a 1000-block batch is two or three calls of ~2 MB each."""
 MAX_FIND_ACCOUNTS = 1000
 """hived's limit of accounts asked in one ``database_api.find_accounts`` call (DATABASE_API_SINGLE_QUERY_LIMIT)."""
 RC_REGENERATION = 432_000
@@ -207,6 +214,62 @@ class ChainClient:
                 self._set_aside(f"sent {len(blocks)} of blocks {first} … {last}, all irreversible")
             return blocks
         raise ChainDataError(f"no node sent blocks {first} … {last} that fit the chain")
+
+    def fetch_payouts(self, first: int, count: int) -> list[Payout]:
+        """The payouts (author, curation and beneficiary rewards) of blocks ``first`` … ``first + count -
+        1``, in chain order, from ``account_history_api.enum_virtual_ops`` with a filter, page after page.
+
+        Each block has a ``producer_reward_operation`` (asked too): a node whose answer lacks the last
+        block's has not got the range in its history yet — a history index trails the node's irreversible
+        block a little, more on an API node whose history is served by another program (HAfAH) — and
+        would leave payouts out without a word. It is set aside and the next node asked; with none left,
+        :class:`TransientChainError` (the batch is done again later). Reversible blocks are included:
+        the bot asks only for blocks it took as irreversible, which a node whose index trails holds as
+        reversible still."""
+        if not 1 <= count <= MAX_VOPS_RANGE:
+            raise ValueError(f"count must be 1..{MAX_VOPS_RANGE}, got {count}")
+        last = first + count - 1
+        reason = ""
+        for _ in self._pool.nodes:  # each node at most once
+            payouts, covered = self._payout_pages(first, last)
+            if covered:
+                return payouts
+            reason = f"enum_virtual_ops: no virtual operations of block {last} yet (its history trails)"
+            if not self._set_aside(reason):
+                break
+        raise TransientChainError(reason)
+
+    def _payout_pages(self, first: int, last: int) -> tuple[list[Payout], bool]:
+        """Every page of the payouts of ``first`` … ``last``, and whether they showed ``last``'s producer
+        reward (the last page, too, is read: the limit may cut a block's operations in two). A page that
+        does not move on is a malformed answer (the node set aside)."""
+        params: dict[str, Any] = {
+            "block_range_begin": first,
+            "block_range_end": last + 1,
+            "filter": VOPS_FILTER,
+            "limit": VOPS_PAGE,
+            "include_reversible": True,
+        }
+        payouts: list[Payout] = []
+        covered = False
+        at = (first, 0)
+        while True:
+            page = self._read("account_history_api", "enum_virtual_ops", params, parse_virtual_ops, raw=True)
+            payouts += page.payouts
+            covered = covered or last in page.produced
+            if page.next_operation == 0 or not first <= page.next_block <= last:
+                return payouts, covered
+            if (page.next_block, page.next_operation) <= at:
+                self._set_aside(f"enum_virtual_ops: the next page does not move on from {at}")
+                raise TransientChainError("enum_virtual_ops: a node's pages do not move on")
+            at = (page.next_block, page.next_operation)
+            params.update(block_range_begin=page.next_block, operation_begin=page.next_operation)
+
+    def fetch_prices(self) -> Prices:
+        """The figures that turn VESTS and HBD into HIVE now (see :class:`bot.payouts.Prices`): the vesting
+        fund and shares of ``get_dynamic_global_properties``, the median of ``get_feed_history``."""
+        props = self._read("database_api", "get_dynamic_global_properties", {}, dict)
+        return self._read("database_api", "get_feed_history", {}, lambda feed: parse_prices(props, feed))
 
     def fetch_comment_times(self, keys: Iterable[CommentKey]) -> dict[CommentKey, int | None]:
         """The creation time of each comment as the chain has it now; ``None`` for one it does not have."""

@@ -23,6 +23,7 @@ from bot.badges import BadgeRules
 from bot.chain import MAX_BLOCK_RANGE, ChainClient
 from bot.errors import ChainError
 from bot.manners import find_custom_opts, find_mutes
+from bot.metrics import Metric
 from bot.operations import Block, CommentKey, comments_by
 from bot.optouts import (
     Opt,
@@ -32,6 +33,7 @@ from bot.optouts import (
     texts_to_keep,
     unread_replies,
 )
+from bot.payouts import Payout, Prices, count_payouts
 from bot.plan import OutboxChanges
 from bot.store import Checkpoint, Lookups, Store
 from bot.tallies import CountedVote, CountingRules, Tally, count_blocks, referenced_comments, upvote_pairs
@@ -56,6 +58,8 @@ class BatchReport:
     irreversible: int
     operations: int
     tally: Tally
+    payouts: int = 0
+    """Payouts (virtual operations) the batch counted."""
     changes: OutboxChanges = field(default_factory=OutboxChanges)
     badges: int = 0
     """Badges the batch earned, announced or silent."""
@@ -97,6 +101,8 @@ class Follower:
         self._executor = executor
         self._ahead_store: Store | None = None  # the read-ahead thread's own connection (reads only)
         self._committed: _Committed | None = None  # what the last commit changed (see _lookups)
+        self._payouts = bool(badges.ladders.get(Metric.PAYOUT))
+        """Whether batches read their payouts: only with the payout family on (its reads cost calls)."""
 
     def close(self) -> None:
         """Stop reading ahead (a range on its way is dropped)."""
@@ -133,6 +139,8 @@ class Follower:
         created_before, learned = self._comment_times(read, lookups)
         timer.lap("lookup")
         tally = count_blocks(blocks, created_before, lookups.counted_votes, self._counting_rules(blocks[0]))
+        if read.prices is not None:
+            tally.increments.update(count_payouts(read.payouts, read.prices))
         timer.lap("count")
         births = self._births(tally)
         timer.lap("lookup")
@@ -159,6 +167,7 @@ class Follower:
             irreversible=state.irreversible_block,
             operations=sum(len(block.events) for block in blocks),
             tally=tally,
+            payouts=len(read.payouts),
             changes=changes,
             badges=len(plan.badges),
             seconds=timer.laps,
@@ -192,13 +201,22 @@ class Follower:
         (:meth:`_lookups`). The creation times are asked for the comments the store does not remember now;
         a comment that batch creates is asked needlessly, harmlessly (the chain's answer is the same)."""
         blocks = self._range_chain.fetch_blocks(first, count, previous_id)
+        payouts, prices = self._read_payouts(blocks)
         if self._ahead_store is None:
             self._ahead_store = self.store.reopen(purpose="read-ahead")
         keys, pairs = referenced_comments(blocks), upvote_pairs(blocks)
         lookups = self._ahead_store.load_lookups(keys, pairs)
         missing = keys - lookups.comment_times.keys()
         asked = self._range_chain.fetch_comment_times(missing) if missing else {}
-        return _Read(blocks, keys, pairs, lookups, asked)
+        return _Read(blocks, keys, pairs, lookups, asked, payouts, prices)
+
+    def _read_payouts(self, blocks: list[Block]) -> tuple[list[Payout], Prices | None]:
+        """With the payout family on, the payouts of ``blocks`` (the virtual operations of the same range)
+        and the figures that convert them, read right after them (see :class:`bot.payouts.Prices`)."""
+        if not self._payouts:
+            return [], None
+        payouts = self._range_chain.fetch_payouts(blocks[0].num, len(blocks))
+        return payouts, self._range_chain.fetch_prices()
 
     def _take_ahead(self, first: int, count: int, previous_id: str | None) -> _Read:
         """The range read ahead if it follows the block the checkpoint is (it may be shorter than
@@ -212,7 +230,8 @@ class Follower:
                 except ChainError:
                     pass  # it failed in the background (logged there): ask again now
         blocks = self._range_chain.fetch_blocks(first, count, previous_id)
-        return _Read(blocks, referenced_comments(blocks), upvote_pairs(blocks), None, {})
+        payouts, prices = self._read_payouts(blocks)
+        return _Read(blocks, referenced_comments(blocks), upvote_pairs(blocks), None, {}, payouts, prices)
 
     def _lookups(self, read: _Read, stored: Checkpoint | None) -> Lookups:
         """The store's facts for ``read``'s blocks as of the ``stored`` checkpoint. Facts read ahead as of
@@ -308,6 +327,7 @@ class Follower:
             "batch_committed",
             blocks=f"{report.first}-{report.last}",
             operations=report.operations,
+            payouts=report.payouts,
             increments=sum(tally.increments.values()),
             unresolved_votes=tally.unresolved_votes,
             badges=report.badges,
@@ -328,13 +348,16 @@ def _in_order(replies: Mapping[str, list[Opt]], customs: Mapping[str, list[Opt]]
 @dataclass(frozen=True, slots=True)
 class _Read:
     """A range as read (ahead): its blocks, the comments and upvote pairs they name, the store's facts
-    about them (``None``: not read yet), and the creation times asked of the chain for the others."""
+    about them (``None``: not read yet), the creation times asked of the chain for the others, and the
+    range's payouts with the figures that convert them (``None``: the payout family is off)."""
 
     blocks: list[Block]
     keys: set[CommentKey]
     pairs: set[CountedVote]
     lookups: Lookups | None
     asked: Mapping[CommentKey, int | None]
+    payouts: list[Payout]
+    prices: Prices | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -274,7 +274,9 @@ def test_a_baseline_ends_at_its_first_short_page_without_one_more_empty_call(
         assert live_start is not None
         node.requests.clear()
         while (current := baselines.load(account)) is not None and current.state is BaselineState.WAITING:
-            bot.baseline_job.commit(bot.baseline_job.read(current, live_start))
+            bot.baseline_job.commit(
+                bot.baseline_job.read(current, live_start, bot.baseline_job.fetch_prices())
+            )
         done = baselines.load(account)
         bot.close()
         calls = sum(method.endswith("get_account_history") for method in node.requests)
@@ -302,10 +304,12 @@ def test_a_page_read_before_its_baseline_was_requeued_is_dropped_not_committed(
         live_start = baselines.load_live_start()
         current = baselines.load(account)
         assert live_start is not None and current is not None
-        bot.baseline_job.commit(bot.baseline_job.read(current, live_start))  # one page in
+        bot.baseline_job.commit(
+            bot.baseline_job.read(current, live_start, bot.baseline_job.fetch_prices())
+        )  # one page in
         moved = baselines.load(account)
         assert moved is not None and moved.pages == 1
-        on_its_way = bot.baseline_job.read(moved, live_start)
+        on_its_way = bot.baseline_job.read(moved, live_start, bot.baseline_job.fetch_prices())
         baselines.requeue([account], S)  # bootstrap NAME meanwhile
         with capture_logs() as logs:
             report = bot.baseline_job.commit(on_its_way)

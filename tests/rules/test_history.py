@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ from bot.store import Checkpoint, Store
 from bot.tallies import PAYOUT_WINDOW, Tally
 from devnet.legacy import nai_asset
 from tests.support.paths import FIXTURES
+from tests.support.recount import Figures, recount_payout
 
 T = HF24_TIME + 100 * 86_400  # modern times: effective_comment_vote exists
 S = 5_000  # the block live counting starts at
@@ -735,6 +737,24 @@ def test_every_payout_counts_and_the_other_operations_read_as_without_payouts() 
     assert [s for s in shown if isinstance(s, PayoutSighting)] == [
         PayoutSighting(PayoutKind.BENEFACTOR, BOB_WORTH)
     ] * 2
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "expected"),
+    [
+        (PayoutKind.AUTHOR, XEROC_AUTHOR_REWARD, XEROC_WORTH),
+        (PayoutKind.CURATION, ADM_CURATION_REWARD, ADM_WORTH),
+        (PayoutKind.BENEFACTOR, BENEFACTOR_REWARD, BOB_WORTH),
+    ],
+)
+def test_the_recount_values_a_payout_as_the_bot_does_with_its_own_arithmetic(
+    kind: PayoutKind, value: dict[str, Any], expected: int
+) -> None:
+    figures = Figures(
+        hive_per_vests=Decimal(PRICES.vesting_fund).scaleb(-3) / Decimal(PRICES.vesting_shares).scaleb(-6),
+        hive_per_hbd=Decimal(PRICES.median_quote) / Decimal(PRICES.median_base),
+    )
+    assert recount_payout({"type": kind.value, "value": value}, figures) == expected
 
 
 def test_the_history_filter_asks_for_the_payouts_by_hiveds_op_ids() -> None:

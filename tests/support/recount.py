@@ -16,6 +16,7 @@ from typing import Any
 
 from bot.metrics import Metric
 from bot.operations import parse_timestamp
+from devnet.node import DevNode
 
 WEEK = 7 * 24 * 3600
 
@@ -72,6 +73,15 @@ def figures_of(props: Mapping[str, Any], feed: Mapping[str, Any]) -> Figures:
         hive_per_vests=_coins(props["total_vesting_fund_hive"]) / _coins(props["total_vesting_shares"]),
         hive_per_hbd=_coins(median["quote"]) / _coins(median["base"]),
     )
+
+
+def node_figures(node: DevNode) -> Figures:
+    """The figures ``node`` answers now (its API called directly, not through the bot's client)."""
+
+    def ask(method: str) -> Any:
+        return node.api.dispatch({"jsonrpc": "2.0", "id": 1, "method": method, "params": {}})
+
+    return figures_of(ask("database_api.get_dynamic_global_properties"), ask("database_api.get_feed_history"))
 
 
 def _coins(asset: Mapping[str, Any]) -> Decimal:

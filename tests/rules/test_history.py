@@ -37,7 +37,7 @@ from bot.store import Checkpoint, Store
 from bot.tallies import PAYOUT_WINDOW, Tally
 from devnet.legacy import nai_asset
 from tests.support.paths import FIXTURES
-from tests.support.recount import Figures, recount_payout
+from tests.support.recount import Figures, recount_history, recount_payout
 
 T = HF24_TIME + 100 * 86_400  # modern times: effective_comment_vote exists
 S = 5_000  # the block live counting starts at
@@ -644,6 +644,10 @@ BENEFACTOR_REWARD = {
 # their worth at PRICES, in 0.001 HP: 0.021 HBD → 0.032, 29.859881 VESTS → 0.009; 9.173354 VESTS → 0.003;
 # 1.000 HBD → 1.569, 0.250 HIVE, 3952.229956 VESTS → 1.315 (tests/rules/test_payouts.py)
 XEROC_WORTH, ADM_WORTH, BOB_WORTH = 41, 3, 3_134
+FIGURES = Figures(  # PRICES, for the recount's own arithmetic
+    hive_per_vests=Decimal(PRICES.vesting_fund).scaleb(-3) / Decimal(PRICES.vesting_shares).scaleb(-6),
+    hive_per_hbd=Decimal(PRICES.median_quote) / Decimal(PRICES.median_base),
+)
 
 
 def paid(index: int, kind: PayoutKind, value: dict[str, Any], block: int = 100) -> HistoryEntry:
@@ -750,11 +754,28 @@ def test_every_payout_counts_and_the_other_operations_read_as_without_payouts() 
 def test_the_recount_values_a_payout_as_the_bot_does_with_its_own_arithmetic(
     kind: PayoutKind, value: dict[str, Any], expected: int
 ) -> None:
-    figures = Figures(
-        hive_per_vests=Decimal(PRICES.vesting_fund).scaleb(-3) / Decimal(PRICES.vesting_shares).scaleb(-6),
-        hive_per_hbd=Decimal(PRICES.median_quote) / Decimal(PRICES.median_base),
-    )
-    assert recount_payout({"type": kind.value, "value": value}, figures) == expected
+    assert recount_payout({"type": kind.value, "value": value}, FIGURES) == expected
+
+
+@pytest.mark.parametrize("page_size", [1000, 97])
+def test_a_replayed_mainnet_nodes_2016_history_counts_its_author_and_curation_rewards_as_the_recount(
+    page_size: int,
+) -> None:
+    """@camilla's newest 1000 entries (the fixture above, a node replayed to block 5,000,000, whose figures
+    PRICES are) hold 10 author rewards and 86 curation rewards, all hers; read newest page first, the
+    baseline's payout equals the recount's (comment_reward and comment_payout_update are not payouts)."""
+    raw = json.loads(CAMILLA.read_text())["history"]
+    entries = parse_history(raw, "camilla")
+    shown = [
+        sighting
+        for top in range(len(entries), 0, -page_size)
+        for sighting in read_page(
+            entries[max(0, top - page_size) : top], "camilla", before_block=10**9, prices=PRICES
+        ).sightings
+        if isinstance(sighting, PayoutSighting)
+    ]
+    assert Counter(s.kind for s in shown) == {PayoutKind.CURATION: 86, PayoutKind.AUTHOR: 10}
+    assert sum(s.worth for s in shown) == recount_history([e for _, e in raw], "camilla", FIGURES)[H] > 0
 
 
 def test_the_history_filter_asks_for_the_payouts_by_hiveds_op_ids() -> None:

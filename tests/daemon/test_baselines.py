@@ -17,6 +17,7 @@ from bot.app import build_baseline_job, build_follower
 from bot.baseline_job import PRICES_MAX_AGE, BaselineJob
 from bot.baselines import BaselineState
 from bot.config import HistorySettings, NotificationSettings
+from bot.errors import TransientChainError
 from bot.history import HF24_TIME
 from bot.location import Location
 from bot.metrics import Metric
@@ -351,6 +352,25 @@ def test_the_job_reads_the_chains_figures_once_then_when_they_are_an_hour_old_no
         bot.close()
     assert all(page is not None and page.entries for page in pages) and pages_run >= 10
     assert (read, read_after, props) == (1, 2, 2)
+
+
+def test_without_the_chains_figures_no_page_is_asked_and_the_run_ends_with_the_node_error(
+    chain: ChainGenerator, deep: dict[str, DeepHistory], tmp_path: Path
+) -> None:
+    """A page's payouts cannot be converted without the figures: the run asks no page, commits nothing, and
+    raises the node error for the daemon to retry at its next tick (as when the history cannot be read)."""
+    with DevNode(chain, head=END + 1, irreversible_lag=1, deep_histories=deep) as node:
+        bot = Bot(node, tmp_path / "bot.sqlite")
+        bot.follower.step(S)
+        node.transport.http_error(503, count=1000, method="database_api.get_feed_history")
+        node.requests.clear()
+        with pytest.raises(TransientChainError):
+            bot.baseline_job.run(threading.Event())
+        summary = bot.history_store.baselines.load_summary()
+        bot.close()
+    assert not any(method.endswith("get_account_history") for method in node.requests)
+    states = summary["baselines"]
+    assert isinstance(states, dict) and states["waiting"] >= 20 and states["done"] == states["failed"] == 0
 
 
 def test_a_page_read_before_its_baseline_was_requeued_is_dropped_not_committed(

@@ -24,7 +24,7 @@ A page's payouts are converted to HP (:func:`bot.payouts.worth`) with the chain'
 them (:meth:`BaselineJob.fetch_prices`): once, when it first has a page to ask, then again once they are
 :data:`PRICES_MAX_AGE` old. Nodes serve the figures of now, not of the block a payout is in, so "the figures
 of the time the baseline was read" is the honest rule, and one reading per hour serves every page of every
-account meanwhile: two calls an hour, where a reading per page would double the calls of the backlog, which
+account meanwhile: two calls an hour, where a reading per page would triple the calls of the backlog, which
 the node budget bounds. A baseline read within the hour has one set of figures; one that straddles a
 reading (a deep history, or a restart halfway) has two, an hour apart: the vesting price moves by parts in a
 million an hour, the median feed at most once an hour (hived recomputes it every ``FEED_INTERVAL_BLOCKS``,

@@ -190,7 +190,7 @@ def measure_job(url: str, accounts: list[str], page_size: int) -> tuple[float, f
         baselines, seconds, pages, entries = store.baselines, 0.0, 0, 0
         while (current := baselines.load_next()) is not None and (start := baselines.load_live_start()):
             began = time.perf_counter()
-            page = job.commit(job.read(current, start))
+            page = job.commit(job.read(current, start, job.fetch_prices()))
             seconds, pages, entries = seconds + time.perf_counter() - began, pages + 1, entries + page.entries
         return seconds, chain.seconds, pages, entries
 

@@ -20,6 +20,18 @@ all. When no node is left to ask (:class:`~bot.errors.TransientChainError`), no 
 either; the pages under way are committed as they come, and the error is raised: the job runs again at its
 next tick.
 
+A page's payouts are converted to HP (:func:`bot.payouts.worth`) with the chain's figures as the job read
+them (:meth:`BaselineJob.fetch_prices`): once, when it first has a page to ask, then again once they are
+:data:`PRICES_MAX_AGE` old. Nodes serve the figures of now, not of the block a payout is in, so "the figures
+of the time the baseline was read" is the honest rule, and one reading per hour serves every page of every
+account meanwhile: two calls an hour, where a reading per page would triple the calls of the backlog, which
+the node budget bounds. A baseline read within the hour has one set of figures; one that straddles a
+reading (a deep history, or a restart halfway) has two, an hour apart: the vesting price moves by parts in a
+million an hour, the median feed at most once an hour (hived recomputes it every ``FEED_INTERVAL_BLOCKS``,
+1200 blocks). Keeping each baseline's figures across restarts would need them in the store (a schema
+change) for a difference below the rounding of most payouts. A page's payouts are committed with the page,
+converted: a value once added is kept, and a page is never counted twice (above).
+
 A node error leaves the baseline where it is, to be tried again next run; a history the bot cannot read
 (malformed, refused by every node) marks the baseline failed, shown by ``status``; ``hive-badge-bot
 bootstrap NAME`` starts it again.
@@ -52,6 +64,7 @@ from bot.history import (
     parse_history,
     read_page,
 )
+from bot.payouts import Prices
 from bot.store import Store
 from bot.tallies import CountingRules
 
@@ -61,6 +74,8 @@ REFRESH = 30.0
 """Seconds between two loads of the backlog in a run: accounts queued meanwhile join it then."""
 POLL = 0.2
 """Seconds a run waits for a page at most before it looks at the stop event again."""
+PRICES_MAX_AGE = 3600.0
+"""Seconds the job converts payouts with the figures it read before reading them again (see above)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +126,7 @@ class BaselineJob:
         self.page_size = page_size
         self.in_flight = in_flight
         self._clock = clock
+        self._prices: tuple[float, Prices] | None = None
 
     def run(self, stop: threading.Event) -> int:
         """Read and commit pages of the backlog until none is waiting or ``stop`` is set (see the module
@@ -134,7 +150,10 @@ class BaselineJob:
                 backlog = {item.account: item for item in self.store.baselines.load_waiting()}
                 refreshed = self._clock()
             if error is None:
-                self._fill(reader, backlog, in_flight, live_start)
+                try:
+                    self._fill(reader, backlog, in_flight, live_start)
+                except TransientChainError as exc:  # the figures could not be read: no page is asked
+                    error = exc
             if not in_flight:
                 break
             done, _ = wait(in_flight, timeout=POLL, return_when=FIRST_COMPLETED)
@@ -172,7 +191,7 @@ class BaselineJob:
             if current is None or current.state is not BaselineState.WAITING:
                 backlog.pop(item.account, None)
             else:
-                in_flight[reader.submit(current, live_start)] = item
+                in_flight[reader.submit(current, live_start, self.fetch_prices())] = item
 
     def _commit(self, page: FetchedPage, item: Waiting) -> Waiting | None:
         """Commit ``page``; the account as the backlog sees it now (None: its baseline is no longer
@@ -194,12 +213,20 @@ class BaselineJob:
         current = baselines.load_next()
         if current is None or live_start is None:
             return None
-        return self.commit(self.read(current, live_start))
+        return self.commit(self.read(current, live_start, self.fetch_prices()))
 
-    def read(self, current: Baseline, live_start: tuple[int, int]) -> FetchedPage:
-        """The next page of ``current``'s history, read. Network only, no store access: runs in worker
-        threads. A node error (:class:`~bot.errors.TransientChainError`) propagates: the page is asked
-        again later."""
+    def fetch_prices(self) -> Prices:
+        """The figures to convert the next page's payouts with: those the job read last, unless they are
+        :data:`PRICES_MAX_AGE` old or it has none (then read from a node: two calls). In the job's thread."""
+        now = self._clock()
+        if self._prices is None or now - self._prices[0] >= PRICES_MAX_AGE:
+            self._prices = (now, self.chain.fetch_prices())
+        return self._prices[1]
+
+    def read(self, current: Baseline, live_start: tuple[int, int], prices: Prices) -> FetchedPage:
+        """The next page of ``current``'s history, read, its payouts converted with ``prices``. Network
+        only, no store access: runs in worker threads. A node error
+        (:class:`~bot.errors.TransientChainError`) propagates: the page is asked again later."""
         start, limit = next_request(current.next_start, self.page_size)
         try:
             raw = self.chain.fetch_account_history(
@@ -213,6 +240,7 @@ class BaselineJob:
             entries,
             current.account,
             before_block=live_start[0],
+            prices=prices,
             carry=current.carry,
             effective_before_hf24=current.effective_before_hf24,
             count_self_votes=self.rules.count_self_votes,
@@ -277,8 +305,8 @@ class _Reader:
         self._clients: list[ChainClient] = []
         self._lock = threading.Lock()
 
-    def submit(self, current: Baseline, live_start: tuple[int, int]) -> Future[FetchedPage]:
-        return self._threads.submit(self._read, current, live_start)
+    def submit(self, current: Baseline, live_start: tuple[int, int], prices: Prices) -> Future[FetchedPage]:
+        return self._threads.submit(self._read, current, live_start, prices)
 
     def close(self) -> None:
         """Wait for the pages under way (their results are not committed any more), close the clones."""
@@ -286,7 +314,7 @@ class _Reader:
         for client in self._clients:
             client.close()
 
-    def _read(self, current: Baseline, live_start: tuple[int, int]) -> FetchedPage:
+    def _read(self, current: Baseline, live_start: tuple[int, int], prices: Prices) -> FetchedPage:
         worker: BaselineJob | None = getattr(self._local, "job", None)
         if worker is None:
             worker = copy.copy(self._job)
@@ -294,7 +322,7 @@ class _Reader:
             with self._lock:
                 self._clients.append(worker.chain)
             self._local.job = worker
-        return worker.read(current, live_start)
+        return worker.read(current, live_start, prices)
 
     def _wait(self, seconds: float) -> None:
         if self._stop.wait(seconds):

@@ -12,7 +12,8 @@ votes in the 7 days around S matter. Live counting marks the pairs it counts on 
 (``seam_votes`` with origin ``live``, side by side); a baseline skips a pair live counted for its side, and
 marks those it counts in the 7 days before S (origin ``baseline``); live counting, in its commit
 (:func:`bot.plan.plan_counts`), does not count again a side a baseline has. Both run in write transactions, so
-whichever commits second sees the other's marks.
+whichever commits second sees the other's marks. Payouts need no seam: each is one virtual operation in one
+block, the baseline's if the block is before S, live counting's otherwise.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from bot.history import (
     CommentSighting,
     PageReading,
     PairSighting,
+    PayoutSighting,
     ReplySighting,
     Side,
     VoteKey,
@@ -216,8 +218,9 @@ class Baselines:
             sightings = reading.sightings + self._settle_unconfirmed(account, reading, shown, finished)
             added = Counter[Metric]()
             for sighting in sightings:
-                metric = self._apply(account, sighting, seam_from)
-                if metric is not None:
+                if isinstance(sighting, PayoutSighting):  # each payout operation is one payment: no dedup
+                    added[Metric.PAYOUT] += sighting.worth
+                elif (metric := self._apply(account, sighting, seam_from)) is not None:
                     added[metric] += 1
             counts = {metric: current.counts[metric] + added[metric] for metric in Metric}
             self._db.execute(

@@ -2,8 +2,10 @@
 
 The bot counts live from its first block S on. What an account did before S — its *baseline* — is read from
 ``account_history_api.get_account_history``, newest page first, with a filter for the operations that
-count: ``vote``, ``comment``, ``delete_comment`` and the virtual ``effective_comment_vote``. Only entries
-in blocks before S are read; S onwards is live counting's.
+count: ``vote``, ``comment``, ``delete_comment``, the virtual ``effective_comment_vote`` and the payouts
+(``author_reward``, ``curation_reward``, ``comment_benefactor_reward``). Only entries in blocks before S are
+read; S onwards is live counting's (it reads the payouts of its batches with ``enum_virtual_ops``, block by
+block: the split is by block, no payout is seen by both).
 
 The same rules as live (:mod:`bot.tallies`):
 
@@ -37,7 +39,14 @@ The same rules as live (:mod:`bot.tallies`):
   history only (the visitor's default: the required posting authority), so the parent's history cannot tell
   a reply deleted and created again under the same permlink from an edit: the baseline counts it once, where
   live counting, which sees the delete, counts it twice;
-- self-votes count unless the config says otherwise.
+- self-votes count unless the config says otherwise;
+- a payout counts for the account it pays (:func:`bot.payouts.payout_of`): ``author_reward`` its author's,
+  ``curation_reward`` its curator's, ``comment_benefactor_reward`` its benefactor's. hived writes a
+  benefactor reward into the author's history too (``forward_impacted.cpp`` inserts ``op.benefactor`` and
+  ``op.author``, openhive-network/hive 1584099c): there it is the beneficiary's money, not the author's, and
+  does not count. Every payout operation is one payment: none is deduplicated. Its worth, in 0.001 HP, is
+  :func:`bot.payouts.worth` with the figures the caller read (:class:`PayoutSighting`; when the baseline
+  job reads them, :mod:`bot.baseline_job`).
 
 Reading newest first, a vote's effective operation (one index higher) is met before the vote itself,
 possibly on the page before: those not yet matched are carried to the next page (:attr:`PageReading.carry`).
@@ -55,13 +64,23 @@ from typing import Any
 
 from bot.errors import ChainDataError
 from bot.operations import parse_timestamp
+from bot.payouts import Payout, PayoutKind, Prices, payout_of, worth
 
 HF24_TIME = parse_timestamp("2020-10-14T14:00:00")
 """HF24: from here on every node's history has ``effective_comment_vote``; before it, only a replayed one's."""
 
 VOTE, COMMENT, DELETE_COMMENT, EFFECTIVE_COMMENT_VOTE = 0, 1, 17, 72
-"""hived's operation type ids (their order in ``hive::protocol::operation``, HF28)."""
-FILTER_LOW = 1 << VOTE | 1 << COMMENT | 1 << DELETE_COMMENT
+AUTHOR_REWARD, CURATION_REWARD, COMMENT_BENEFACTOR_REWARD = 51, 52, 63
+"""hived's operation type ids (their order in ``hive::protocol::operation``, HF28; the payouts' bits as
+``get_account_history_op_filter_low`` has them, ``account_history_api.hpp``)."""
+FILTER_LOW = (
+    1 << VOTE
+    | 1 << COMMENT
+    | 1 << DELETE_COMMENT
+    | 1 << AUTHOR_REWARD
+    | 1 << CURATION_REWARD
+    | 1 << COMMENT_BENEFACTOR_REWARD
+)
 FILTER_HIGH = 1 << (EFFECTIVE_COMMENT_VOTE - 64)
 MAX_PAGE = 1000
 """hived's limit of entries per ``get_account_history`` call."""
@@ -80,8 +99,10 @@ class HistoryEntry:
     index: int
     block: int
     time: int
-    kind: str  # "vote" | "comment" | "delete_comment" | "effective_comment_vote"
+    kind: str  # "vote" | "comment" | "delete_comment" | "effective_comment_vote" | a PayoutKind's value
     value: Mapping[str, Any]
+    payout: Payout | None = None
+    """What a payout operation pays, and to whom (:func:`bot.payouts.payout_of`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +135,15 @@ class ReplySighting:
     permlink: str
 
 
-Sighting = PairSighting | CommentSighting | CommentDeleted | ReplySighting
+@dataclass(frozen=True, slots=True)
+class PayoutSighting:
+    """A payout to the account, worth ``worth`` 0.001 HP with the figures the page was read with."""
+
+    kind: PayoutKind
+    worth: int
+
+
+Sighting = PairSighting | CommentSighting | CommentDeleted | ReplySighting | PayoutSighting
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +170,8 @@ _KINDS = {
     "comment_operation": "comment",
     "delete_comment_operation": "delete_comment",
     "effective_comment_vote_operation": "effective_comment_vote",
-}
+} | {kind.value: kind.value for kind in PayoutKind}
+_PAYOUT_KINDS = frozenset(kind.value for kind in PayoutKind)
 
 
 def parse_history(raw: Any, account: str) -> list[HistoryEntry]:
@@ -160,9 +190,11 @@ def parse_history(raw: Any, account: str) -> list[HistoryEntry]:
             kind = _KINDS.get(op["type"])
             if kind is None:
                 continue
+            value = op["value"]
+            payout = payout_of(PayoutKind(kind), value) if kind in _PAYOUT_KINDS else None
             entries.append(
                 HistoryEntry(
-                    int(index), int(entry["block"]), parse_timestamp(entry["timestamp"]), kind, op["value"]
+                    int(index), int(entry["block"]), parse_timestamp(entry["timestamp"]), kind, value, payout
                 )
             )
         except (KeyError, TypeError, ValueError) as exc:
@@ -175,6 +207,7 @@ def read_page(
     account: str,
     *,
     before_block: int,
+    prices: Prices,
     carry: Iterable[VoteKey] = (),
     effective_before_hf24: bool = False,
     count_self_votes: bool = True,
@@ -182,7 +215,8 @@ def read_page(
     lowest: int | None = None,
 ) -> PageReading:
     """What one page of ``account``'s history adds to its baseline: entries in blocks before
-    ``before_block`` only, newest first, with ``carry`` and ``effective_before_hf24`` from the newer pages;
+    ``before_block`` only, newest first (payouts worth what ``prices`` say), with ``carry`` and
+    ``effective_before_hf24`` from the newer pages;
     ``oldest``: the node said no entry the filter takes is left below the page (:func:`is_oldest_page`);
     ``lowest``: the lowest index the node returned (:func:`index_span`), where the next page starts below —
     by default the lowest of ``entries``, which is the same unless the node ignored the filter."""
@@ -210,6 +244,8 @@ def read_page(
             sightings.append(ReplySighting(str(value["author"]), str(value["permlink"])))
         elif entry.kind == "delete_comment" and value["author"] == account:
             sightings.append(CommentDeleted(str(value["permlink"])))
+        elif entry.payout is not None and entry.payout.account == account:  # not a beneficiary's
+            sightings.extend(_paid(entry.payout, prices))
     oldest_block = min((entry.block for entry in entries), default=None)
     if oldest_block is not None:  # a vote is in its effective operation's block: older pages cannot hold it
         effective = {key for key in effective if key[3] <= oldest_block}
@@ -223,6 +259,12 @@ def read_page(
         tuple(unconfirmed),
         oldest or lowest is None or lowest == 0,
     )
+
+
+def _paid(payout: Payout, prices: Prices) -> list[PayoutSighting]:
+    """The account's own ``payout``, unless it is worth nothing."""
+    paid = worth(payout, prices)
+    return [PayoutSighting(payout.kind, paid)] if paid else []
 
 
 def _took_effect(vote: HistoryEntry, effective: set[VoteKey]) -> bool:

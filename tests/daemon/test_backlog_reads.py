@@ -33,7 +33,7 @@ from devnet.node import DevNode
 from tests.support.chains import CHAIN, bot_config, load_all_counts
 from tests.support.configs import write_config
 from tests.support.processes import BOUND, checkpoint_of, poll
-from tests.support.recount import recount_history
+from tests.support.recount import node_figures, recount_history
 from tests.support.scrape import scrape, value
 
 SEED = 37
@@ -132,7 +132,7 @@ def config_for(nodes: Nodes, path: Path, **history: Any) -> Config:
 
 def truth(node: DevNode, account: str) -> dict[Metric, int]:
     entries = [entry.json() for _, entry in node.api.history.full_history(account) if entry.block <= END]
-    return recount_history(entries, account)
+    return recount_history(entries, account, node_figures(node))
 
 
 def run_job(job: BaselineJob, stop: threading.Event) -> threading.Thread:

@@ -4,6 +4,7 @@ beem over HTTP equal an independent recount of each account's whole history, at 
 from __future__ import annotations
 
 import itertools
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -13,8 +14,10 @@ import pytest
 from structlog.testing import capture_logs
 
 from bot.app import build_baseline_job, build_follower
+from bot.baseline_job import PRICES_MAX_AGE, BaselineJob
 from bot.baselines import BaselineState
 from bot.config import HistorySettings, NotificationSettings
+from bot.errors import TransientChainError
 from bot.history import HF24_TIME
 from bot.location import Location
 from bot.metrics import Metric
@@ -25,7 +28,7 @@ from devnet.generator import ChainGenerator, GeneratorParams
 from devnet.node import DevNode
 from tests.support.chains import CHAIN, bot_config, load_all_counts
 from tests.support.ranking import load_ranking_tables, recount_ranking_tables
-from tests.support.recount import recount_history
+from tests.support.recount import PAYEES, node_figures, recount_history
 
 pytestmark = pytest.mark.slow  # 400 accounts' histories read through beem: about 50 s in all
 
@@ -115,9 +118,11 @@ def run(
             yield node, store, killed
 
 
-def truth(node: DevNode, account: str) -> dict[Metric, int]:
-    entries = [entry.json() for _, entry in node.api.history.full_history(account) if entry.block <= END]
-    return recount_history(entries, account)
+def truth(node: DevNode, account: str, last: int = END) -> dict[Metric, int]:
+    """``account``'s counts from its history up to block ``last``, recounted (payouts at the node's figures,
+    which the devnet keeps constant: those the bot read)."""
+    entries = [entry.json() for _, entry in node.api.history.full_history(account) if entry.block <= last]
+    return recount_history(entries, account, node_figures(node))
 
 
 def test_lifetime_counts_equal_a_recount_of_each_accounts_whole_history(
@@ -191,6 +196,29 @@ def test_the_recount_covers_the_seam_edits_and_paid_out_votes(run: tuple[DevNode
     assert replies["before S"] >= 50 and replies["live"] >= 20 and replies["edited"] >= 3, replies
 
 
+def test_a_baseline_counts_the_accounts_own_payouts_before_s_as_the_recount_does(
+    run: tuple[DevNode, Store, list[str]],
+) -> None:
+    """Each account's baseline holds the worth of the author, curation and beneficiary rewards paying it in
+    its history before S, as the independent recount has it; the histories hold enough payouts of each kind,
+    and beneficiary rewards in their authors' histories (not the authors'), for the equality to prove it."""
+    node, store, _ = run
+    kinds: Counter[str] = Counter()
+    for account in load_all_counts(store):
+        baseline = store.baselines.load(account)
+        assert baseline is not None
+        assert baseline.counts[Metric.PAYOUT] == truth(node, account, S - 1)[Metric.PAYOUT], account
+        for _, entry in node.api.history.full_history(account):
+            kind, value = entry.op["type"], entry.op["value"]
+            if kind in PAYEES and entry.block < S:
+                kinds[
+                    kind if value[PAYEES[kind]] == account else "a beneficiary's, in its author's history"
+                ] += 1
+    assert kinds["author_reward_operation"] >= 20 and kinds["curation_reward_operation"] >= 20, kinds
+    assert kinds["comment_benefactor_reward_operation"] >= 3, kinds
+    assert kinds["a beneficiary's, in its author's history"] >= 3, kinds
+
+
 def test_the_deep_history_before_hf24_has_votes_with_and_without_their_effective_op(
     run: tuple[DevNode, Store, list[str]], chain: ChainGenerator
 ) -> None:
@@ -230,9 +258,10 @@ def test_an_old_nodes_votes_before_hf24_count_without_effective_ops(
     with DevNode(chain, head=END + 1, irreversible_lag=1, deep_histories=deep) as replayed:
         entries = [entry.json() for _, entry in replayed.api.history.full_history(account) if entry.block < S]
     assert baseline is not None and baseline.state is BaselineState.DONE
-    assert baseline.counts == recount_history(old_node, account)
+    assert baseline.counts == recount_history(old_node, account, node_figures(node))
     assert (
-        baseline.counts[Metric.UPVOTES_RECEIVED] > recount_history(entries, account)[Metric.UPVOTES_RECEIVED]
+        baseline.counts[Metric.UPVOTES_RECEIVED]
+        > recount_history(entries, account, node_figures(replayed))[Metric.UPVOTES_RECEIVED]
     )
 
 
@@ -274,18 +303,74 @@ def test_a_baseline_ends_at_its_first_short_page_without_one_more_empty_call(
         assert live_start is not None
         node.requests.clear()
         while (current := baselines.load(account)) is not None and current.state is BaselineState.WAITING:
-            bot.baseline_job.commit(bot.baseline_job.read(current, live_start))
+            bot.baseline_job.commit(
+                bot.baseline_job.read(current, live_start, bot.baseline_job.fetch_prices())
+            )
         done = baselines.load(account)
         bot.close()
         calls = sum(method.endswith("get_account_history") for method in node.requests)
         history = [entry.json() for _, entry in node.api.history.full_history(account)]
+        figures = node_figures(node)
     assert history[0]["op"]["type"] == "account_create_operation"
     matching = sum(entry["op"]["type"] in COUNTED_TYPES for entry in history)
     assert done is not None and done.state is BaselineState.DONE
     assert calls == done.pages == -(-matching // page_size)
     if which == 2:
         assert calls == 1
-    assert done.counts == recount_history([e for e in history if e["block"] < S], account)
+    assert done.counts == recount_history([e for e in history if e["block"] < S], account, figures)
+
+
+def test_the_job_reads_the_chains_figures_once_then_when_they_are_an_hour_old_not_per_page(
+    chain: ChainGenerator, deep: dict[str, DeepHistory], tmp_path: Path
+) -> None:
+    """Two calls (the vesting fund and the median feed) for every page of the backlog within an hour, by
+    :meth:`BaselineJob.step` and :meth:`BaselineJob.run` alike; then two more. The calls are counted at the
+    node."""
+    now = [0.0]
+    with DevNode(chain, head=END + 1, irreversible_lag=1, deep_histories=deep) as node:
+        bot = Bot(node, tmp_path / "bot.sqlite")
+        bot.follower.step(S)
+        built = bot.baseline_job
+        job = BaselineJob(
+            built.chain,
+            built.store,
+            built.rules,
+            built.badges,
+            page_size=built.page_size,
+            clock=lambda: now[0],
+        )
+        job.store.baselines.requeue(chain.accounts[:2], S)
+        node.requests.clear()
+        pages = [job.step() for _ in range(4)]
+        now[0] += PRICES_MAX_AGE - 1
+        pages.append(job.step())
+        read = sum(method.endswith("get_feed_history") for method in node.requests)
+        now[0] += 1
+        pages_run = job.run(threading.Event())
+        read_after = sum(method.endswith("get_feed_history") for method in node.requests)
+        props = sum(method.endswith("get_dynamic_global_properties") for method in node.requests)
+        bot.close()
+    assert all(page is not None and page.entries for page in pages) and pages_run >= 10
+    assert (read, read_after, props) == (1, 2, 2)
+
+
+def test_without_the_chains_figures_no_page_is_asked_and_the_run_ends_with_the_node_error(
+    chain: ChainGenerator, deep: dict[str, DeepHistory], tmp_path: Path
+) -> None:
+    """A page's payouts cannot be converted without the figures: the run asks no page, commits nothing, and
+    raises the node error for the daemon to retry at its next tick (as when the history cannot be read)."""
+    with DevNode(chain, head=END + 1, irreversible_lag=1, deep_histories=deep) as node:
+        bot = Bot(node, tmp_path / "bot.sqlite")
+        bot.follower.step(S)
+        node.transport.http_error(503, count=1000, method="database_api.get_feed_history")
+        node.requests.clear()
+        with pytest.raises(TransientChainError):
+            bot.baseline_job.run(threading.Event())
+        summary = bot.history_store.baselines.load_summary()
+        bot.close()
+    assert not any(method.endswith("get_account_history") for method in node.requests)
+    states = summary["baselines"]
+    assert isinstance(states, dict) and states["waiting"] >= 20 and states["done"] == states["failed"] == 0
 
 
 def test_a_page_read_before_its_baseline_was_requeued_is_dropped_not_committed(
@@ -302,10 +387,12 @@ def test_a_page_read_before_its_baseline_was_requeued_is_dropped_not_committed(
         live_start = baselines.load_live_start()
         current = baselines.load(account)
         assert live_start is not None and current is not None
-        bot.baseline_job.commit(bot.baseline_job.read(current, live_start))  # one page in
+        bot.baseline_job.commit(
+            bot.baseline_job.read(current, live_start, bot.baseline_job.fetch_prices())
+        )  # one page in
         moved = baselines.load(account)
         assert moved is not None and moved.pages == 1
-        on_its_way = bot.baseline_job.read(moved, live_start)
+        on_its_way = bot.baseline_job.read(moved, live_start, bot.baseline_job.fetch_prices())
         baselines.requeue([account], S)  # bootstrap NAME meanwhile
         with capture_logs() as logs:
             report = bot.baseline_job.commit(on_its_way)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from bot.history import (
     CommentSighting,
     HistoryEntry,
     PairSighting,
+    PayoutSighting,
     ReplySighting,
     Side,
     index_span,
@@ -30,15 +32,21 @@ from bot.history import (
 )
 from bot.metrics import Metric
 from bot.operations import format_timestamp
+from bot.payouts import PayoutKind, Prices
 from bot.store import Checkpoint, Store
 from bot.tallies import PAYOUT_WINDOW, Tally
+from devnet.legacy import nai_asset
 from tests.support.paths import FIXTURES
+from tests.support.recount import Figures, recount_history, recount_payout
 
 T = HF24_TIME + 100 * 86_400  # modern times: effective_comment_vote exists
 S = 5_000  # the block live counting starts at
 R, G, P, C, Y = Metric.UPVOTES_RECEIVED, Metric.UPVOTES_GIVEN, Metric.POSTS, Metric.COMMENTS, Metric.REPLIES
 H = Metric.PAYOUT
 RULES = BadgeRules(ladders={metric: (1, 2, 3) for metric in Metric}, bot="badge-bot")
+PRICES = Prices(  # mainnet at block 5,000,000: see tests/rules/test_payouts.py
+    vesting_fund=149_190_428_013, vesting_shares=448_144_916_705_468_383, median_base=637, median_quote=1000
+)
 
 
 def vote(
@@ -67,7 +75,7 @@ def delete(index: int, author: str, permlink: str, block: int = 100) -> HistoryE
 
 
 def sightings(*entries: HistoryEntry, account: str = "alice", **kwargs: Any) -> tuple[Any, ...]:
-    return read_page(entries, account, before_block=S, **kwargs).sightings
+    return read_page(entries, account, before_block=S, prices=PRICES, **kwargs).sightings
 
 
 def test_an_effective_upvote_counts_for_the_accounts_side() -> None:
@@ -164,7 +172,9 @@ def test_a_vote_counts_when_its_effective_operation_follows_in_every_era(
     shows_one: bool,
 ) -> None:
     entries = before_hf24(*page) if era == "before HF24" else page
-    reading = read_page(entries, "alice", before_block=S, effective_before_hf24=newer_pages_showed_one)
+    reading = read_page(
+        entries, "alice", before_block=S, prices=PRICES, effective_before_hf24=newer_pages_showed_one
+    )
     assert {s.voter for s in reading.sightings if isinstance(s, PairSighting)} == counted
     assert {s.voter for s in reading.unconfirmed} == unconfirmed
     assert reading.effective_before_hf24 == shows_one
@@ -172,21 +182,27 @@ def test_a_vote_counts_when_its_effective_operation_follows_in_every_era(
 
 def test_downvotes_and_self_votes_are_not_set_aside_before_hf24_either() -> None:
     page = before_hf24(vote(0, "bob", "alice", "p", -10000), vote(1, "alice", "alice", "q"))
-    reading = read_page(page, "alice", before_block=S, count_self_votes=False)
+    reading = read_page(page, "alice", before_block=S, prices=PRICES, count_self_votes=False)
     assert reading.sightings == () and reading.unconfirmed == ()
 
 
 def test_an_effective_operation_on_the_newer_page_is_carried_to_its_vote() -> None:
-    newer = read_page([effective(5, "bob", "alice", "p", block=100)], "alice", before_block=S)
+    newer = read_page([effective(5, "bob", "alice", "p", block=100)], "alice", before_block=S, prices=PRICES)
     assert newer.sightings == () and newer.carry == {("bob", "alice", "p", 100)}
-    older = read_page([vote(4, "bob", "alice", "p", block=100)], "alice", before_block=S, carry=newer.carry)
+    older = read_page(
+        [vote(4, "bob", "alice", "p", block=100)], "alice", before_block=S, prices=PRICES, carry=newer.carry
+    )
     assert older.sightings == (PairSighting(Side.AUTHOR, "alice", "p", "bob", T + 300),)
     assert older.carry == frozenset()
 
 
 def test_a_carried_effective_operation_is_dropped_once_its_block_is_behind() -> None:
     reading = read_page(
-        [comment(3, "alice", "q", block=90)], "alice", before_block=S, carry={("bob", "alice", "p", 100)}
+        [comment(3, "alice", "q", block=90)],
+        "alice",
+        before_block=S,
+        prices=PRICES,
+        carry={("bob", "alice", "p", 100)},
     )
     assert reading.carry == frozenset()
 
@@ -231,7 +247,9 @@ def test_a_page_with_fewer_entries_than_asked_or_down_to_index_0_is_the_oldest(
     returned: int, limit: int, lowest: int | None, oldest: bool
 ) -> None:
     entries = [] if lowest is None else [comment(lowest, "alice", "p")]
-    reading = read_page(entries, "alice", before_block=S, oldest=is_oldest_page(returned, limit))
+    reading = read_page(
+        entries, "alice", before_block=S, prices=PRICES, oldest=is_oldest_page(returned, limit)
+    )
     assert reading.oldest == oldest
 
 
@@ -259,7 +277,12 @@ def test_a_full_page_of_other_types_from_a_node_ignoring_the_filter_moves_the_po
     entries = parse_history(raw, "a")
     span = index_span(raw)
     reading = read_page(
-        entries, "a", before_block=S, oldest=is_oldest_page(len(raw), 1000), lowest=span and span[0]
+        entries,
+        "a",
+        before_block=S,
+        prices=PRICES,
+        oldest=is_oldest_page(len(raw), 1000),
+        lowest=span and span[0],
     )
     assert entries == [] and span == (9_000, 9_999)
     assert reading.lowest == 9_000 and not reading.oldest
@@ -295,6 +318,7 @@ def page(store: Store, account: str, *entries: HistoryEntry, last: bool = False)
         entries,
         account,
         before_block=S,
+        prices=PRICES,
         carry=current.carry,
         effective_before_hf24=current.effective_before_hf24,
     )
@@ -573,6 +597,7 @@ def test_a_replayed_mainnet_nodes_2016_history_counts_exactly_the_upvotes_its_ef
             entries[max(0, top - page_size) : top],
             "camilla",
             before_block=10**9,
+            prices=PRICES,
             carry=carry,
             effective_before_hf24=seen_before_hf24,
         )
@@ -582,3 +607,233 @@ def test_a_replayed_mainnet_nodes_2016_history_counts_exactly_the_upvotes_its_ef
     assert seen_before_hf24
     assert {(s.voter, s.author, s.permlink) for s in pairs} == followed
     assert Counter(s.side for s in pairs) == {Side.AUTHOR: 276 + 4, Side.VOTER: 88 + 4}  # 4 self-votes
+
+
+# -- payouts -----------------------------------------------------------------------------------------------
+# Real values from hived's pattern tests (openhive-network/hive 1584099c,
+# tests/python/api_tests/pattern_tests/tavern/account_history_api_patterns/get_account_history/):
+# author_reward_operation (@xeroc, index 18094) and curation_reward_operation (@adm, indices 74247, 74250).
+# The benefactor reward is shaped as hived's comment_benefactor_reward_operation (its pattern answers none).
+
+
+XEROC_AUTHOR_REWARD = {
+    "author": "xeroc",
+    "permlink": "this-piston-rocks-public-steem-steem-api-for-piston-users-and-developers",
+    "hbd_payout": nai_asset("0.021 HBD"),
+    "hive_payout": nai_asset("0.000 HIVE"),
+    "vesting_payout": nai_asset("29.859881 VESTS"),
+    "curators_vesting_payout": nai_asset("0.000000 VESTS"),
+    "payout_must_be_claimed": False,
+}
+ADM_CURATION_REWARD = {
+    "author": "pfunk",
+    "permlink": "re-dailybest-sketch-4-birds-in-love-20160911t123342655z",
+    "curator": "adm",
+    "reward": nai_asset("9.173354 VESTS"),
+    "payout_must_be_claimed": False,
+}
+BENEFACTOR_REWARD = {
+    "benefactor": "bob",
+    "author": "alice",
+    "permlink": "p",
+    "hbd_payout": nai_asset("1.000 HBD"),
+    "hive_payout": nai_asset("0.250 HIVE"),
+    "vesting_payout": nai_asset("3952.229956 VESTS"),
+    "payout_must_be_claimed": False,
+}
+# their worth at PRICES, in 0.001 HP: 0.021 HBD → 0.032, 29.859881 VESTS → 0.009; 9.173354 VESTS → 0.003;
+# 1.000 HBD → 1.569, 0.250 HIVE, 3952.229956 VESTS → 1.315 (tests/rules/test_payouts.py)
+XEROC_WORTH, ADM_WORTH, BOB_WORTH = 41, 3, 3_134
+FIGURES = Figures(  # PRICES, for the recount's own arithmetic
+    hive_per_vests=Decimal(PRICES.vesting_fund).scaleb(-3) / Decimal(PRICES.vesting_shares).scaleb(-6),
+    hive_per_hbd=Decimal(PRICES.median_quote) / Decimal(PRICES.median_base),
+)
+
+
+def paid(index: int, kind: PayoutKind, value: dict[str, Any], block: int = 100) -> HistoryEntry:
+    """A payout entry as parse_history reads it from a node's answer."""
+    raw = {"block": block, "timestamp": format_timestamp(T + block * 3), "op": {"type": kind, "value": value}}
+    (entry,) = parse_history([[index, raw]], "x")
+    return entry
+
+
+@pytest.mark.parametrize(
+    ("account", "entry", "shown"),
+    [
+        pytest.param(
+            "xeroc",
+            paid(0, PayoutKind.AUTHOR, XEROC_AUTHOR_REWARD),
+            (PayoutSighting(PayoutKind.AUTHOR, XEROC_WORTH),),
+            id="an author reward, the author's",
+        ),
+        pytest.param(
+            "adm",
+            paid(0, PayoutKind.CURATION, ADM_CURATION_REWARD),
+            (PayoutSighting(PayoutKind.CURATION, ADM_WORTH),),
+            id="a curation reward, the curator's",
+        ),
+        pytest.param(
+            "pfunk",
+            paid(0, PayoutKind.CURATION, ADM_CURATION_REWARD),
+            (),
+            id="a curation reward, not the author's",
+        ),
+        pytest.param(
+            "bob",
+            paid(0, PayoutKind.BENEFACTOR, BENEFACTOR_REWARD),
+            (PayoutSighting(PayoutKind.BENEFACTOR, BOB_WORTH),),
+            id="a benefactor reward, the beneficiary's",
+        ),
+        pytest.param(
+            "alice",
+            paid(0, PayoutKind.BENEFACTOR, BENEFACTOR_REWARD),
+            (),
+            id="a benefactor reward in the author's history (forward_impacted puts it there): not the author's",
+        ),
+        pytest.param(
+            "xeroc",
+            paid(0, PayoutKind.AUTHOR, XEROC_AUTHOR_REWARD, block=S - 1),
+            (PayoutSighting(PayoutKind.AUTHOR, XEROC_WORTH),),
+            id="in the block before S",
+        ),
+        pytest.param(
+            "xeroc",
+            paid(0, PayoutKind.AUTHOR, XEROC_AUTHOR_REWARD, block=S),
+            (),
+            id="from S on: live counting's",
+        ),
+        pytest.param(
+            "xeroc",
+            paid(
+                0,
+                PayoutKind.AUTHOR,
+                XEROC_AUTHOR_REWARD
+                | {"hbd_payout": nai_asset("0.000 HBD"), "vesting_payout": nai_asset("0.000999 VESTS")},
+            ),
+            (),
+            id="worth nothing in 0.001 HP",
+        ),
+    ],
+)
+def test_a_payout_counts_for_the_account_it_pays_before_s(
+    account: str, entry: HistoryEntry, shown: tuple[PayoutSighting, ...]
+) -> None:
+    assert sightings(entry, account=account) == shown
+
+
+def test_every_payout_counts_and_the_other_operations_read_as_without_payouts() -> None:
+    """Two payouts of the same amount are two payments (no deduplication); votes, comments and edits
+    between them are read as they would be without them."""
+    others = (
+        comment(1, "alice", "p"),
+        vote(3, "bob", "alice", "p"),
+        effective(4, "bob", "alice", "p"),
+        comment(5, "alice", "p"),  # an edit
+        comment(7, "carol", "r", "alice"),
+    )
+    payouts = (
+        paid(0, PayoutKind.BENEFACTOR, BENEFACTOR_REWARD),
+        paid(2, PayoutKind.BENEFACTOR, BENEFACTOR_REWARD | {"benefactor": "alice", "author": "dave"}),
+        paid(6, PayoutKind.BENEFACTOR, BENEFACTOR_REWARD | {"benefactor": "alice", "author": "dave"}),
+    )
+    shown = sightings(*sorted(others + payouts, key=lambda entry: entry.index))
+    assert [s for s in shown if not isinstance(s, PayoutSighting)] == list(sightings(*others))
+    assert [s for s in shown if isinstance(s, PayoutSighting)] == [
+        PayoutSighting(PayoutKind.BENEFACTOR, BOB_WORTH)
+    ] * 2
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "expected"),
+    [
+        (PayoutKind.AUTHOR, XEROC_AUTHOR_REWARD, XEROC_WORTH),
+        (PayoutKind.CURATION, ADM_CURATION_REWARD, ADM_WORTH),
+        (PayoutKind.BENEFACTOR, BENEFACTOR_REWARD, BOB_WORTH),
+    ],
+)
+def test_the_recount_values_a_payout_as_the_bot_does_with_its_own_arithmetic(
+    kind: PayoutKind, value: dict[str, Any], expected: int
+) -> None:
+    assert recount_payout({"type": kind.value, "value": value}, FIGURES) == expected
+
+
+@pytest.mark.parametrize("page_size", [1000, 97])
+def test_a_replayed_mainnet_nodes_2016_history_counts_its_author_and_curation_rewards_as_the_recount(
+    page_size: int,
+) -> None:
+    """@camilla's newest 1000 entries (the fixture above, a node replayed to block 5,000,000, whose figures
+    PRICES are) hold 10 author rewards and 86 curation rewards, all hers; read newest page first, the
+    baseline's payout equals the recount's (comment_reward and comment_payout_update are not payouts)."""
+    raw = json.loads(CAMILLA.read_text())["history"]
+    entries = parse_history(raw, "camilla")
+    shown = [
+        sighting
+        for top in range(len(entries), 0, -page_size)
+        for sighting in read_page(
+            entries[max(0, top - page_size) : top], "camilla", before_block=10**9, prices=PRICES
+        ).sightings
+        if isinstance(sighting, PayoutSighting)
+    ]
+    assert Counter(s.kind for s in shown) == {PayoutKind.CURATION: 86, PayoutKind.AUTHOR: 10}
+    assert sum(s.worth for s in shown) == recount_history([e for _, e in raw], "camilla", FIGURES)[H] > 0
+
+
+def test_the_history_filter_asks_for_the_payouts_by_hiveds_op_ids() -> None:
+    """``get_account_history_op_filter_low`` (account_history_api.hpp, openhive-network/hive 1584099c):
+    author_reward 0x00080000'00000000, curation_reward 0x00100000'00000000, comment_benefactor_reward
+    0x80000000'00000000 — the bits hived's pattern tests ask with (@xeroc's 2251799813685248, @adm's
+    4503599627370496, @blocktrades' 9223372036854775808)."""
+    from bot.history import FILTER_LOW
+
+    for bit in (2_251_799_813_685_248, 4_503_599_627_370_496, 9_223_372_036_854_775_808):
+        assert FILTER_LOW & bit == bit
+
+
+def test_a_malformed_payout_is_an_error_naming_the_entry() -> None:
+    value = XEROC_AUTHOR_REWARD | {"hbd_payout": nai_asset("0.021 HIVE")}
+    with pytest.raises(ChainDataError, match=r"history of @xeroc, item 0: malformed entry.*@@000000013"):
+        parse_history([[5, _entry("author_reward_operation", value)]], "xeroc")
+
+
+def test_a_baselines_payouts_add_to_live_counts_and_the_badges_they_reach_are_recorded_silently(
+    store: Store,
+) -> None:
+    """Live counting gave bob 0.600 HP; his history before S holds 3.134 HP and 3.134 HP: 6.868 HP in all,
+    every threshold of his ladder (1, 2, 3 HP) reached before the bot followed him."""
+    store.commit_batch(
+        Tally(increments=Counter({("bob", H): 600})),
+        {},
+        Checkpoint(S + 1, "01", T + 3 * S + 3),
+        with_baselines=True,
+    )
+    page(store, "bob", paid(7, PayoutKind.BENEFACTOR, BENEFACTOR_REWARD, block=300))
+    page(store, "bob", paid(3, PayoutKind.BENEFACTOR, BENEFACTOR_REWARD), comment(0, "bob", "p"), last=True)
+    baseline = store.baselines.load("bob")
+    assert baseline is not None and baseline.state is BaselineState.DONE
+    assert baseline.counts == {R: 0, G: 0, P: 1, C: 0, Y: 0, H: 2 * BOB_WORTH}
+    assert store.load_counts("bob") == {R: 0, G: 0, P: 1, C: 0, Y: 0, H: 600 + 2 * BOB_WORTH}
+    announced = {
+        (row["metric"], row["threshold"], row["announced"]) for row in store.outbox.load_badges("bob")
+    }
+    assert {(m, t, a) for m, t, a in announced if m == H} == {
+        (H, 1, "baseline"),
+        (H, 2, "baseline"),
+        (H, 3, "baseline"),
+    }
+
+
+def test_a_page_of_payouts_committed_is_not_counted_again_when_committed_a_second_time(store: Store) -> None:
+    """A page commits with its position: the same page again (read before the first commit, as a restart
+    might redo it) is not the baseline's next page, and is dropped whole."""
+    from bot.baselines import StalePage
+
+    queue(store, "bob")
+    before = store.baselines.load("bob")
+    reading = read_page(
+        [paid(7, PayoutKind.BENEFACTOR, BENEFACTOR_REWARD)], "bob", before_block=S, prices=PRICES
+    )
+    store.baselines.commit_page("bob", reading, entries=1, rules=RULES, read_from=before)
+    with pytest.raises(StalePage):
+        store.baselines.commit_page("bob", reading, entries=1, rules=RULES, read_from=before)
+    after = store.baselines.load("bob")
+    assert after is not None and after.counts[H] == BOB_WORTH and after.pages == 1

@@ -9,11 +9,14 @@ one whose parent is another account's is a reply that account received.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from decimal import ROUND_DOWN, Decimal, localcontext
 from typing import Any
 
 from bot.metrics import Metric
 from bot.operations import parse_timestamp
+from devnet.node import DevNode
 
 WEEK = 7 * 24 * 3600
 
@@ -55,13 +58,71 @@ def recount(
     return result
 
 
-def recount_history(entries: Iterable[dict[str, Any]], account: str) -> dict[Metric, int]:
+@dataclass(frozen=True)
+class Figures:
+    """What one VESTS and one HBD are worth in HIVE, as the chain said when the baseline was read."""
+
+    hive_per_vests: Decimal
+    hive_per_hbd: Decimal
+
+
+def figures_of(props: Mapping[str, Any], feed: Mapping[str, Any]) -> Figures:
+    """The figures from ``get_dynamic_global_properties`` and ``get_feed_history`` answers (NAI assets)."""
+    median = feed["current_median_history"]
+    return Figures(
+        hive_per_vests=_coins(props["total_vesting_fund_hive"]) / _coins(props["total_vesting_shares"]),
+        hive_per_hbd=_coins(median["quote"]) / _coins(median["base"]),
+    )
+
+
+def node_figures(node: DevNode) -> Figures:
+    """The figures ``node`` answers now (its API called directly, not through the bot's client)."""
+
+    def ask(method: str) -> Any:
+        return node.api.dispatch({"jsonrpc": "2.0", "id": 1, "method": method, "params": {}})
+
+    return figures_of(ask("database_api.get_dynamic_global_properties"), ask("database_api.get_feed_history"))
+
+
+def _coins(asset: Mapping[str, Any]) -> Decimal:
+    return Decimal(asset["amount"]).scaleb(-int(asset["precision"]))
+
+
+def recount_payout(op: Mapping[str, Any], figures: Figures) -> int:
+    """A payout operation's worth in 0.001 HP: each part in HIVE, rounded down to 0.001."""
+    value = op["value"]
+    if op["type"] == "curation_reward_operation":
+        parts = [_coins(value["reward"]) * figures.hive_per_vests]
+    else:
+        parts = [
+            _coins(value["hive_payout"]),
+            _coins(value["vesting_payout"]) * figures.hive_per_vests,
+            _coins(value["hbd_payout"]) * figures.hive_per_hbd,
+        ]
+    with localcontext() as context:
+        context.prec = 60
+        hive = sum(part.quantize(Decimal("0.001"), rounding=ROUND_DOWN) for part in parts)
+    return int(hive * 1000)
+
+
+PAYEES = {
+    "author_reward_operation": "author",
+    "curation_reward_operation": "curator",
+    "comment_benefactor_reward_operation": "benefactor",
+}
+"""Whose a payout operation is."""
+
+
+def recount_history(
+    entries: Iterable[dict[str, Any]], account: str, figures: Figures | None = None
+) -> dict[Metric, int]:
     """An account's counts from its whole history (account_history entries, any order), set-wise: a pair
     counts if any upvote on it took effect (an effective_comment_vote in the same block, in every era; only
     when the history has no effective_comment_vote at all before HF24 — an old node — the upvotes before
     HF24 count without one), a comment once per incarnation (one more for each delete followed by a
     comment op), a reply received once per (author, permlink) under the account's comments by another
-    author (the parent's history does not hold the reply's deletes)."""
+    author (the parent's history does not hold the reply's deletes), and the worth of every payout
+    operation paying the account (``figures``: needed when there is one)."""
     hf24 = parse_timestamp("2020-10-14T14:00:00")
     ordered = sorted(entries, key=lambda entry: (entry["block"], entry["trx_in_block"], entry["op_in_trx"]))
     effective_ops = [e for e in ordered if e["op"]["type"] == "effective_comment_vote_operation"]
@@ -75,8 +136,15 @@ def recount_history(entries: Iterable[dict[str, Any]], account: str) -> dict[Met
     incarnations: Counter[tuple[str, bool]] = Counter()
     replies: set[tuple[str, str]] = set()
     alive: dict[str, bool] = {}
+    payout = 0
     for e in ordered:
         kind, value = e["op"]["type"], e["op"]["value"]
+        if kind in PAYEES and value[PAYEES[kind]] == account:
+            if figures is None:
+                raise ValueError(
+                    f"@{account}'s history holds a payout: the recount needs the chain's figures"
+                )
+            payout += recount_payout(e["op"], figures)
         if kind == "vote_operation" and value["weight"] > 0:
             key = (value["voter"], value["author"], value["permlink"], e["block"])
             if key in effective or (old_node and parse_timestamp(e["timestamp"]) < hf24):
@@ -97,4 +165,5 @@ def recount_history(entries: Iterable[dict[str, Any]], account: str) -> dict[Met
         Metric.POSTS: sum(n for (_, root), n in incarnations.items() if root),
         Metric.COMMENTS: sum(n for (_, root), n in incarnations.items() if not root),
         Metric.REPLIES: len(replies),
+        Metric.PAYOUT: payout,
     }

@@ -51,7 +51,7 @@ from devnet.users import DevUser
 from tests.support.chains import load_all_counts
 from tests.support.paths import ROOT
 from tests.support.processes import poll
-from tests.support.recount import recount_history
+from tests.support.recount import node_figures, recount_history
 
 BOT = "badge-bot"
 FIRST = 70_000_000
@@ -288,7 +288,7 @@ def check_outcome(node: DevNode, store_path: Location, stops: dict[str, int], re
         entries = [
             e.json() for _, e in node.api.history.full_history(account) if e.block <= checkpoint.block_num
         ]
-        truth = recount_history(entries, account)
+        truth = recount_history(entries, account, node_figures(node))
         if counts != truth:
             raise AssertionError(f"@{account}: counted {counts}, its whole history says {truth}")
     comments = bot_comments(node, START, node.clock.head())

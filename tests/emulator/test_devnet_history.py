@@ -237,7 +237,9 @@ def served(expected: list[Expected], last_block: int) -> list[Expected]:
 
 def as_expected(entry: Entry) -> Expected:
     op = entry["op"]
-    if type_of(entry) == "effective_comment_vote_operation":  # what identifies the vote; the numbers: the node's
+    if (
+        type_of(entry) == "effective_comment_vote_operation"
+    ):  # what identifies the vote; the numbers: the node's
         assert set(op["value"]) == EFFECTIVE_FIELDS
         op = {"type": op["type"], "value": {k: op["value"][k] for k in ("voter", "author", "permlink")}}
     return entry["block"], entry["trx_in_block"], entry["op_in_trx"], entry["virtual_op"], op

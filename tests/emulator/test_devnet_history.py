@@ -703,7 +703,8 @@ def test_an_old_nodes_deep_history_has_no_effective_op_before_hf24_a_replayed_no
         api = HistoryApi(chain, head, threading.Lock(), deep, effective_votes_before_hf24=replayed)
         oldest = api.history("someone", 999, 1000)
         old = [e for _, e in oldest if epoch(e.timestamp) < HF24]
-        return sum(e.op["type"] == "vote_operation" for e in old), sum(e.virtual for e in old)
+        effective = sum(e.op["type"] == "effective_comment_vote_operation" for e in old)
+        return sum(e.op["type"] == "vote_operation" for e in old), effective
 
     (votes, effective), (old_votes, old_effective) = effective_before_hf24(True), effective_before_hf24(False)
     assert votes and old_votes and effective and old_effective == 0

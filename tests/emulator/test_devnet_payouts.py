@@ -18,14 +18,19 @@ import pytest
 import requests
 from beembase import operations
 
+from devnet.chainhistory import NO_TRX_IN_BLOCK
+from devnet.deep import DeepHistory
 from devnet.generator import ChainGenerator
 from devnet.node import DevNode
-from devnet.optypes import OP_IDS
+from devnet.optypes import OP_IDS, impacted
 from devnet.payouts import PAYOUT_BLOCKS, PRICES, vote_worth
 from devnet.users import DevUser
 from devnet.virtualops import filter_bit
 from tests.support.chains import FIRST, GENESIS, LAST, SEED, generated_chain
 
+PAYOUT_TYPES = [f"{name}_operation" for name in ("author_reward", "curation_reward", "comment_reward",
+                                                 "comment_payout_update", "comment_benefactor_reward")]  # fmt: skip
+SINCE = 1_640_995_200  # 2022-01-01: the deep history's first entry
 PAYOUT_FILTER = 0x6006  # author_reward | curation_reward | comment_benefactor_reward | producer_reward
 
 
@@ -176,12 +181,13 @@ def test_hived_refusals_keep_its_code_and_words(
 
 
 # -- account history ------------------------------------------------------------------------------------------
-def history_of(node: DevNode, account: str, type_name: str) -> list[dict[str, Any]]:
-    bits = 1 << OP_IDS[type_name]
-    body = {"jsonrpc": "2.0", "id": 1, "method": "account_history_api.get_account_history", "params": {
-        "account": account, "limit": 1000, "include_reversible": True,
-        "operation_filter_low": bits & (1 << 64) - 1, "operation_filter_high": bits >> 64,
-    }}  # fmt: skip
+def history_of(node: DevNode, account: str, *type_names: str, start: int = -1) -> list[dict[str, Any]]:
+    """The entries of ``account``'s history up to index ``start`` (1000 at most) of these types (none: all)."""
+    bits = sum(1 << OP_IDS[name] for name in type_names)
+    params = {"account": account, "start": start, "limit": 1000, "include_reversible": True}
+    if bits:
+        params.update(operation_filter_low=bits & (1 << 64) - 1, operation_filter_high=bits >> 64)
+    body = {"jsonrpc": "2.0", "id": 1, "method": "account_history_api.get_account_history", "params": params}
     return [entry for _, entry in requests.post(node.url, json=body, timeout=60).json()["result"]["history"]]
 
 
@@ -201,3 +207,26 @@ def test_history_carries_the_payouts_of_the_impacted_accounts(node: DevNode) -> 
                                                          "curation_reward_operation"))  # fmt: skip
     producer_name = producer["op"]["value"]["producer"]
     assert any(same(e, producer) for e in history_of(node, producer_name, "producer_reward_operation"))
+
+
+def test_a_deep_history_holds_its_accounts_author_curation_and_beneficiary_payouts() -> None:
+    """Deep histories (devnet.episodes) pay out too: the author's own comments 7 days after their creation
+    (with the votes of the history), comments it upvoted, others' comments naming it beneficiary."""
+    account, size = "deep-payee", 3_000
+    with DevNode(
+        generated_chain(), head=FIRST + 10, deep_histories={account: DeepHistory(size, SINCE)}
+    ) as node:
+        payouts = history_of(node, account, *PAYOUT_TYPES)
+        everything = [e for top in range(999, size, 1000) for e in history_of(node, account, start=top)
+                      if e["block"] < FIRST]  # fmt: skip
+    assert {e["op"]["type"] for e in payouts} == set(PAYOUT_TYPES)
+    assert all(e["virtual_op"] and e["trx_in_block"] == NO_TRX_IN_BLOCK for e in payouts)
+    assert all(account in impacted(e["op"]) for e in payouts)
+    created = {
+        (e["op"]["value"]["permlink"], e["block"])
+        for e in everything
+        if e["op"]["type"] == "comment_operation"
+    }
+    for entry in payouts:
+        if entry["op"]["type"] == "author_reward_operation":
+            assert (entry["op"]["value"]["permlink"], entry["block"] - PAYOUT_BLOCKS) in created

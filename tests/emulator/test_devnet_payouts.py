@@ -230,3 +230,12 @@ def test_a_deep_history_holds_its_accounts_author_curation_and_beneficiary_payou
     for entry in payouts:
         if entry["op"]["type"] == "author_reward_operation":
             assert (entry["op"]["value"]["permlink"], entry["block"] - PAYOUT_BLOCKS) in created
+
+
+def test_a_prepared_range_is_answered_without_computing_a_block_again(node: DevNode) -> None:
+    with DevNode(generated_chain(), head=LAST) as cold:
+        expected = enum(cold, LAST - 300, LAST, filter=PAYOUT_FILTER)
+    node.api.virtual_ops.prepare(LAST - 300, LAST - 1)
+    built = node.api.virtual_ops.blocks_built
+    assert enum(node, LAST - 300, LAST, filter=PAYOUT_FILTER) == expected
+    assert node.api.virtual_ops.blocks_built == built

@@ -113,6 +113,12 @@ class VirtualOpsApi:
             for num in range(first, last + 1):
                 self.of_block(num)
 
+    def operations(self, first: int, last: int) -> list[dict[str, Any]]:
+        """Every virtual operation of blocks ``first`` … ``last``, as ``enum_virtual_ops`` lists them (with
+        no head or range limit): what a test's recount reads of what the node paid to whom."""
+        with self._lock:
+            return [vop.json() for num in range(first, last + 1) for vop, _ in self.of_block(num)]
+
     def of_block(self, num: int) -> list[tuple[VirtualOp, str]]:
         """Block ``num``'s virtual operations and their JSON (the caller holds the lock)."""
         cached = self._cache.get(num)

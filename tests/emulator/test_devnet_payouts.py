@@ -239,3 +239,9 @@ def test_a_prepared_range_is_answered_without_computing_a_block_again(node: DevN
     built = node.api.virtual_ops.blocks_built
     assert enum(node, LAST - 300, LAST, filter=PAYOUT_FILTER) == expected
     assert node.api.virtual_ops.blocks_built == built
+
+
+def test_a_recount_reads_every_virtual_op_of_a_range_as_enum_virtual_ops_lists_them(node: DevNode) -> None:
+    assert node.api.virtual_ops.operations(LAST - 40, LAST - 11) == paged(
+        node, LAST - 40, LAST - 10, limit=25
+    )

@@ -30,8 +30,14 @@ from devnet.head import HeadClock
 from devnet.history import DeepHistory, HistoryApi
 from devnet.ledger import Ledger
 from devnet.legacy import legacy, legacy_block
+from devnet.payouts import PRICES
+from devnet.payouts import hbd_asset as _hbd
+from devnet.payouts import hive_asset as _hive
+from devnet.payouts import vests_asset as _vests
+from devnet.rawjson import RawJson
 from devnet.signing import MAINNET_CHAIN_ID
 from devnet.source import AccountState, ChainSource, CommentState
+from devnet.virtualops import VirtualOpsApi
 from devnet.world import format_time
 
 __all__ = ["MAINNET_CHAIN_ID", "NodeApi", "RawJson", "RpcError"]
@@ -52,29 +58,9 @@ class RpcError(Exception):
         self.data = data
 
 
-class RawJson(str):
-    """A result that is already JSON text (serialized blocks are cached and joined, not encoded again)."""
-
-
 def _assert(condition: bool, text: str) -> None:
     if not condition:
         raise RpcError(-32003, f"Assert Exception:{text}")
-
-
-def _nai(amount: int, nai: str, precision: int) -> dict[str, Any]:
-    return {"amount": str(amount), "precision": precision, "nai": nai}
-
-
-def _hive(amount: int) -> dict[str, Any]:
-    return _nai(amount, "@@000000021", 3)
-
-
-def _hbd(amount: int) -> dict[str, Any]:
-    return _nai(amount, "@@000000013", 3)
-
-
-def _vests(amount: int) -> dict[str, Any]:
-    return _nai(amount, "@@000000037", 6)
 
 
 CONFIG: dict[str, Any] = {
@@ -153,6 +139,9 @@ class NodeApi:
         )
         """``get_account_history`` (see :mod:`devnet.history`)."""
         self.methods.update(self.history.methods())
+        self.virtual_ops = VirtualOpsApi(source, head, self._lock)
+        """``enum_virtual_ops`` (see :mod:`devnet.virtualops`)."""
+        self.methods.update(self.virtual_ops.methods())
         self.faults = faults if faults is not None else BroadcastFaults()
         """What the next broadcasts suffer (see :mod:`devnet.faults`)."""
         if isinstance(source, Ledger):
@@ -243,6 +232,7 @@ class NodeApi:
         matters only after a test moved the head back below a block it had served."""
         self._serialized.pop(num, None)
         self.history.forget_block(num)
+        self.virtual_ops.forget_block(num)
 
     def _block(self, num: int) -> dict[str, Any] | None:
         text = self._block_json(num)
@@ -266,8 +256,8 @@ class NodeApi:
             "current_supply": _hive(478_524_905_264),
             "init_hbd_supply": _hbd(0),
             "current_hbd_supply": _hbd(34_578_926_132),
-            "total_vesting_fund_hive": _hive(146_920_345_731),
-            "total_vesting_shares": _vests(254_470_106_742_109_347),
+            "total_vesting_fund_hive": _hive(PRICES.vesting_fund),
+            "total_vesting_shares": _vests(PRICES.vesting_shares),
             "total_reward_fund_hive": _hive(0),
             "total_reward_shares2": "0",
             "pending_rewarded_vesting_shares": _vests(1_198_742_523_013_116),
@@ -312,7 +302,7 @@ class NodeApi:
         }
 
     def _feed_history(self) -> dict[str, Any]:
-        price = {"base": _hbd(230), "quote": _hive(1000)}
+        price = {"base": _hbd(PRICES.median_base), "quote": _hive(PRICES.median_quote)}
         return {
             "id": 0,
             "current_median_history": price,

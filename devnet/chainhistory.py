@@ -30,6 +30,7 @@ from typing import Any
 from devnet.generator import ChainGenerator
 from devnet.ledger import Ledger
 from devnet.optypes import Entry, effective_vote, impacted, op_id
+from devnet.payouts import block_vops
 from devnet.rand import mix
 from devnet.source import PAYOUT_SECONDS, ChainSource
 
@@ -37,6 +38,7 @@ _CACHED_BLOCKS = 2048
 _REMEMBERED_COMMENTS = 500_000  # creation times kept while scanning (votes come within 10 days)
 _EFFECTIVE = 0xEC  # salt of the effective operations' numbers
 NO_TRANSACTION = "0" * 40
+NO_TRX_IN_BLOCK = 4_294_967_295  # a virtual operation of the block, in no transaction
 
 
 def pack(block: int, place: int, type_id: int) -> int:
@@ -134,6 +136,8 @@ class ChainIndex:
                     entries.append(Entry(trx_id, num, trx_in_block, op_in_trx, True, stamp, follows))
                     op_in_trx += 1
                 votes += 1
+        for op_in_trx, op in enumerate(block_vops(self.source, num), 1):
+            entries.append(Entry(NO_TRANSACTION, num, NO_TRX_IN_BLOCK, op_in_trx, True, stamp, op))
         return entries
 
     def _scan_votes(self, num: int, block: dict[str, Any] | None) -> int:

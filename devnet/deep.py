@@ -24,7 +24,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from devnet import names
-from devnet.episodes import WORDS, Comment, Episode, b36
+from devnet.episodes import PAYOUT_TYPES, WORDS, Comment, Episode, b36
 from devnet.optypes import (
     ACCOUNT_CREATE,
     CLAIM_REWARD_BALANCE,
@@ -33,6 +33,7 @@ from devnet.optypes import (
     CUSTOM_JSON,
     DELETE_COMMENT,
     EFFECTIVE_VOTE,
+    OP_IDS,
     TRANSFER,
     VOTE,
     Entry,
@@ -43,6 +44,7 @@ from devnet.rand import derive, mix, rng, unit
 EPISODE = 40
 """Entries per episode (the last one may be shorter)."""
 _PLAN, _EPISODE = 0xD1, 0xD2  # salts
+PAYOUTS = tuple(OP_IDS[f"{name}_operation"] for name in PAYOUT_TYPES)
 _CACHED_EPISODES = 64
 
 
@@ -151,7 +153,7 @@ class DeepHistoryGenerator:
         h = mix(self.seed, _PLAN, self._key, episode)
         options = size >= 2 and unit(derive(h, 1)) < 0.3
         deletes = size >= 12 and (episode + self._key) % 4 == 0
-        low = sum(1 << t for t in (VOTE, COMMENT, TRANSFER, CUSTOM_JSON, CLAIM_REWARD_BALANCE))
+        low = sum(1 << t for t in (VOTE, COMMENT, TRANSFER, CUSTOM_JSON, CLAIM_REWARD_BALANCE, *PAYOUTS))
         creates = episode == 0 and size >= 2
         low |= (1 << COMMENT_OPTIONS if options else 0) | (1 << DELETE_COMMENT if deletes else 0)
         low |= 1 << ACCOUNT_CREATE if creates else 0

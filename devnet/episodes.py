@@ -30,9 +30,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from devnet import names
+from devnet.chainhistory import NO_TRANSACTION, NO_TRX_IN_BLOCK
+from devnet.evaluators import Options
 from devnet.keys import public_key
-from devnet.optypes import Entry, effective_vote
-from devnet.source import PAYOUT_SECONDS
+from devnet.optypes import Entry, effective_vote, impacted
+from devnet.payouts import PRICES, Cashout, cashout_vops
+from devnet.source import PAYOUT_SECONDS, VoteState
 from devnet.world import format_time
 
 if TYPE_CHECKING:
@@ -61,8 +64,12 @@ def b36(n: int) -> str:
 
 # The events of an episode, and how often each is drawn (forced steps aside).
 _KINDS = ("vote_in", "vote_out", "vote_change", "self_vote", "vote_paid_out", "reply_in", "reply_out", "edit",
-          "custom_json", "transfer", "claim")  # fmt: skip
-_WEIGHTS = (28, 26, 3, 3, 4, 6, 5, 3, 12, 4, 4)
+          "custom_json", "transfer", "claim", "payout")  # fmt: skip
+_WEIGHTS = (28, 26, 3, 3, 4, 6, 5, 3, 12, 4, 4, 6)
+PAYOUT_TYPES = ("author_reward", "curation_reward", "comment_reward", "comment_payout_update",
+                "comment_benefactor_reward")  # fmt: skip
+"""The cashout operations an account's history holds (``producer_reward`` aside: deep accounts are no
+witnesses)."""
 
 
 class Episode:
@@ -285,6 +292,41 @@ class Episode:
         amount = {"amount": str(self.r.randint(1, 100_000)), "precision": 3, "nai": "@@000000021"}
         value = {"from": sender, "to": receiver, "amount": amount, "memo": self.r.choice(("", "thanks!"))}
         self._emit(block, {"type": "transfer_operation", "value": value})
+        return True
+
+    def _payout(self, block: int, free: int) -> bool:
+        """A cashout 7 days after a comment's creation, in the amounts :mod:`devnet.payouts` pays: of one of
+        the account's comments (with the votes this episode cast on it), of a comment it upvoted
+        (curation), or of another's comment naming it beneficiary. Only the operations hived puts in this
+        account's history, as the block's own virtual operations."""
+        latest = self.plan.hi - self.plan.size + len(self.entries)  # leaves a block for each entry to come
+        own = [c for c in self.own if block <= c.created + WEEK_BLOCKS <= latest]
+        curated = [(a, p, c) for (v, a, p), (w, c) in self.votes.items()
+                   if v == self.account and w > 0 and block <= c + WEEK_BLOCKS <= latest]  # fmt: skip
+        u = self.r.random()
+        if own and u < 0.5:
+            comment = own[self.r.randrange(len(own))]
+            votes = tuple(VoteState(v, w, 0) for (v, a, p), (w, _) in self.votes.items()
+                          if (a, p) == (self.account, comment.permlink))  # fmt: skip
+            cashout = Cashout(self.account, comment.permlink, votes)
+            when = comment.created + WEEK_BLOCKS
+        elif curated and u < 0.8:
+            author, permlink, created = curated[self.r.randrange(len(curated))]
+            votes = (VoteState(self._other(), 10000, 0), VoteState(self.account, 10000, 0))
+            cashout, when = Cashout(author, permlink, votes), created + WEEK_BLOCKS
+        else:
+            author, permlink, _ = self._others_comment(block, paid_out=True)
+            options = Options(
+                beneficiaries=[{"account": self.account, "weight": self.r.choice((500, 1000, 2500))}]
+            )
+            cashout, when = Cashout(author, permlink, (VoteState(self._other(), 10000, 0),), options), block
+        ops = [op for op in cashout_vops(cashout, self.h.seed, PRICES) if self.account in impacted(op)]
+        if not ops or len(ops) > free:
+            return False
+        stamp, first = format_time(self.h.block_time(when)), 2 + self.r.randrange(40)
+        for place, op in enumerate(ops):
+            self.entries.append(Entry(NO_TRANSACTION, when, NO_TRX_IN_BLOCK, first + place, True, stamp, op))
+        self.block = when
         return True
 
     def _claim(self, block: int, free: int) -> bool:

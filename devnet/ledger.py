@@ -61,6 +61,7 @@ class Ledger:
         self._events: dict[Key, list[Event]] = {}
         self._roots: dict[str, list[tuple[int, int, str]]] = {}  # author → (block, seq, permlink), sorted
         self._children: dict[Key, set[Key]] = {}
+        self._created_in: dict[int, list[Key]] = {}  # block → comments created there by broadcasts
         self._activity: dict[int, dict[str, set[str]]] = {}  # block → account → kinds, ledger only
         self._posted: dict[str, list[tuple[int, bool]]] = {}  # author → (block, created?), sorted
         self._source_activity: OrderedDict[int, tuple[int, dict[str, set[str]]]] = OrderedDict()
@@ -231,6 +232,7 @@ class Ledger:
             if event.kind in ("create", "edit"):
                 bisect.insort(self._posted.setdefault(key[0], []), (event.block, event.kind == "create"))
             if event.kind == "create":
+                self._created_in.setdefault(event.block, []).append(key)
                 if event.depth == 0:
                     bisect.insort(self._roots.setdefault(key[0], []), (event.block, event.seq, key[1]))
                 else:
@@ -293,10 +295,25 @@ class Ledger:
         return set(self._children.get(key, ()))
 
     def options(self, key: Key, pending: Pending) -> Options:
+        return self._options([*self._events.get(key, ()), *pending.of(key)], pending.block)
+
+    def options_at(self, key: Key, head: int) -> Options:
+        """The comment's options as set by broadcasts up to block ``head`` (hived's defaults otherwise)."""
+        return self._options(self._events.get(key, []), head)
+
+    def touched(self, key: Key) -> bool:
+        """Whether any broadcast created, edited, voted on, deleted or set options of the comment ``key``."""
+        return key in self._events
+
+    def created_in(self, block: int) -> list[Key]:
+        """The comments broadcasts created in ``block``, in order."""
+        return list(self._created_in.get(block, ()))
+
+    @staticmethod
+    def _options(events: list[Event], head: int) -> Options:
         options = Options()
-        events = [*self._events.get(key, ()), *pending.of(key)]
         for event in events:
-            if event.kind == "options" and event.block <= pending.block:
+            if event.kind == "options" and event.block <= head:
                 op = event.op
                 options.max_accepted_payout = int(op["max_accepted_payout"]["amount"])
                 options.percent_hbd = int(op["percent_hbd"])

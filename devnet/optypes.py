@@ -91,6 +91,10 @@ def impacted(op: dict[str, Any]) -> tuple[str, ...]:
         names = {value["from"], value["to"]}
     elif kind == "claim_reward_balance_operation":
         names = {value["account"]}
+    elif kind == "curation_reward_operation":
+        names = {value["curator"]}
+    elif kind == "comment_benefactor_reward_operation":
+        names = {value["benefactor"], value["author"]}
     else:
         names = {value[key] for key in _ACCOUNT_FIELDS if isinstance(value.get(key), str) and value[key]}
     return tuple(sorted(names))

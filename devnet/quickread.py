@@ -7,6 +7,9 @@ running node's :attr:`~devnet.api.NodeApi.methods` with faster ones giving the s
         serve_blocks(node.api, blocks)            # get_block(_range): one read of the file, no json.dumps
         serve_comment_lookups(node.api, chain)    # find_comments: from the comments' names, no text made
 
+``enum_virtual_ops`` needs no plug-in: ``node.api.virtual_ops.prepare(first, last)`` computes the range's
+virtual operations once (~0.3 s per 1000 blocks), after which a 1000-block read costs ~20 ms.
+
 Where a plug-in cannot answer exactly (blocks outside the file, blocks or comments a broadcast touched,
 another source than a generator), the node's own handler answers, so only the cost changes.
 """

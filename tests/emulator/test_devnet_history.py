@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 import requests
 
+from devnet.chainhistory import NO_TRX_IN_BLOCK
 from devnet.deep import EPISODE, DeepHistory
 from devnet.generator import ChainGenerator
 from devnet.head import HeadClock
@@ -31,6 +32,7 @@ from devnet.history import HistoryApi
 from devnet.ledger import Accepted
 from devnet.node import DevNode
 from devnet.optypes import HF14_TIME, vote_rshares
+from devnet.payouts import block_vops
 from tests.support.paths import FIXTURES
 
 Entry = dict[str, Any]
@@ -128,6 +130,14 @@ def impacted(op: dict[str, Any]) -> set[str]:
         return {value["creator"], value["new_account_name"]}
     if kind == "transfer_operation":
         return {value["from"], value["to"]}
+    if kind in ("author_reward_operation", "comment_reward_operation", "comment_payout_update_operation"):
+        return {value["author"]}
+    if kind == "curation_reward_operation":
+        return {value["curator"]}
+    if kind == "comment_benefactor_reward_operation":  # the author too (forward_impacted.cpp)
+        return {value["benefactor"], value["author"]}
+    if kind == "producer_reward_operation":
+        return {value["producer"]}
     assert kind == "claim_reward_balance_operation", kind
     return {value["account"]}
 
@@ -184,6 +194,9 @@ def scan(chain: ChainGenerator) -> dict[str, list[Expected]]:
                         for account in impacted(op):
                             expected[account].append((num, trx_in_block, op_in_trx, True, effective))
                         op_in_trx += 1
+        for op_in_trx, op in enumerate(block_vops(chain, num), 1):  # the producer's reward, the cashouts
+            for account in impacted(op):
+                expected.setdefault(account, []).append((num, NO_TRX_IN_BLOCK, op_in_trx, True, op))
     return expected
 
 
@@ -224,7 +237,9 @@ def served(expected: list[Expected], last_block: int) -> list[Expected]:
 
 def as_expected(entry: Entry) -> Expected:
     op = entry["op"]
-    if entry["virtual_op"]:  # compare what identifies the vote; the numbers are the node's
+    if (
+        type_of(entry) == "effective_comment_vote_operation"
+    ):  # what identifies the vote; the numbers: the node's
         assert set(op["value"]) == EFFECTIVE_FIELDS
         op = {"type": op["type"], "value": {k: op["value"][k] for k in ("voter", "author", "permlink")}}
     return entry["block"], entry["trx_in_block"], entry["op_in_trx"], entry["virtual_op"], op
@@ -232,7 +247,7 @@ def as_expected(entry: Entry) -> Expected:
 
 def as_expected_scan(item: Expected) -> Expected:
     block, trx_in_block, op_in_trx, virtual, op = item
-    if virtual:
+    if op["type"] == "effective_comment_vote_operation":
         op = {"type": op["type"], "value": {k: op["value"][k] for k in ("voter", "author", "permlink")}}
     return block, trx_in_block, op_in_trx, virtual, op
 
@@ -280,10 +295,14 @@ def test_entries_have_hiveds_fields_and_come_from_the_blocks(
     for _, entry in page:
         assert set(entry) == ENTRY_FIELDS and entry["operation_id"] == 0
         assert isinstance(entry["virtual_op"], bool)
-        assert entry["virtual_op"] == (type_of(entry) == "effective_comment_vote_operation")
         block = chain.block(entry["block"])
         assert block is not None
         assert entry["timestamp"] == block["timestamp"]
+        if entry["trx_in_block"] == NO_TRX_IN_BLOCK:  # the block's own virtual operations (devnet.payouts)
+            assert entry["virtual_op"] and entry["trx_id"] == "0" * 40
+            assert entry["op"] == block_vops(chain, entry["block"])[entry["op_in_trx"] - 1]
+            continue
+        assert entry["virtual_op"] == (type_of(entry) == "effective_comment_vote_operation")
         assert entry["trx_id"] == block["transaction_ids"][entry["trx_in_block"]]
         operations = block["transactions"][entry["trx_in_block"]]["operations"]
         if not entry["virtual_op"]:
@@ -342,7 +361,7 @@ def test_a_chain_running_through_hardfork_24_has_effective_ops_in_every_era_unle
                 continue
             value, when = entry.op["value"], chain.block_time(num)
             young = when - (chain.comment_created(value["author"], value["permlink"]) or 0) < WEEK
-            effective = following is not None and following.virtual
+            effective = following is not None and following.op["type"] == "effective_comment_vote_operation"
             assert effective == (young and (replayed or when >= HF24))
             votes["after" if when >= HF24 else "before", effective] += 1
     assert votes["before", False] and votes["after", True] and bool(votes["before", True]) == replayed
@@ -684,7 +703,8 @@ def test_an_old_nodes_deep_history_has_no_effective_op_before_hf24_a_replayed_no
         api = HistoryApi(chain, head, threading.Lock(), deep, effective_votes_before_hf24=replayed)
         oldest = api.history("someone", 999, 1000)
         old = [e for _, e in oldest if epoch(e.timestamp) < HF24]
-        return sum(e.op["type"] == "vote_operation" for e in old), sum(e.virtual for e in old)
+        effective = sum(e.op["type"] == "effective_comment_vote_operation" for e in old)
+        return sum(e.op["type"] == "vote_operation" for e in old), effective
 
     (votes, effective), (old_votes, old_effective) = effective_before_hf24(True), effective_before_hf24(False)
     assert votes and old_votes and effective and old_effective == 0

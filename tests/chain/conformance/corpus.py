@@ -147,9 +147,12 @@ def _list_differences(real: list[Any], ours: list[Any], path: str, omitted: froz
 
 
 def _operation_type(item: Any) -> str | None:
-    """The type of an operation, or of the operation in a history entry ``[index, {"op": ...}]``."""
+    """The type of an operation, or of the operation in a history entry (``[index, {"op": ...}]``, or an
+    ``enum_virtual_ops`` entry ``{"op": ...}``)."""
     if isinstance(item, dict) and item.keys() == {"type", "value"} and isinstance(item["type"], str):
         return item["type"]
+    if isinstance(item, dict) and isinstance(item.get("op"), dict):
+        return _operation_type(item["op"])
     if isinstance(item, list) and len(item) == 2 and isinstance(item[1], dict):
         return item[0] if isinstance(item[0], str) else _operation_type(item[1].get("op"))
     return None

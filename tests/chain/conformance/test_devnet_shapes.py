@@ -152,6 +152,13 @@ def _history(facts: Facts, real: dict[str, Any]) -> dict[str, Any]:
     return {**real, "account": facts.author, "start": -1, "limit": min(int(real["limit"]), 100)}
 
 
+def _vops(_facts: Facts, real: dict[str, Any]) -> dict[str, Any]:
+    """The same request over as many blocks of the devnet's chain (cashouts in each), from its start."""
+    begin = LAST - 20
+    return {**real, "block_range_begin": begin, "operation_begin": 0,
+            "block_range_end": begin + real["block_range_end"] - real["block_range_begin"]}  # fmt: skip
+
+
 def _unsigned_vote(facts: Facts, _real: Any) -> list[Any]:
     """A vote by an account that does not exist, unsigned, otherwise valid."""
     return [{
@@ -184,6 +191,14 @@ ADAPTED: dict[str, Callable[[Facts, Any], Any]] = {
     "account_history_api.get_account_history.delete_comment_operation": _history,
     "account_history_api.get_account_history.comment_operation": _history,
     "account_history_api.get_account_history.invalid_limit": lambda f, real: {**real, "account": f.author},
+    "account_history_api.enum_virtual_ops.block_3744646_filter_all": _vops,
+    "account_history_api.enum_virtual_ops.curation_reward_operation": _vops,
+    "account_history_api.enum_virtual_ops.filter16386": _vops,
+    "account_history_api.enum_virtual_ops.random05": _vops,
+    "account_history_api.enum_virtual_ops.first100k": lambda f, real: real,
+    "account_history_api.enum_virtual_ops.invalid_blocks_range": lambda f, real: real,
+    "account_history_api.enum_virtual_ops.limit_zero": lambda f, real: real,
+    "account_history_api.enum_virtual_ops.limit_negative": lambda f, real: real,
     "bridge.get_account_posts.gtg": lambda f, real: {"sort": "posts", "account": f.author, "limit": 3},
     "bridge.get_account_posts.no_posts": lambda f, real: {
         "sort": "posts",

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from bot.badges import Ladders, Silence
 from bot.baselines import Baseline, BaselineState
 from bot.counts import RankedRow
-from bot.metrics import FAMILIES, Family, Metric, unit
+from bot.metrics import FAMILIES, Family, Metric, decimal, unit
 from bot.optouts import ALL, OptCommand
 from bot.outbox import BadgeRecord, Manners, Since, State
 from bot.store import Store
@@ -37,8 +37,11 @@ class MetricLine:
 
     @property
     def percent(self) -> int:
-        """How far the count is toward the next target, 0 … 100."""
-        return 100 if self.next_target is None else min(100, self.count * 100 // self.next_target)
+        """How far the count is toward the next target, 0 … 100 (the target in its threshold's unit: HP
+        for a payout counted in thousandths, :func:`bot.metrics.unit`)."""
+        if self.next_target is None:
+            return 100
+        return min(100, self.count * 100 // (self.next_target * unit(self.metric)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,10 +195,12 @@ def iso_time(timestamp: int) -> str:
 
 
 def board_json(board: Board) -> dict[str, object]:
-    """The answer of ``GET /api/v1/accounts/{account}``."""
+    """The answer of ``GET /api/v1/accounts/{account}``. A count is a whole number, but a payout's is a
+    decimal string in HP, exact (``"1234.567"``: :func:`count_json`); a next target is in the unit of the
+    thresholds (HP for a payout), a whole number."""
     return {
         "account": board.account,
-        "counts": {line.metric.value: line.count for line in board.lines},
+        "counts": {line.metric.value: count_json(line.metric, line.count) for line in board.lines},
         "next_targets": {line.metric.value: line.next_target for line in board.lines},
         "badges": [
             {
@@ -224,12 +229,23 @@ def _since_json(since: Since | None) -> dict[str, object] | None:
 
 
 def ranking_json(metric: Metric, total: int, rows: Sequence[RankedRow]) -> dict[str, object]:
-    """The answer of ``GET /api/v1/ranking/{metric}``."""
+    """The answer of ``GET /api/v1/ranking/{metric}``: each row's count as :func:`count_json` writes it
+    (ranked, and paged by ``offset``, by the stored count: the order is the same)."""
     return {
         "metric": metric.value,
         "total": total,
-        "rows": [{"rank": row.rank, "account": row.account, "count": row.count} for row in rows],
+        "rows": [
+            {"rank": row.rank, "account": row.account, "count": count_json(metric, row.count)} for row in rows
+        ],
     }
+
+
+def count_json(metric: Metric, count: int) -> int | str:
+    """A count as the JSON answers carry it: a whole number, or for a payout a decimal string in HP
+    (``"1234.567"``, :func:`bot.metrics.decimal`). Not the thousandths it is kept in, which a consumer
+    would read as HP, nor a JSON number with a fraction, which many parsers round: a string cannot be
+    misread, and is how Hive's own APIs write amounts."""
+    return decimal(metric, count) if metric is Metric.PAYOUT else count
 
 
 def load_status(store: Store, now: float) -> dict[str, object]:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from bot.badges import Ladders, Silence
 from bot.baselines import Baseline, BaselineState
 from bot.counts import RankedRow
+from bot.manners import Digest
 from bot.metrics import FAMILIES, Family, Metric, decimal, unit
 from bot.optouts import ALL, OptCommand
 from bot.outbox import BadgeRecord, Manners, Since, State
@@ -94,6 +95,9 @@ class Board:
     badges: tuple[BoardBadge, ...]
     manners: Manners
     baseline: BaselineProgress | None
+    digest_since: str | None = None
+    """When the account chose the weekly digest (ISO-8601 UTC, its block's time); None: each notification
+    goes out on its own (README, Notifications: digests)."""
 
     @property
     def opted_out(self) -> bool:
@@ -112,9 +116,10 @@ def load_board(store: Store, account: str, ladders: Ladders) -> Board | None:
     badges = store.outbox.load_badge_records(account)
     manners = store.outbox.load_manners(account)
     baseline = store.baselines.load(account)
-    if counts is None and not badges and manners == Manners() and baseline is None:
+    digest = store.outbox.load_view_of(account).digests.get(account)
+    if counts is None and not badges and manners == Manners() and baseline is None and digest is None:
         return None
-    return make_board(account, counts or {}, badges, manners, baseline, ladders)
+    return make_board(account, counts or {}, badges, manners, baseline, ladders, digest=digest)
 
 
 def make_board(
@@ -124,7 +129,10 @@ def make_board(
     manners: Manners,
     baseline: Baseline | None,
     ladders: Ladders,
+    *,
+    digest: int | None = None,
 ) -> Board:
+    """``digest``: the chain time the account chose the weekly digest (None: it did not)."""
     return Board(
         account=account,
         lines=tuple(
@@ -138,6 +146,7 @@ def make_board(
         ),
         manners=manners,
         baseline=None if baseline is None else baseline_progress(baseline),
+        digest_since=None if digest is None else iso_time(digest),
     )
 
 
@@ -212,15 +221,26 @@ def board_json(board: Board) -> dict[str, object]:
             }
             for badge in board.badges
         ],
+        **manners_json(board),
+        "baseline": None
+        if board.baseline is None
+        else {"state": board.baseline.state.value, "progress": board.baseline.percent / 100},
+    }
+
+
+def manners_json(board: Board) -> dict[str, object]:
+    """What the account told the bot, as the API and ``hive-badge-bot account --json`` answer it: opted
+    out of every family, each family's opt-out and whether it is notified, the mute, the digest."""
+    return {
         "opted_out": board.opted_out,
         "families": {
             family.metric.value: {"notified": family.notified, "opted_out": _since_json(family.opt_out)}
             for family in board.families
         },
         "muted": _since_json(board.manners.mute),
-        "baseline": None
-        if board.baseline is None
-        else {"state": board.baseline.state.value, "progress": board.baseline.percent / 100},
+        "digest": None
+        if board.digest_since is None
+        else {"choice": Digest.WEEKLY.value, "since": board.digest_since},
     }
 
 

@@ -16,7 +16,17 @@ from bot.store import Store
 from bot.web.board import count_json
 from tests.support.web import Served, serve, with_badges
 
-ACCOUNT_KEYS = {"account", "counts", "next_targets", "badges", "opted_out", "families", "muted", "baseline"}
+ACCOUNT_KEYS = {
+    "account",
+    "counts",
+    "next_targets",
+    "badges",
+    "opted_out",
+    "families",
+    "muted",
+    "digest",
+    "baseline",
+}
 BADGE_KEYS = {"metric", "threshold", "earned_block", "earned_at", "announced"}
 ANNOUNCED = {"announced", "pending", "silent", "baseline"}
 

@@ -14,10 +14,13 @@ import pytest
 
 from bot.badges import BadgeRules
 from bot.config import load_config
+from bot.manners import Digest
 from bot.metrics import FAMILIES, Metric
+from bot.outbox import Manners
 from bot.plan import OutboxChanges
 from bot.store import Checkpoint, Store
 from bot.tallies import Tally
+from bot.web.board import make_board
 from bot.web.images import badge_words
 from bot.web.routes import FAMILY_RULES, METRIC_TITLES
 from tests.support.configs import LADDERS, write_config
@@ -26,6 +29,7 @@ from tests.support.web import Served, serve
 PAYOUTS = {"alice": 1_234_567, "bob": 99_999, "carol": 5_000_000_000}
 """Thousandths of HP: 1,234.567 HP, 99.999 HP, 5,000,000 HP."""
 LADDER = (100, 1_000, 5_000)
+EMPTY = {metric: () for metric in Metric}
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +40,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     rules = BadgeRules(config.badges, "badge-bot")
     tally = Tally(increments=Counter({(a, Metric.PAYOUT): n for a, n in PAYOUTS.items()}))
     with Store.open(config.store) as store:
-        store.commit_batch(tally, {}, Checkpoint(1234, "04d2", 1_750_000_000), OutboxChanges(rules=rules))
+        changes = OutboxChanges(rules=rules, digests={"alice": Digest.WEEKLY})
+        store.commit_batch(tally, {}, Checkpoint(1234, "04d2", 1_750_000_000), changes)
     yield from serve(config)
 
 
@@ -114,3 +119,20 @@ def test_the_rules_page_names_every_family_and_says_how_payouts_are_counted(site
     payout = page[page.index('<p id="payout">') :].split("</p>")[0]
     for words in ("author, curation and", "beneficiary rewards", "HBD and VESTS", "median", "vesting price"):
         assert words in payout
+
+
+def test_the_board_and_the_api_tell_the_digest_choice(site: Served) -> None:
+    assert 'id="digest">Weekly digest, chosen 2025-06-15 15:06:40 UTC:' in text(site, "/@alice")
+    assert 'id="digest">No digest:' in text(site, "/@bob")
+    _, body = site.get_json("/api/v1/accounts/alice")
+    assert isinstance(body, dict) and body["digest"] == {"choice": "weekly", "since": "2025-06-15T15:06:40Z"}
+    _, body = site.get_json("/api/v1/accounts/bob")
+    assert isinstance(body, dict) and body["digest"] is None
+
+
+def test_a_payouts_progress_is_toward_its_target_in_hp() -> None:
+    board = make_board(
+        "alice", {Metric.PAYOUT: 1_234_567}, [], Manners(), None, {**EMPTY, Metric.PAYOUT: LADDER}
+    )
+    (line,) = (line for line in board.lines if line.metric is Metric.PAYOUT)
+    assert (line.next_target, line.percent) == (5_000, 24)

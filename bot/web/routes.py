@@ -163,6 +163,9 @@ class _Pages:
 
     # -- the API ----------------------------------------------------------------------------------
     async def account_api(self, request: Request) -> Response:
+        """The account's board as JSON (:func:`bot.web.board.board_json`; README, "Board and ranking"):
+        counts are whole numbers, but a payout's is a decimal string of HP, ``"1234.567"``
+        (:func:`bot.web.board.count_json`); next targets are in the thresholds' unit (whole HP)."""
         account = _account(request.path_params["account"])
         board = load_board(self._site.store, account, self._site.ladders)
         if board is None:
@@ -170,6 +173,8 @@ class _Pages:
         return JSONResponse(board_json(board))
 
     async def ranking_api(self, request: Request) -> Response:
+        """A page of the ranking by ``metric``: ranked and paged by the stored count, each row's count
+        written as the account's answer writes it (a payout: a decimal string of HP)."""
         metric = _metric(request.path_params["metric"])
         limit = _query_int(request, "limit", 100, 1, MAX_LIMIT)
         offset = _query_int(request, "offset", 0, 0, MAX_OFFSET)

@@ -24,7 +24,7 @@ from bot.daemon import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 from bot.db import Location, PostgresUrl, is_postgres
 from bot.errors import BotError, ChainError, PostingKeyError, StoreLockedError
 from bot.logs import configure_logging
-from bot.metrics import FAMILIES, Family, Metric, shown, shown_threshold
+from bot.metrics import FAMILIES, Family, Metric, Occasion, shown, shown_threshold
 from bot.migrate import MigrationReport, migrate, without_password
 from bot.optouts import ALL, SOURCE_WORDS, parse_family
 from bot.outbox import Manners
@@ -296,14 +296,14 @@ def _opt_by_operator(config: Config, args: argparse.Namespace, *, stop: bool) ->
     return EXIT_OK
 
 
-def _families(named: Sequence[Metric | str]) -> frozenset[Metric] | None:
+def _families(named: Sequence[Family | str]) -> frozenset[Family] | None:
     """The families an ``optout`` command names; None: every family (none named, or ``all``)."""
     if not named or ALL in named:
         return None
-    return frozenset(family for family in named if isinstance(family, Metric))
+    return frozenset(family for family in named if isinstance(family, Metric | Occasion))
 
 
-def _families_words(families: frozenset[Metric] | None) -> str:
+def _families_words(families: frozenset[Family] | None) -> str:
     return "every family" if families is None else ", ".join(sorted(families))
 
 

@@ -48,8 +48,8 @@ def config(tmp_path: Path) -> Path:
     return path
 
 
-def account(capsys: pytest.CaptureFixture[str], config: Path, *flags: str) -> str:
-    assert main(["account", "alice", "--config", str(config), *flags]) == 0
+def account(capsys: pytest.CaptureFixture[str], config: Path, *flags: str, name: str = "alice") -> str:
+    assert main(["account", name, "--config", str(config), *flags]) == 0
     return capsys.readouterr().out
 
 
@@ -97,3 +97,14 @@ def test_ranking_shows_payouts_in_hp(config: Path, capsys: pytest.CaptureFixture
     assert main(["ranking", "--metric", "payout", "--json", "--config", str(config)]) == 0
     rows = json.loads(capsys.readouterr().out)["ranking"]
     assert [row["count"] for row in rows] == ["1234.567", "99.999"]
+
+
+def test_optout_add_and_remove_take_the_birthday_family(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["optout", "add", "bob", "birthday", "--config", str(config)]) == 0
+    assert capsys.readouterr().out == "@bob is opted out of birthday\n"
+    families = json.loads(account(capsys, config, "--json", name="bob"))["families"]
+    assert families["birthday"]["opted_out"] == {"block": None, "source": "operator"}
+    assert main(["optout", "remove", "bob", "birthday", "--config", str(config)]) == 0
+    assert capsys.readouterr().out == "@bob is no longer opted out of birthday\n"

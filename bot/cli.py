@@ -19,6 +19,7 @@ from typing import Any
 
 from bot.accounts import account_name_problem
 from bot.app import build_baseline_job, chain_client, history_budget, open_web, run_daemon
+from bot.baselines import Baseline
 from bot.config import Config, ConfigError, load_config
 from bot.daemon import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 from bot.db import Location, PostgresUrl, is_postgres
@@ -394,9 +395,14 @@ def _bootstrap_here(config: Config, store: Store, names: Sequence[str]) -> int:
         baseline = report.baseline
         if baseline.state.value != "waiting":
             pending.discard(baseline.account)
-            counts = ", ".join(f"{m.value} {shown(m, n)}" for m, n in baseline.counts.items())
-            print(f"@{baseline.account}: {baseline.state.value} after {baseline.pages} page(s): {counts}")
+            print(format_baseline(baseline))
     return EXIT_OK
+
+
+def format_baseline(baseline: Baseline) -> str:
+    """A computed baseline as ``bootstrap`` prints it: its state, pages, and counts (a payout in HP)."""
+    counts = ", ".join(f"{m.value} {shown(m, n)}" for m, n in baseline.counts.items())
+    return f"@{baseline.account}: {baseline.state.value} after {baseline.pages} page(s): {counts}"
 
 
 DEVNET_MISSING = (

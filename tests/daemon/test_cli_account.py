@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from bot.badges import BadgeRules
-from bot.cli import main
+from bot.baselines import Baseline, BaselineState
+from bot.cli import format_baseline, main
 from bot.manners import SOURCE, Digest
 from bot.metrics import Metric, Occasion
 from bot.optouts import Opt, OptCommand
@@ -108,3 +109,12 @@ def test_optout_add_and_remove_take_the_birthday_family(
     assert families["birthday"]["opted_out"] == {"block": None, "source": "operator"}
     assert main(["optout", "remove", "bob", "birthday", "--config", str(config)]) == 0
     assert capsys.readouterr().out == "@bob is no longer opted out of birthday\n"
+
+
+def test_bootstrap_prints_a_baselines_payout_in_hp() -> None:
+    counts = {**{metric: 0 for metric in Metric}, Metric.POSTS: 1_234, Metric.PAYOUT: 1_234_567}
+    baseline = Baseline("alice", BaselineState.DONE, None, frozenset(), False, counts, 3, 512, None)
+    assert format_baseline(baseline) == (
+        "@alice: done after 3 page(s): upvotes_received 0, upvotes_given 0, posts 1,234, comments 0,"
+        " replies 0, payout 1,234.567 HP"
+    )

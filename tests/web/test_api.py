@@ -40,7 +40,7 @@ def test_an_accounts_answer_has_exactly_the_contracts_keys_and_types(served: Ser
     assert body["account"] == account
     assert set(body["counts"]) == set(body["next_targets"]) == {metric.value for metric in Metric}
     assert all(type(n) is int for m, n in body["counts"].items() if m != Metric.PAYOUT)
-    assert type(body["counts"][Metric.PAYOUT]) is str  # HP as a decimal: tests/web/test_payouts_shown.py
+    assert type(body["counts"][Metric.PAYOUT]) is str  # HP as a decimal: tests/web/test_families_shown.py
     assert all(n is None or type(n) is int for n in body["next_targets"].values())
     assert body["badges"]
     for badge in body["badges"]:

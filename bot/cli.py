@@ -19,16 +19,19 @@ from typing import Any
 
 from bot.accounts import account_name_problem
 from bot.app import build_baseline_job, chain_client, history_budget, open_web, run_daemon
+from bot.baselines import Baseline
 from bot.config import Config, ConfigError, load_config
 from bot.daemon import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 from bot.db import Location, PostgresUrl, is_postgres
 from bot.errors import BotError, ChainError, PostingKeyError, StoreLockedError
 from bot.logs import configure_logging
-from bot.metrics import FAMILIES, Family, Metric
+from bot.metrics import FAMILIES, Family, Metric, Occasion, shown, shown_threshold
 from bot.migrate import MigrationReport, migrate, without_password
 from bot.optouts import ALL, SOURCE_WORDS, parse_family
+from bot.outbox import Manners
 from bot.standby import load_lease
 from bot.store import Store, lock_store
+from bot.web.board import Board, count_json, load_board, make_board, manners_json
 
 DEFAULT_CONFIG = Path("config/bot.yaml")
 
@@ -213,31 +216,34 @@ def _utc(seconds: float) -> str:
 
 
 def account_command(config: Config, args: argparse.Namespace) -> int:
+    """What the board shows of the account (its loader, :func:`bot.web.board.load_board`: counts, each
+    family's opt-out, the mute, the digest), with what the operator needs besides: the checkpoint, the
+    baseline's pages, each badge's state and permlink."""
     with Store.open(config.store, create=False) as store:
-        counts = store.load_counts(args.name)
+        known = load_board(store, args.name, config.badges)
         checkpoint = store.load_checkpoint()
         badges = store.outbox.load_badges(args.name)
-        opted_out = bool(store.outbox.load_opted_out([args.name]))
         baseline = store.baselines.load(args.name)
         estimate = store.baselines.load_estimate(args.name)
+    board = known or make_board(args.name, {}, [], Manners(), None, config.badges)
     report = {
         "account": args.name,
-        "counts": {metric.value: (counts or {}).get(metric, 0) for metric in Metric},
-        "known": counts is not None,
+        "counts": {line.metric.value: count_json(line.metric, line.count) for line in board.lines},
+        "known": known is not None,
         "checkpoint": None if checkpoint is None else checkpoint.block_num,
-        "opted_out": opted_out,
+        **manners_json(board),
         "baseline": None
         if baseline is None
         else {
             "state": baseline.state.value,
-            "counts": {metric.value: n for metric, n in baseline.counts.items()},
+            "counts": {metric.value: count_json(metric, n) for metric, n in baseline.counts.items()},
             "pages": baseline.pages,
             "entries_left": estimate,
             "error": baseline.error,
         },
         "badges": badges,
     }
-    _print(report, args.json, _format_account)
+    _print(report, args.json, lambda report: _format_account(report, board))
     return EXIT_OK
 
 
@@ -247,9 +253,11 @@ def ranking_command(config: Config, args: argparse.Namespace) -> int:
         rows = store.load_ranking(metric, args.limit or None)
     report = {
         "metric": metric.value,
-        "ranking": [{"rank": i, "account": a, "count": n} for i, (a, n) in enumerate(rows, 1)],
+        "ranking": [
+            {"rank": i, "account": a, "count": count_json(metric, n)} for i, (a, n) in enumerate(rows, 1)
+        ],
     }
-    _print(report, args.json, _format_ranking)
+    _print(report, args.json, lambda report: _format_ranking(metric, rows))
     return EXIT_OK
 
 
@@ -289,14 +297,14 @@ def _opt_by_operator(config: Config, args: argparse.Namespace, *, stop: bool) ->
     return EXIT_OK
 
 
-def _families(named: Sequence[Metric | str]) -> frozenset[Metric] | None:
+def _families(named: Sequence[Family | str]) -> frozenset[Family] | None:
     """The families an ``optout`` command names; None: every family (none named, or ``all``)."""
     if not named or ALL in named:
         return None
-    return frozenset(family for family in named if isinstance(family, Metric))
+    return frozenset(family for family in named if isinstance(family, Metric | Occasion))
 
 
-def _families_words(families: frozenset[Metric] | None) -> str:
+def _families_words(families: frozenset[Family] | None) -> str:
     return "every family" if families is None else ", ".join(sorted(families))
 
 
@@ -387,9 +395,14 @@ def _bootstrap_here(config: Config, store: Store, names: Sequence[str]) -> int:
         baseline = report.baseline
         if baseline.state.value != "waiting":
             pending.discard(baseline.account)
-            counts = ", ".join(f"{m.value} {n}" for m, n in baseline.counts.items())
-            print(f"@{baseline.account}: {baseline.state.value} after {baseline.pages} page(s): {counts}")
+            print(format_baseline(baseline))
     return EXIT_OK
+
+
+def format_baseline(baseline: Baseline) -> str:
+    """A computed baseline as ``bootstrap`` prints it: its state, pages, and counts (a payout in HP)."""
+    counts = ", ".join(f"{m.value} {shown(m, n)}" for m, n in baseline.counts.items())
+    return f"@{baseline.account}: {baseline.state.value} after {baseline.pages} page(s): {counts}"
 
 
 DEVNET_MISSING = (
@@ -477,9 +490,9 @@ def _format_backlog(backlog: dict[str, Any]) -> str:
     return f"backlog:            {backlog['accounts']} accounts waiting, {left}, done in ~{done} at the node budget"
 
 
-def _format_account(report: dict[str, Any]) -> str:
+def _format_account(report: dict[str, Any], board: Board) -> str:
     lines = [f"@{report['account']}" + ("" if report["known"] else " (not seen yet)")]
-    if report["opted_out"]:
+    if board.opted_out:
         lines[0] += " — opted out of notifications"
     baseline = report["baseline"]
     if baseline is not None and baseline["state"] != "done":
@@ -488,12 +501,30 @@ def _format_account(report: dict[str, Any]) -> str:
             f" — lifetime counts {baseline['state']} ({baseline['pages']} page(s) read{left});"
             " counts below are partial"
         )
-    lines += [f"  {metric:<17} {value}" for metric, value in report["counts"].items()]
+    lines += [f"  {line.metric.value:<17} {shown(line.metric, line.count)}" for line in board.lines]
+    lines += _format_manners(board)
     lines += [
-        f"  badge {b['metric']} {b['threshold']} (block {b['block']}): {b['announced'] or 'waiting'}"
+        f"  badge {b['metric']} {shown_threshold(b['metric'], b['threshold'])} (block {b['block']}):"
+        f" {b['announced'] or 'waiting'}"
         for b in report["badges"]
     ]
     return "\n".join(lines)
+
+
+def _format_manners(board: Board) -> list[str]:
+    """Each family opted out of by name, the mute, the digest: as the board tells them."""
+    manners = board.manners
+    lines = [
+        f"  stopped {family.value} {_learned({'block': since.block_num, 'source': since.source})}"
+        for family, since in sorted(manners.families.items())
+    ]
+    if manners.mute is not None:
+        lines.append(
+            f"  muting the bot    {_mute_words({'block': manners.mute.block_num, 'source': manners.mute.source})}"
+        )
+    if board.digest_since is not None:
+        lines.append(f"  weekly digest     chosen {board.digest_since}")
+    return lines
 
 
 def _format_optouts(report: dict[str, Any]) -> str:
@@ -503,12 +534,12 @@ def _format_optouts(report: dict[str, Any]) -> str:
     lines.append(f"{len({row['account'] for row in families})} account(s) opted out of some families")
     lines += [f"  @{row['account']:<16} {row['family']:<17} {_learned(row)}" for row in families]
     lines.append(f"{len(mutes)} account(s) muting the bot")
-    lines += [
-        f"  @{row['account']:<16} "
-        + (f"since block {row['block']}" if row["source"] == "chain" else "as a node answered when asked")
-        for row in mutes
-    ]
+    lines += [f"  @{row['account']:<16} {_mute_words(row)}" for row in mutes]
     return "\n".join(lines)
+
+
+def _mute_words(row: dict[str, Any]) -> str:
+    return f"since block {row['block']}" if row["source"] == "chain" else "as a node answered when asked"
 
 
 def _learned(row: dict[str, Any]) -> str:
@@ -516,9 +547,9 @@ def _learned(row: dict[str, Any]) -> str:
     return words if row["block"] is None else f"{words} (block {row['block']})"
 
 
-def _format_ranking(report: dict[str, Any]) -> str:
-    lines = [f"ranking by {report['metric']}"]
-    lines += [f"{row['rank']:>5}. @{row['account']:<16} {row['count']}" for row in report["ranking"]]
+def _format_ranking(metric: Metric, rows: Sequence[tuple[str, int]]) -> str:
+    lines = [f"ranking by {metric.value}"]
+    lines += [f"{rank:>5}. @{account:<16} {shown(metric, n)}" for rank, (account, n) in enumerate(rows, 1)]
     return "\n".join(lines)
 
 

@@ -808,8 +808,10 @@ def _ladder(value: object, where: str) -> tuple[int, ...]:
 
 
 OPTIONAL_FAMILIES: Final = frozenset({Metric.REPLIES, Metric.PAYOUT})
-"""Badge families added after the first four: off (no ladder, no badge; still counted and ranked) unless
-``badges:`` names them, so a config written before them keeps its meaning. The first four stay required."""
+"""Badge families added after the first four (``replies``, ``payout``; ``birthday`` is optional too, an
+occasion turned on or off): off (no ladder, no badge; still counted and ranked) unless ``badges:`` names
+them, so a config written before them keeps its meaning. The first four stay required. A payout ladder is in
+whole HP, like every ladder in the unit people read (:func:`bot.metrics.unit`)."""
 _OCCASION_SCHEMA: Final[_Schema] = {
     "enabled": _Key(_boolean),
 }

@@ -25,7 +25,8 @@ class Metric(enum.StrEnum):
     people read (HP): :func:`unit` relates them. Optional, like ``replies``."""
 
 
-PAYOUT_UNIT = 1000
+PAYOUT_DECIMALS = 3
+PAYOUT_UNIT = 10**PAYOUT_DECIMALS
 """How many of :attr:`Metric.PAYOUT`'s count units make one HP: its count is kept in 0.001 HP, the precision
 of a HIVE amount on chain, so that every payout adds exactly what it is worth (rounded down to 0.001 HP as
 hived rounds), where whole HP would drop most curation rewards."""
@@ -35,6 +36,35 @@ def unit(metric: Metric) -> int:
     """How many of ``metric``'s count units make one unit of its thresholds: a count reaches a threshold
     ``t`` when it is at least ``t * unit(metric)``."""
     return PAYOUT_UNIT if metric is Metric.PAYOUT else 1
+
+
+def decimal(metric: Metric, count: int) -> str:
+    """``count`` exactly, in the unit of ``metric``'s thresholds, as a plain decimal: ``"1234.567"`` (HP)
+    for a payout count of 1_234_567, ``"12"`` for 12 posts. What the JSON answers carry for a payout: a
+    string, as Hive's own APIs write amounts, that no consumer can take for thousandths of HP, and that a
+    float would not round."""
+    if metric is not Metric.PAYOUT:
+        return str(count)
+    whole, part = divmod(count, PAYOUT_UNIT)
+    return f"{whole}.{part:0{PAYOUT_DECIMALS}d}"
+
+
+def shown(metric: Metric, count: int) -> str:
+    """``count`` as a person reads it, wherever one does (board, ranking, command line): thousands
+    separated, a payout in HP with three decimals: ``"1,234.567 HP"``, ``"1,234"``. The one place a count
+    is written for people: its thresholds are written by :func:`shown_threshold`."""
+    whole, point, part = decimal(metric, count).partition(".")
+    return _with_unit(metric, f"{int(whole):,}{point}{part}")
+
+
+def shown_threshold(family: Family, threshold: int) -> str:
+    """A badge's threshold (in the unit people read: :func:`unit`) as a person reads it: ``"5,000 HP"``,
+    ``"1,000"``."""
+    return _with_unit(family, f"{threshold:,}")
+
+
+def _with_unit(family: Family, number: str) -> str:
+    return f"{number} HP" if family is Metric.PAYOUT else number
 
 
 class Occasion(enum.StrEnum):

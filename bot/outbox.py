@@ -43,7 +43,7 @@ import msgspec
 from bot.badges import Badge, EarnedBadge, Silence
 from bot.db import Database
 from bot.manners import Digest
-from bot.metrics import Family, Metric, as_family
+from bot.metrics import Family, as_family
 from bot.operations import CommentKey
 from bot.optouts import Opt, OptCommand, OptState
 from bot.plan import BatchPlan, NewNotification, OutboxView
@@ -611,12 +611,12 @@ class Outbox:
                 _write_mute(self._db, account, muted, None, "node")
 
     # -- the operator's writes ------------------------------------------------------------------
-    def add_optout(self, account: str, families: frozenset[Metric] | None = None) -> bool:
+    def add_optout(self, account: str, families: frozenset[Family] | None = None) -> bool:
         """Opt ``account`` out of ``families`` (None: every family), as a STOP naming them would; False if
         it was already."""
         return self._operator_opt(account, Opt(OptCommand.STOP, families, OPERATOR))
 
-    def remove_optout(self, account: str, families: frozenset[Metric] | None = None) -> bool:
+    def remove_optout(self, account: str, families: frozenset[Family] | None = None) -> bool:
         """Opt ``account`` back in to ``families`` (None: every family, whatever stopped them), as a START
         naming them would; False if it was not opted out of them."""
         return self._operator_opt(account, Opt(OptCommand.START, families, OPERATOR))

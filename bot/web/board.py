@@ -15,7 +15,8 @@ from datetime import UTC, datetime
 from bot.badges import Ladders, Silence
 from bot.baselines import Baseline, BaselineState
 from bot.counts import RankedRow
-from bot.metrics import FAMILIES, Family, Metric, unit
+from bot.manners import Digest
+from bot.metrics import FAMILIES, Family, Metric, decimal, unit
 from bot.optouts import ALL, OptCommand
 from bot.outbox import BadgeRecord, Manners, Since, State
 from bot.store import Store
@@ -37,8 +38,11 @@ class MetricLine:
 
     @property
     def percent(self) -> int:
-        """How far the count is toward the next target, 0 … 100."""
-        return 100 if self.next_target is None else min(100, self.count * 100 // self.next_target)
+        """How far the count is toward the next target, 0 … 100 (the target in its threshold's unit: HP
+        for a payout counted in thousandths, :func:`bot.metrics.unit`)."""
+        if self.next_target is None:
+            return 100
+        return min(100, self.count * 100 // (self.next_target * unit(self.metric)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +95,9 @@ class Board:
     badges: tuple[BoardBadge, ...]
     manners: Manners
     baseline: BaselineProgress | None
+    digest_since: str | None = None
+    """When the account chose the weekly digest (ISO-8601 UTC, its block's time); None: each notification
+    goes out on its own (README, Notifications: digests)."""
 
     @property
     def opted_out(self) -> bool:
@@ -109,9 +116,10 @@ def load_board(store: Store, account: str, ladders: Ladders) -> Board | None:
     badges = store.outbox.load_badge_records(account)
     manners = store.outbox.load_manners(account)
     baseline = store.baselines.load(account)
-    if counts is None and not badges and manners == Manners() and baseline is None:
+    digest = store.outbox.load_view_of(account).digests.get(account)
+    if counts is None and not badges and manners == Manners() and baseline is None and digest is None:
         return None
-    return make_board(account, counts or {}, badges, manners, baseline, ladders)
+    return make_board(account, counts or {}, badges, manners, baseline, ladders, digest=digest)
 
 
 def make_board(
@@ -121,7 +129,10 @@ def make_board(
     manners: Manners,
     baseline: Baseline | None,
     ladders: Ladders,
+    *,
+    digest: int | None = None,
 ) -> Board:
+    """``digest``: the chain time the account chose the weekly digest (None: it did not)."""
     return Board(
         account=account,
         lines=tuple(
@@ -135,6 +146,7 @@ def make_board(
         ),
         manners=manners,
         baseline=None if baseline is None else baseline_progress(baseline),
+        digest_since=None if digest is None else iso_time(digest),
     )
 
 
@@ -192,10 +204,12 @@ def iso_time(timestamp: int) -> str:
 
 
 def board_json(board: Board) -> dict[str, object]:
-    """The answer of ``GET /api/v1/accounts/{account}``."""
+    """The answer of ``GET /api/v1/accounts/{account}``. A count is a whole number, but a payout's is a
+    decimal string in HP, exact (``"1234.567"``: :func:`count_json`); a next target is in the unit of the
+    thresholds (HP for a payout), a whole number."""
     return {
         "account": board.account,
-        "counts": {line.metric.value: line.count for line in board.lines},
+        "counts": {line.metric.value: count_json(line.metric, line.count) for line in board.lines},
         "next_targets": {line.metric.value: line.next_target for line in board.lines},
         "badges": [
             {
@@ -207,15 +221,26 @@ def board_json(board: Board) -> dict[str, object]:
             }
             for badge in board.badges
         ],
+        **manners_json(board),
+        "baseline": None
+        if board.baseline is None
+        else {"state": board.baseline.state.value, "progress": board.baseline.percent / 100},
+    }
+
+
+def manners_json(board: Board) -> dict[str, object]:
+    """What the account told the bot, as the API and ``hive-badge-bot account --json`` answer it: opted
+    out of every family, each family's opt-out and whether it is notified, the mute, the digest."""
+    return {
         "opted_out": board.opted_out,
         "families": {
             family.metric.value: {"notified": family.notified, "opted_out": _since_json(family.opt_out)}
             for family in board.families
         },
         "muted": _since_json(board.manners.mute),
-        "baseline": None
-        if board.baseline is None
-        else {"state": board.baseline.state.value, "progress": board.baseline.percent / 100},
+        "digest": None
+        if board.digest_since is None
+        else {"choice": Digest.WEEKLY.value, "since": board.digest_since},
     }
 
 
@@ -224,12 +249,23 @@ def _since_json(since: Since | None) -> dict[str, object] | None:
 
 
 def ranking_json(metric: Metric, total: int, rows: Sequence[RankedRow]) -> dict[str, object]:
-    """The answer of ``GET /api/v1/ranking/{metric}``."""
+    """The answer of ``GET /api/v1/ranking/{metric}``: each row's count as :func:`count_json` writes it
+    (ranked, and paged by ``offset``, by the stored count: the order is the same)."""
     return {
         "metric": metric.value,
         "total": total,
-        "rows": [{"rank": row.rank, "account": row.account, "count": row.count} for row in rows],
+        "rows": [
+            {"rank": row.rank, "account": row.account, "count": count_json(metric, row.count)} for row in rows
+        ],
     }
+
+
+def count_json(metric: Metric, count: int) -> int | str:
+    """A count as the JSON answers carry it: a whole number, or for a payout a decimal string in HP
+    (``"1234.567"``, :func:`bot.metrics.decimal`). Not the thousandths it is kept in, which a consumer
+    would read as HP, nor a JSON number with a fraction, which many parsers round: a string cannot be
+    misread, and is how Hive's own APIs write amounts."""
+    return decimal(metric, count) if metric is Metric.PAYOUT else count
 
 
 def load_status(store: Store, now: float) -> dict[str, object]:

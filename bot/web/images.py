@@ -43,15 +43,19 @@ def render_badge(metric: Family, threshold: int) -> bytes:
     image = Image.new("RGBA", (SIZE, SIZE), (0, 0, 0, 0))
     draw = ImageDraw.Draw(image)
     draw.ellipse((4, 4, SIZE - 4, SIZE - 4), fill=COLOURS[metric], outline="#f4d03f", width=8)
-    number = short_number(threshold)
+    number, label = badge_words(metric, threshold)
     size = 64 if len(number) <= 3 else 48
     draw.text((SIZE / 2, SIZE / 2 - 8), number, fill="white", anchor="mm", font=ImageFont.load_default(size))
-    draw.text(
-        (SIZE / 2, SIZE - 40), LABELS[metric], fill="white", anchor="mm", font=ImageFont.load_default(15)
-    )
+    draw.text((SIZE / 2, SIZE - 40), label, fill="white", anchor="mm", font=ImageFont.load_default(15))
     out = io.BytesIO()
     image.save(out, format="PNG", optimize=True)
     return out.getvalue()
+
+
+def badge_words(metric: Family, threshold: int) -> tuple[str, str]:
+    """What the badge reads, the number above its label: ``("100", "HP PAYOUT")`` — the threshold in the
+    unit people read (HP for a payout, never the thousandths its count is kept in), as its label says."""
+    return short_number(threshold), LABELS[metric]
 
 
 def short_number(n: int) -> str:

@@ -28,7 +28,7 @@ from bot.accounts import account_name_problem
 from bot.badges import Ladders
 from bot.errors import StoreError, StoreUnreachableError
 from bot.manners import DEFAULT_CUSTOM_JSON_ID
-from bot.metrics import Family, Metric, Occasion
+from bot.metrics import FAMILIES, Family, Metric, Occasion, shown, shown_threshold
 from bot.optouts import SOURCE_WORDS
 from bot.store import Store
 from bot.web.board import board_json, load_board, load_status, ranking_json
@@ -60,9 +60,29 @@ METRIC_TITLES: Mapping[Family, str] = {
     Metric.POSTS: "Posts",
     Metric.COMMENTS: "Comments",
     Metric.REPLIES: "Replies received",
-    Metric.PAYOUT: "Payouts (HP)",
+    Metric.PAYOUT: "Payouts received",
     Occasion.BIRTHDAY: "Hive birthday",
 }
+FAMILY_RULES: Mapping[Family, str] = {
+    Metric.UPVOTES_RECEIVED: (
+        "each account that upvoted one of your posts or comments counts once per post or comment, if the vote "
+        "took effect: within 7 days of the post's creation, before its payout. Changing a vote, or removing it "
+        "and voting again, does not count again. Downvotes and removed votes never count."
+    ),
+    Metric.UPVOTES_GIVEN: "the same votes, from the voter's side.",
+    Metric.POSTS: "new top-level posts. Editing does not count; a post deleted and written again is a new one.",
+    Metric.COMMENTS: (
+        "new replies to posts or comments. Editing does not count; a comment deleted and written again is a "
+        "new one."
+    ),
+    Metric.REPLIES: "the new comments other accounts write under your posts and comments; your own never count.",
+    Metric.PAYOUT: (
+        "the rewards paid to you, in HP: author, curation and beneficiary rewards, their HBD and VESTS "
+        "converted at the chain's median price feed and vesting price when the bot reads the block."
+    ),
+    Occasion.BIRTHDAY: "a badge on each anniversary of the account's creation (UTC), one a year.",
+}
+"""Each family's counting rule in one line, for the board's "What is counted" (README, the same section)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +148,10 @@ def _templates() -> jinja2.Environment:
     )
     environment.globals["metric_titles"] = METRIC_TITLES
     environment.globals["metrics"] = list(Metric)
+    environment.globals["families"] = FAMILIES
+    environment.globals["family_rules"] = FAMILY_RULES
+    environment.globals["shown"] = shown
+    environment.globals["shown_threshold"] = shown_threshold
     environment.globals["source_words"] = SOURCE_WORDS
     return environment
 
@@ -139,6 +163,9 @@ class _Pages:
 
     # -- the API ----------------------------------------------------------------------------------
     async def account_api(self, request: Request) -> Response:
+        """The account's board as JSON (:func:`bot.web.board.board_json`; README, "Board and ranking"):
+        counts are whole numbers, but a payout's is a decimal string of HP, ``"1234.567"``
+        (:func:`bot.web.board.count_json`); next targets are in the thresholds' unit (whole HP)."""
         account = _account(request.path_params["account"])
         board = load_board(self._site.store, account, self._site.ladders)
         if board is None:
@@ -146,6 +173,8 @@ class _Pages:
         return JSONResponse(board_json(board))
 
     async def ranking_api(self, request: Request) -> Response:
+        """A page of the ranking by ``metric``: ranked and paged by the stored count, each row's count
+        written as the account's answer writes it (a payout: a decimal string of HP)."""
         metric = _metric(request.path_params["metric"])
         limit = _query_int(request, "limit", 100, 1, MAX_LIMIT)
         offset = _query_int(request, "offset", 0, 0, MAX_OFFSET)

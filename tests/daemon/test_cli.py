@@ -48,6 +48,7 @@ def test_account_prints_its_counts_as_json(config: Path, capsys: pytest.CaptureF
         "posts": 3,
         "comments": 0,
         "replies": 0,
+        "payout": "0.000",
     }
 
 
@@ -59,6 +60,7 @@ def test_unknown_account_has_zero_counts(config: Path, capsys: pytest.CaptureFix
         "posts": 0,
         "comments": 0,
         "replies": 0,
+        "payout": "0.000",
     }
     assert report["known"] is False
 

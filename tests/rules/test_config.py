@@ -209,16 +209,28 @@ def test_each_missing_metric_is_named(tmp_path: Path, metric: Metric) -> None:
     assert str(load_error(path)) == f"{path}: badges: missing required key {metric.value!r}"
 
 
-def test_the_replies_family_earns_badges_by_its_ladder_when_badges_names_it(tmp_path: Path) -> None:
-    path = write(tmp_path, changed("badges.replies", {"thresholds": [10, 50, 100]}))
-    assert load_config(path).badges[Metric.REPLIES] == (10, 50, 100)
+@pytest.mark.parametrize("family", sorted(OPTIONAL_FAMILIES))
+def test_an_optional_family_earns_badges_by_its_ladder_when_badges_names_it(
+    tmp_path: Path, family: Metric
+) -> None:
+    path = write(tmp_path, changed(f"badges.{family}", {"thresholds": [10, 50, 100]}))
+    assert load_config(path).badges[family] == (10, 50, 100)
 
 
-def test_the_replies_ladder_is_checked_like_the_others(tmp_path: Path) -> None:
-    path = write(tmp_path, changed("badges.replies", {"thresholds": [50, 10]}))
+@pytest.mark.parametrize(("family", "thresholds"), [("replies", [50, 10]), ("payout", [10, 50.5])])
+def test_an_optional_ladder_is_checked_like_the_others(
+    tmp_path: Path, family: str, thresholds: list[float]
+) -> None:
+    path = write(tmp_path, changed(f"badges.{family}", {"thresholds": thresholds}))
     assert str(load_error(path)).startswith(
-        f"{path}: badges.replies.thresholds: must be a strictly increasing list of positive integers"
+        f"{path}: badges.{family}.thresholds: must be a strictly increasing list of positive integers"
     )
+
+
+@pytest.mark.parametrize(("name", "first"), [("bot.yaml", 10), ("devnet.yaml", 1)])
+def test_the_shipped_configs_give_payouts_a_ladder_in_whole_hp(name: str, first: int) -> None:
+    ladder = load_config(ROOT / "config" / name).badges[Metric.PAYOUT]
+    assert ladder[0] == first and len(ladder) >= 5
 
 
 def test_the_birthday_family_is_off_unless_badges_turns_it_on(tmp_path: Path) -> None:

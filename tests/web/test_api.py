@@ -11,11 +11,22 @@ import pytest
 from PIL import Image
 
 from bot.config import Config
-from bot.metrics import Metric
+from bot.metrics import Metric, unit
 from bot.store import Store
+from bot.web.board import count_json
 from tests.support.web import Served, serve, with_badges
 
-ACCOUNT_KEYS = {"account", "counts", "next_targets", "badges", "opted_out", "families", "muted", "baseline"}
+ACCOUNT_KEYS = {
+    "account",
+    "counts",
+    "next_targets",
+    "badges",
+    "opted_out",
+    "families",
+    "muted",
+    "digest",
+    "baseline",
+}
 BADGE_KEYS = {"metric", "threshold", "earned_block", "earned_at", "announced"}
 ANNOUNCED = {"announced", "pending", "silent", "baseline"}
 
@@ -28,7 +39,8 @@ def test_an_accounts_answer_has_exactly_the_contracts_keys_and_types(served: Ser
     assert set(body) == ACCOUNT_KEYS
     assert body["account"] == account
     assert set(body["counts"]) == set(body["next_targets"]) == {metric.value for metric in Metric}
-    assert all(type(n) is int for n in body["counts"].values())
+    assert all(type(n) is int for m, n in body["counts"].items() if m != Metric.PAYOUT)
+    assert type(body["counts"][Metric.PAYOUT]) is str  # HP as a decimal: tests/web/test_families_shown.py
     assert all(n is None or type(n) is int for n in body["next_targets"].values())
     assert body["badges"]
     for badge in body["badges"]:
@@ -48,9 +60,10 @@ def test_an_accounts_counts_badges_and_targets_are_the_stores(
     assert isinstance(body, dict)
     counts = store.load_counts(account)
     assert counts is not None
-    assert body["counts"] == {metric.value: n for metric, n in counts.items()}
+    assert body["counts"] == {metric.value: count_json(metric, n) for metric, n in counts.items()}
     assert body["next_targets"] == {
-        metric.value: next((t for t in config.badges[metric] if t > n), None) for metric, n in counts.items()
+        metric.value: next((t for t in config.badges[metric] if t * unit(metric) > n), None)
+        for metric, n in counts.items()
     }
     assert [(b["metric"], b["threshold"], b["earned_block"], b["earned_at"]) for b in body["badges"]] == [
         (b.metric.value, b.threshold, b.block_num, _iso(b.block_time))

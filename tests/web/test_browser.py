@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
 
-from bot.metrics import Metric
+from bot.metrics import Metric, shown, shown_threshold, unit
 from bot.store import Store
+from bot.web.board import count_json
 from tests.support.web import CUSTOM_JSON_ID, Served, stopped_posts_and_muting, with_badges
 
 CHROMIUM = "/usr/bin/chromium"
@@ -66,18 +67,20 @@ def test_the_boards_counts_targets_and_badges_are_the_stores_and_the_apis(
     assert counts is not None
     for metric in Metric:
         card = page.locator(f"#count-{metric.value}")
-        assert card.locator(".number").inner_text() == str(counts[metric]) == str(api["counts"][metric.value])
+        assert card.locator(".number").inner_text() == shown(metric, counts[metric])
+        assert card.locator(".number").get_attribute("data-count") == str(counts[metric])
+        assert api["counts"][metric.value] == count_json(metric, counts[metric])
         target = api["next_targets"][metric.value]
         if target is not None:
-            assert card.locator(".next").inner_text() == str(target)
-            percent = min(100, counts[metric] * 100 // target)
+            assert card.locator(".next").inner_text() == shown_threshold(metric, target)
+            percent = min(100, counts[metric] * 100 // (target * unit(metric)))
             assert card.locator("progress").get_attribute("value") == str(percent)
     badges = page.locator("li.badge").all()
-    shown = [(b.get_attribute("data-metric"), int(b.get_attribute("data-threshold") or 0)) for b in badges]
-    assert shown == [(b["metric"], b["threshold"]) for b in api["badges"]]
-    assert shown == [(b.metric.value, b.threshold) for b in store.outbox.load_badge_records(account)]
+    on_page = [(b.get_attribute("data-metric"), int(b.get_attribute("data-threshold") or 0)) for b in badges]
+    assert on_page == [(b["metric"], b["threshold"]) for b in api["badges"]]
+    assert on_page == [(b.metric.value, b.threshold) for b in store.outbox.load_badge_records(account)]
     assert [b.get_attribute("data-announced") for b in badges] == [b["announced"] for b in api["badges"]]
-    assert len(images) == len({(m, t) for m, t in shown}) and set(images.values()) == {200}
+    assert len(images) == len(set(on_page)) and set(images.values()) == {200}
     assert "What is counted" in page.inner_text("main")
     DOCS.mkdir(exist_ok=True)
     page.screenshot(path=str(DOCS / "board.png"), full_page=True)

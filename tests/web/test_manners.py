@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from bot.metrics import FAMILIES, Family, Metric
+from bot.metrics import FAMILIES, Family, Metric, shown_threshold
 from bot.outbox import Manners, Since
 from bot.store import Store
 from bot.web.board import Change, board_json, change, make_board
@@ -126,7 +126,8 @@ def test_the_board_lists_each_familys_badges(served: Served, store: Store) -> No
     shown = dict(re.findall(r'id="family-(\w+)".*?class="thresholds">(.*?)</span>', page, re.DOTALL))
     records = store.outbox.load_badge_records(account)
     assert shown == {
-        m.value: ", ".join(str(b.threshold) for b in records if b.metric == m) or "none yet" for m in FAMILIES
+        m.value: "; ".join(shown_threshold(m, b.threshold) for b in records if b.metric == m) or "none yet"
+        for m in FAMILIES
     }
 
 

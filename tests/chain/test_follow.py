@@ -36,6 +36,7 @@ from tests.support.chains import (
     load_all_counts,
 )
 from tests.support.executors import AtOnce, WhenAsked
+from tests.support.paid import paid, with_payouts
 from tests.support.paths import FIXTURES
 from tests.support.recount import recount
 
@@ -59,14 +60,16 @@ def raw_blocks(chain: ChainGenerator) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def truth(chain: ChainGenerator, raw_blocks: list[dict[str, Any]]) -> Counts:
-    return recount(raw_blocks, chain.comment_created)
+def truth(chain: ChainGenerator, raw_blocks: list[dict[str, Any]], node: DevNode) -> Counts:
+    """The recount of the segment, its payouts too (read from the node's raw answers, tests/support/paid)."""
+    return with_payouts(recount(raw_blocks, chain.comment_created), paid(node.url, FIRST, LAST))
 
 
 @pytest.fixture(scope="module")
 def counted(node: DevNode, module_store_location: Location) -> Counts:
-    """The segment counted once by the bot, in batches of 1000: once on each backend."""
-    return follow([node.url], module_store_location, stop_at=LAST)
+    """The segment counted once by the bot, in batches of 1000, the payout family on: once on each
+    backend."""
+    return follow([node.url], module_store_location, stop_at=LAST, payout=True)
 
 
 def operations(
@@ -110,6 +113,7 @@ def test_counts_after_a_generated_segment_equal_an_independent_recount(
     counted: Counts, truth: Counts
 ) -> None:
     assert len(truth) > 1000
+    assert sum(1 for values in truth.values() if values[Metric.PAYOUT]) > 1000  # payouts in every block
     assert counted == truth
 
 
@@ -122,17 +126,18 @@ def test_self_votes_are_left_out_when_the_config_says_so(
 
 
 def test_batch_size_does_not_change_the_counts(node: DevNode, counted: Counts, tmp_path: Path) -> None:
-    assert follow([node.url], tmp_path / "bot.sqlite", stop_at=FIRST + 600, batch_size=1000) == follow(
-        [node.url], tmp_path / "small.sqlite", stop_at=FIRST + 600, batch_size=37
+    big = follow([node.url], tmp_path / "bot.sqlite", stop_at=FIRST + 600, batch_size=1000, payout=True)
+    assert big == follow(
+        [node.url], tmp_path / "small.sqlite", stop_at=FIRST + 600, batch_size=37, payout=True
     )
 
 
 def test_restart_resumes_right_after_the_checkpoint(node: DevNode, counted: Counts, tmp_path: Path) -> None:
     store_path = tmp_path / "bot.sqlite"
-    follow([node.url], store_path, stop_at=FIRST + 1234)
+    follow([node.url], store_path, stop_at=FIRST + 1234, payout=True)
     calls_before = len(node.requests)
-    with capture_logs() as logs:
-        resumed = follow([node.url], store_path, stop_at=LAST, start=FIRST + 99_999)  # start_block is ignored
+    with capture_logs() as logs:  # start_block is ignored
+        resumed = follow([node.url], store_path, stop_at=LAST, start=FIRST + 99_999, payout=True)
     assert resumed == counted
     batches = [entry["blocks"] for entry in logs if entry["event"] == "batch_committed"]
     assert batches[0] == f"{FIRST + 1235}-{FIRST + 2234}"

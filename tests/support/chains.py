@@ -29,6 +29,10 @@ CHAIN = ChainSettings(request_timeout=10, max_backoff=1)
 """The tests' chain settings: a node on loopback answers at once, and a node set aside is soon asked again."""
 
 
+LADDERS = {metric: (5, 10, 50) for metric in Metric if metric is not Metric.PAYOUT}
+WITH_PAYOUT = {**LADDERS, Metric.PAYOUT: (5, 10, 50)}
+
+
 def generated_chain() -> ChainGenerator:
     return ChainGenerator(SEED, FIRST, GENESIS, blocks=SEGMENT + 2_000)
 
@@ -39,8 +43,9 @@ def chain_client(*urls: str) -> ChainClient:
 
 def bot_config(urls: Sequence[str], store: Location, **changes: Any) -> Config:
     """The config of the bot the tests follow a generated chain with, as :func:`bot.config.load_config`
-    would make it: counting from ``FIRST``, badges at 5, 10 and 50, no baselines, a dry run; ``changes``
-    replace fields."""
+    would make it: counting from ``FIRST``, badges at 5, 10 and 50 HP or counts, no baselines, a dry run;
+    ``changes`` replace fields. The payout family is off (:data:`LADDERS`; its reads are extra calls most
+    tests do not count): a test that counts payouts gives :data:`WITH_PAYOUT`."""
     config = Config(
         path=(store.parent if isinstance(store, Path) else Path(tempfile.gettempdir())) / "bot.yaml",
         account=BOT,
@@ -49,7 +54,7 @@ def bot_config(urls: Sequence[str], store: Location, **changes: Any) -> Config:
         store=store,
         start_block=FIRST,
         dry_run=True,
-        badges={metric: (5, 10, 50) for metric in Metric},
+        badges=LADDERS,
         bootstrap="none",
         chain=CHAIN,
         notifications=NotificationSettings(max_crossing_age=10 * 86_400),
@@ -65,13 +70,16 @@ def follow(
     start: int = FIRST,
     batch_size: int = 1000,
     count_self_votes: bool = True,
+    payout: bool = False,
 ) -> Counts:
-    """Run the bot's follower until block ``stop_at`` is committed; return every account's counts."""
+    """Run the bot's follower until block ``stop_at`` is committed; return every account's counts
+    (``payout``: with the payout family on)."""
     config = bot_config(
         urls,
         store_path,
         start_block=start,
         count_self_votes=count_self_votes,
+        badges=WITH_PAYOUT if payout else LADDERS,
         chain=dataclasses.replace(CHAIN, batch_size=batch_size),
     )
     with Store.open(store_path) as store:

@@ -10,6 +10,8 @@ from collections import Counter
 from decimal import ROUND_FLOOR, Decimal, localcontext
 from typing import Any
 
+from bot.metrics import Metric
+
 RECEIVER = {
     "author_reward_operation": "author",
     "curation_reward_operation": "curator",
@@ -72,3 +74,11 @@ def _paid(url: str, first: int, last: int) -> Counter[str]:
             if worth:
                 total[value[RECEIVER[kind]]] += int(worth * 1000)
     return total
+
+
+def with_payouts(counts: dict[str, dict[Metric, int]], payouts: Counter[str]) -> dict[str, dict[Metric, int]]:
+    """``counts`` (a recount of the other families) with each account's ``payouts`` added."""
+    merged = {account: dict(values) for account, values in counts.items()}
+    for account, value in payouts.items():
+        merged.setdefault(account, dict.fromkeys(Metric, 0))[Metric.PAYOUT] = value
+    return merged

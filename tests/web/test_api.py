@@ -108,7 +108,9 @@ def test_the_ranking_is_by_count_then_name_and_equal_counts_share_a_rank(
     assert body["metric"] == metric.value and body["total"] == len(everyone)
     rows = body["rows"]
     assert all(set(row) == {"rank", "account", "count"} for row in rows)
-    assert [(row["account"], row["count"]) for row in rows] == everyone[:1000]
+    assert [(row["account"], row["count"]) for row in rows] == [
+        (account, count_json(metric, count)) for account, count in everyone[:1000]
+    ]
     assert [row["rank"] for row in rows] == [
         1 + sum(c > count for _, c in everyone) for _, count in everyone[:1000]
     ]

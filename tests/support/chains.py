@@ -29,8 +29,10 @@ CHAIN = ChainSettings(request_timeout=10, max_backoff=1)
 """The tests' chain settings: a node on loopback answers at once, and a node set aside is soon asked again."""
 
 
-LADDERS = {metric: (5, 10, 50) for metric in Metric if metric is not Metric.PAYOUT}
-WITH_PAYOUT = {**LADDERS, Metric.PAYOUT: (5, 10, 50)}
+LADDERS: dict[Metric, tuple[int, ...]] = {
+    metric: (5, 10, 50) for metric in Metric if metric is not Metric.PAYOUT
+}
+WITH_PAYOUT: dict[Metric, tuple[int, ...]] = {**LADDERS, Metric.PAYOUT: (5, 10, 50)}
 
 
 def generated_chain() -> ChainGenerator:

@@ -27,6 +27,7 @@ from devnet.recorded import RecordedChain
 from tests.support.chains import (
     FIRST,
     LAST,
+    WITH_PAYOUT,
     Counts,
     bot_config,
     chain_client,
@@ -211,7 +212,7 @@ def test_a_batch_that_fails_midway_commits_nothing_and_is_redone_whole(
 
         node.api.methods["database_api.find_comments"] = crash_when_armed
         with Store.open(store_path) as store:
-            follower = build_follower(bot_config([node.url], store_path), store)
+            follower = build_follower(bot_config([node.url], store_path, badges=WITH_PAYOUT), store)
             follower.step(LAST)
             node.clock.set_head(LAST + 1)
             armed.set()
@@ -222,7 +223,7 @@ def test_a_batch_that_fails_midway_commits_nothing_and_is_redone_whole(
             checkpoint = store.load_checkpoint()
             assert checkpoint is not None and checkpoint.block_num == FIRST + 999
         armed.clear()
-        assert follow([node.url], store_path, stop_at=LAST) == counted
+        assert follow([node.url], store_path, stop_at=LAST, payout=True) == counted
 
 
 def test_real_2016_mainnet_blocks_are_followed_end_to_end(tmp_path: Path) -> None:
@@ -253,8 +254,9 @@ the next batch."""
 
 
 def follow_ahead(executor: Executor, url: str, path: Path) -> Counts:
-    """The segment followed in batches of :data:`AHEAD_BATCH`, the next range read ahead by ``executor``."""
-    config = bot_config([url], path)
+    """The segment followed in batches of :data:`AHEAD_BATCH`, the next range (its payouts too) read ahead
+    by ``executor``."""
+    config = bot_config([url], path, badges=WITH_PAYOUT)
     with Store.open(path) as store:
         rules, badges = config.counting_rules(), config.badge_rules()
         follower = Follower(

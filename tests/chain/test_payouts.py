@@ -18,7 +18,7 @@ from bot.store import Store
 from devnet.generator import ChainGenerator
 from devnet.node import DevNode
 from tests.support.chains import FIRST, LAST, bot_config, chain_client, follow, follow_with, generated_chain
-from tests.support.paid import RECEIVER
+from tests.support.recount import PAYEES
 
 VOPS = "account_history_api.enum_virtual_ops"
 
@@ -37,9 +37,9 @@ def node(chain: ChainGenerator) -> Iterator[DevNode]:
 def expected(node: DevNode, first: int, last: int) -> list[tuple[str, str]]:
     """(kind, receiver) of each payout of the range, in chain order, as the devnet lists them."""
     return [
-        (entry["op"]["type"], entry["op"]["value"][RECEIVER[entry["op"]["type"]]])
+        (entry["op"]["type"], entry["op"]["value"][PAYEES[entry["op"]["type"]]])
         for entry in node.api.virtual_ops.operations(first, last)
-        if entry["op"]["type"] in RECEIVER
+        if entry["op"]["type"] in PAYEES
     ]
 
 
@@ -85,6 +85,6 @@ def test_with_the_payout_family_off_no_virtual_operation_is_read(node: DevNode, 
     assert VOPS not in node.requests
     assert all(values[Metric.PAYOUT] == 0 for values in counts.values())
     node.requests.clear()
-    counts = follow([node.url], tmp_path / "on.sqlite", stop_at=FIRST + 200)
+    counts = follow([node.url], tmp_path / "on.sqlite", stop_at=FIRST + 200, payout=True)
     assert VOPS in node.requests
     assert sum(values[Metric.PAYOUT] for values in counts.values()) > 0

@@ -76,7 +76,7 @@ class Nodes:
 
 
 def generated() -> ChainGenerator:
-    return ChainGenerator(SEED, FIRST, GENESIS, GeneratorParams(accounts=200), blocks=END - FIRST + 10)
+    return ChainGenerator(SEED, FIRST, GENESIS, GeneratorParams(accounts=200), blocks=END - FIRST + 2_000)
 
 
 @pytest.fixture(scope="module")

@@ -67,12 +67,15 @@ class Figures:
 
 
 def figures_of(props: Mapping[str, Any], feed: Mapping[str, Any]) -> Figures:
-    """The figures from ``get_dynamic_global_properties`` and ``get_feed_history`` answers (NAI assets)."""
+    """The figures from ``get_dynamic_global_properties`` and ``get_feed_history`` answers (NAI assets), to
+    60 digits: a payout times them rounds down as the integer arithmetic of hived does."""
     median = feed["current_median_history"]
-    return Figures(
-        hive_per_vests=_coins(props["total_vesting_fund_hive"]) / _coins(props["total_vesting_shares"]),
-        hive_per_hbd=_coins(median["quote"]) / _coins(median["base"]),
-    )
+    with localcontext() as context:
+        context.prec = 60
+        return Figures(
+            hive_per_vests=_coins(props["total_vesting_fund_hive"]) / _coins(props["total_vesting_shares"]),
+            hive_per_hbd=_coins(median["quote"]) / _coins(median["base"]),
+        )
 
 
 def node_figures(node: DevNode) -> Figures:

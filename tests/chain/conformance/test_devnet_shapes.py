@@ -176,6 +176,7 @@ ADAPTED: dict[str, Callable[[Facts, Any], Any]] = {
     "block_api.get_block_range.start_zero": lambda f, real: real,
     "database_api.get_dynamic_global_properties.block_5000000": lambda f, real: real,
     "database_api.get_dynamic_global_properties.mainnet_2025": lambda f, real: real,
+    "database_api.get_feed_history.get": lambda f, real: real,
     "database_api.get_config.get": lambda f, real: real,
     "database_api.find_accounts.find": lambda f, real: {"accounts": [f.author]},
     "database_api.find_accounts.mainnet_2025": lambda f, real: {"accounts": [f.author, f.voter]},

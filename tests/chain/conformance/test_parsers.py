@@ -15,8 +15,10 @@ from bot.chain.transactions import PostingKey, Reply
 from bot.errors import ChainDataError, ChainError, PermanentChainError, PostingKeyError
 from bot.history import parse_history
 from bot.operations import Comment, Vote, block_num_from_id, parse_block_range, parse_timestamp
+from bot.payouts import Payout, PayoutKind, Prices, parse_virtual_ops
 from tests.chain.conformance.corpus import ReplayNode, load
 
+AUTHOR = PayoutKind.AUTHOR.value
 WIF = "5JLw5dgQAx6rhZEgNN5C2ds1V47RweGshynFSWFbaMohsYsBvE8"  # a throwaway key, of no account
 
 
@@ -235,3 +237,39 @@ def test_the_creation_times_of_accounts_are_read_from_real_answers(
     found = client.fetch_account_creations([*accounts, "nobody-here"])
     assert found == {item["name"]: parse_timestamp(item["created"]) for item in answer.result["accounts"]}
     assert parse_timestamp("2016-03-24T17:00:21") == 1458838821
+
+
+def test_real_virtual_operations_give_each_payout_to_whom_it_pays_and_the_proof_of_the_block() -> None:
+    """hived's enum_virtual_ops patterns: a payout block with every kind of virtual operation (only the
+    author reward is a payout; its producer reward proves the block), and a page of curation rewards cut by
+    its limit (the next page's place)."""
+    block = load("account_history_api.enum_virtual_ops.block_3744646_filter_all")
+    page = parse_virtual_ops(json.dumps(block.result).encode())
+    (author,) = [entry["op"]["value"] for entry in block.result["ops"] if entry["op"]["type"] == AUTHOR]
+    assert page.payouts == (
+        Payout(
+            author["author"],
+            PayoutKind.AUTHOR,
+            hbd=int(author["hbd_payout"]["amount"]),
+            hive=int(author["hive_payout"]["amount"]),
+            vests=int(author["vesting_payout"]["amount"]),
+        ),
+    )
+    assert page.produced == {3_744_646}
+    curation = load("account_history_api.enum_virtual_ops.curation_reward_operation")
+    page = parse_virtual_ops(json.dumps(curation.result).encode())
+    assert [(p.account, p.kind, p.vests) for p in page.payouts] == [
+        (e["op"]["value"]["curator"], PayoutKind.CURATION, int(e["op"]["value"]["reward"]["amount"]))
+        for e in curation.result["ops"]
+    ]
+    assert (page.next_block, page.next_operation) == (2_889_020, 12_408_246_417_492_535)  # a quoted number
+
+
+def test_the_prices_are_read_from_real_global_properties_and_a_real_feed(
+    replay: ReplayNode, client: ChainClient
+) -> None:
+    """A node at block 5,000,000: 149,190,428.013 HIVE in the vesting fund for 448,144,916,705.468383 VESTS,
+    the median 0.637 HBD a HIVE."""
+    replay.serve(load("database_api.get_dynamic_global_properties.block_5000000"))
+    replay.serve(load("database_api.get_feed_history.get"))
+    assert client.fetch_prices() == Prices(149_190_428_013, 448_144_916_705_468_383, 637, 1000)

@@ -3,10 +3,11 @@ store's side of it, deduplication across pages and the seam with live counting (
 
 from __future__ import annotations
 
+import decimal
 import json
 from collections import Counter
 from dataclasses import replace
-from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -645,8 +646,8 @@ BENEFACTOR_REWARD = {
 # 1.000 HBD → 1.569, 0.250 HIVE, 3952.229956 VESTS → 1.315 (tests/rules/test_payouts.py)
 XEROC_WORTH, ADM_WORTH, BOB_WORTH = 41, 3, 3_134
 FIGURES = Figures(  # PRICES, for the recount's own arithmetic
-    hive_per_vests=Decimal(PRICES.vesting_fund).scaleb(-3) / Decimal(PRICES.vesting_shares).scaleb(-6),
-    hive_per_hbd=Decimal(PRICES.median_quote) / Decimal(PRICES.median_base),
+    hive_per_vests=Fraction(PRICES.vesting_fund, 10**3) / Fraction(PRICES.vesting_shares, 10**6),
+    hive_per_hbd=Fraction(PRICES.median_quote, PRICES.median_base),
 )
 
 
@@ -755,6 +756,18 @@ def test_the_recount_values_a_payout_as_the_bot_does_with_its_own_arithmetic(
     kind: PayoutKind, value: dict[str, Any], expected: int
 ) -> None:
     assert recount_payout({"type": kind.value, "value": value}, FIGURES) == expected
+
+
+def test_the_recount_values_an_exact_conversion_exactly_whatever_decimal_rounding_beem_left() -> None:
+    """beem sets its thread's decimal rounding to ROUND_DOWN when it signs an amount (beembase.objects.
+    value_to_decimal): a recount in Decimal then undervalued 0.637 HBD (1.000 HIVE exactly) by 0.001."""
+    value = XEROC_AUTHOR_REWARD | {
+        "hbd_payout": nai_asset("0.637 HBD"),
+        "hive_payout": nai_asset("0.000 HIVE"),
+        "vesting_payout": nai_asset("0.000000 VESTS"),
+    }
+    with decimal.localcontext(rounding=decimal.ROUND_DOWN):
+        assert recount_payout({"type": PayoutKind.AUTHOR.value, "value": value}, FIGURES) == 1_000
 
 
 @pytest.mark.parametrize("page_size", [1000, 97])

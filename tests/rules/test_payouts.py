@@ -33,6 +33,8 @@ MAINNET_5M = Prices(
         # each part rounded down on its own, as hived converts each asset: 1.315 + 1.569 + 0.250
         (Payout("abit", PayoutKind.AUTHOR, hbd=1_000, hive=250, vests=3_952_229_956), 3_134),
         (Payout("pie", PayoutKind.BENEFACTOR, hive=7), 7),
+        # 0.637 HBD is 1.000 HIVE exactly: not a thousandth less
+        (Payout("abit", PayoutKind.AUTHOR, hbd=637), 1_000),
         # too small to be worth 0.001 HIVE: nothing
         (Payout("pie", PayoutKind.CURATION, vests=3_000), 0),
         (Payout("pie", PayoutKind.AUTHOR), 0),

@@ -8,10 +8,11 @@ one whose parent is another account's is a reply that account received.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, Decimal, localcontext
+from fractions import Fraction
 from typing import Any
 
 from bot.metrics import Metric
@@ -60,22 +61,22 @@ def recount(
 
 @dataclass(frozen=True)
 class Figures:
-    """What one VESTS and one HBD are worth in HIVE, as the chain said when the baseline was read."""
+    """What one VESTS and one HBD are worth in HIVE, as the chain said when the baseline was read: exact
+    fractions (a Decimal's rounding follows its thread's context, which beem sets to ROUND_DOWN when it
+    signs an operation with an amount: a recount must not depend on what ran before it)."""
 
-    hive_per_vests: Decimal
-    hive_per_hbd: Decimal
+    hive_per_vests: Fraction
+    hive_per_hbd: Fraction
 
 
 def figures_of(props: Mapping[str, Any], feed: Mapping[str, Any]) -> Figures:
-    """The figures from ``get_dynamic_global_properties`` and ``get_feed_history`` answers (NAI assets), to
-    60 digits: a payout times them rounds down as the integer arithmetic of hived does."""
+    """The figures from ``get_dynamic_global_properties`` and ``get_feed_history`` answers (NAI assets),
+    exactly."""
     median = feed["current_median_history"]
-    with localcontext() as context:
-        context.prec = 60
-        return Figures(
-            hive_per_vests=_coins(props["total_vesting_fund_hive"]) / _coins(props["total_vesting_shares"]),
-            hive_per_hbd=_coins(median["quote"]) / _coins(median["base"]),
-        )
+    return Figures(
+        hive_per_vests=_coins(props["total_vesting_fund_hive"]) / _coins(props["total_vesting_shares"]),
+        hive_per_hbd=_coins(median["quote"]) / _coins(median["base"]),
+    )
 
 
 def node_figures(node: DevNode) -> Figures:
@@ -87,8 +88,8 @@ def node_figures(node: DevNode) -> Figures:
     return figures_of(ask("database_api.get_dynamic_global_properties"), ask("database_api.get_feed_history"))
 
 
-def _coins(asset: Mapping[str, Any]) -> Decimal:
-    return Decimal(asset["amount"]).scaleb(-int(asset["precision"]))
+def _coins(asset: Mapping[str, Any]) -> Fraction:
+    return Fraction(int(asset["amount"]), 10 ** int(asset["precision"]))
 
 
 def recount_payout(op: Mapping[str, Any], figures: Figures) -> int:
@@ -102,10 +103,7 @@ def recount_payout(op: Mapping[str, Any], figures: Figures) -> int:
             _coins(value["vesting_payout"]) * figures.hive_per_vests,
             _coins(value["hbd_payout"]) * figures.hive_per_hbd,
         ]
-    with localcontext() as context:
-        context.prec = 60
-        hive = sum(part.quantize(Decimal("0.001"), rounding=ROUND_DOWN) for part in parts)
-    return int(hive * 1000)
+    return sum(math.floor(part * 1000) for part in parts)
 
 
 PAYEES = {

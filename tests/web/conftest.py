@@ -23,7 +23,7 @@ def config(tmp_path_factory: pytest.TempPathFactory) -> Config:
     directory = tmp_path_factory.mktemp("web")
     with DevNode(generated_chain(), head=LAST + 1, irreversible_lag=1) as node:
         ladders = bot_config([node.url], directory / "unused.sqlite").badges  # the ones follow() counts by
-        thresholds = {metric.value: {"thresholds": list(ladders[metric])} for metric in Metric}
+        thresholds = {metric.value: {"thresholds": list(ladder)} for metric, ladder in ladders.items()}
         path = write_config(
             directory,
             [node.url],

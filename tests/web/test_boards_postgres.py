@@ -58,7 +58,7 @@ def filled(postgres_cluster: Cluster, node: DevNode) -> Iterator[PostgresUrl]:
 
 def board_config(directory: Path, node: DevNode, store: str, **web: object) -> Config:
     ladders = bot_config([node.url], directory / "unused.sqlite").badges
-    badges = {metric.value: {"thresholds": list(ladders[metric])} for metric in Metric}
+    badges = {metric.value: {"thresholds": list(ladder)} for metric, ladder in ladders.items()}
     return load_config(write_config(directory, [node.url], store=store, badges=badges, web=web))
 
 

@@ -328,7 +328,7 @@ class Follower:
             blocks=f"{report.first}-{report.last}",
             operations=report.operations,
             payouts=report.payouts,
-            increments=sum(tally.increments.values()),
+            increments=sum(n for (_, metric), n in tally.increments.items() if metric is not Metric.PAYOUT),
             unresolved_votes=tally.unresolved_votes,
             badges=report.badges,
             opt_commands=len(report.changes.opt_commands),

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from structlog.testing import capture_logs
 
 import bot.chain.client
 from bot.app import build_follower
@@ -17,8 +18,17 @@ from bot.payouts import PayoutKind
 from bot.store import Store
 from devnet.generator import ChainGenerator
 from devnet.node import DevNode
-from tests.support.chains import FIRST, LAST, bot_config, chain_client, follow, follow_with, generated_chain
-from tests.support.recount import PAYEES
+from tests.support.chains import (
+    FIRST,
+    LAST,
+    WITH_PAYOUT,
+    bot_config,
+    chain_client,
+    follow,
+    follow_with,
+    generated_chain,
+)
+from tests.support.recount import PAYEES, recount
 
 VOPS = "account_history_api.enum_virtual_ops"
 
@@ -88,3 +98,19 @@ def test_with_the_payout_family_off_no_virtual_operation_is_read(node: DevNode, 
     counts = follow([node.url], tmp_path / "on.sqlite", stop_at=FIRST + 200, payout=True)
     assert VOPS in node.requests
     assert sum(values[Metric.PAYOUT] for values in counts.values()) > 0
+
+
+def test_a_batch_logs_the_payouts_it_read_and_as_increments_only_the_counts_of_the_other_families(
+    chain: ChainGenerator, node: DevNode, tmp_path: Path
+) -> None:
+    """A payout's count is its worth in thousandths of HP: summed with the other increments it would
+    swamp them (a block's ~10 payouts add thousands)."""
+    last = FIRST + 9
+    others = recount((chain.block(n) or {} for n in range(FIRST, last + 1)), chain.comment_created)
+    with Store.open(tmp_path / "bot.sqlite") as store, capture_logs() as logs:
+        config = bot_config([node.url], tmp_path / "bot.sqlite", badges=WITH_PAYOUT)
+        assert build_follower(config, store).step(last) is not None
+    (line,) = [entry for entry in logs if entry["event"] == "batch_committed"]
+    assert line["blocks"] == f"{FIRST}-{last}"
+    assert line["payouts"] == len(expected(node, FIRST, last)) > 0
+    assert line["increments"] == sum(sum(values.values()) for values in others.values()) > 0

@@ -1,6 +1,6 @@
 """An independent recount of the payout family over a block range, from a node's raw answers: plain
 JSON-RPC over urllib (not the bot's chain adapter), ``enum_virtual_ops`` without a filter in ranges of 100
-blocks, each reward valued by the history recount's decimal arithmetic (:func:`tests.support.recount.
+blocks, each reward valued by the history recount's exact fractions (:func:`tests.support.recount.
 recount_payout`, not :mod:`bot.payouts`)."""
 
 from __future__ import annotations

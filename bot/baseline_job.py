@@ -64,6 +64,7 @@ from bot.history import (
     parse_history,
     read_page,
 )
+from bot.metrics import count_json
 from bot.payouts import Prices
 from bot.store import Store
 from bot.tallies import CountingRules
@@ -276,7 +277,7 @@ class BaselineJob:
                 "baseline_done",
                 account=updated.account,
                 pages=updated.pages,
-                counts={metric.value: n for metric, n in updated.counts.items()},
+                counts={metric.value: count_json(metric, n) for metric, n in updated.counts.items()},
             )
         return PageReport(updated, page.entries)
 

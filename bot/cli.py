@@ -25,13 +25,13 @@ from bot.daemon import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 from bot.db import Location, PostgresUrl, is_postgres
 from bot.errors import BotError, ChainError, PostingKeyError, StoreLockedError
 from bot.logs import configure_logging
-from bot.metrics import FAMILIES, Family, Metric, Occasion, shown, shown_threshold
+from bot.metrics import FAMILIES, Family, Metric, Occasion, count_json, shown, shown_threshold
 from bot.migrate import MigrationReport, migrate, without_password
 from bot.optouts import ALL, SOURCE_WORDS, parse_family
 from bot.outbox import Manners
 from bot.standby import load_lease
 from bot.store import Store, lock_store
-from bot.web.board import Board, count_json, load_board, make_board, manners_json
+from bot.web.board import Board, load_board, make_board, manners_json
 
 DEFAULT_CONFIG = Path("config/bot.yaml")
 

@@ -49,6 +49,14 @@ def decimal(metric: Metric, count: int) -> str:
     return f"{whole}.{part:0{PAYOUT_DECIMALS}d}"
 
 
+def count_json(metric: Metric, count: int) -> int | str:
+    """A count as the JSON answers carry it: a whole number, or for a payout a decimal string in HP
+    (``"1234.567"``, :func:`decimal`). Not the thousandths it is kept in, which a consumer
+    would read as HP, nor a JSON number with a fraction, which many parsers round: a string cannot be
+    misread, and is how Hive's own APIs write amounts."""
+    return decimal(metric, count) if metric is Metric.PAYOUT else count
+
+
 def shown(metric: Metric, count: int) -> str:
     """``count`` as a person reads it, wherever one does (board, ranking, command line): thousands
     separated, a payout in HP with three decimals: ``"1,234.567 HP"``, ``"1,234"``. The one place a count

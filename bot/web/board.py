@@ -16,7 +16,7 @@ from bot.badges import Ladders, Silence
 from bot.baselines import Baseline, BaselineState
 from bot.counts import RankedRow
 from bot.manners import Digest
-from bot.metrics import FAMILIES, Family, Metric, decimal, unit
+from bot.metrics import FAMILIES, Family, Metric, count_json, unit
 from bot.optouts import ALL, OptCommand
 from bot.outbox import BadgeRecord, Manners, Since, State
 from bot.store import Store
@@ -258,14 +258,6 @@ def ranking_json(metric: Metric, total: int, rows: Sequence[RankedRow]) -> dict[
             {"rank": row.rank, "account": row.account, "count": count_json(metric, row.count)} for row in rows
         ],
     }
-
-
-def count_json(metric: Metric, count: int) -> int | str:
-    """A count as the JSON answers carry it: a whole number, or for a payout a decimal string in HP
-    (``"1234.567"``, :func:`bot.metrics.decimal`). Not the thousandths it is kept in, which a consumer
-    would read as HP, nor a JSON number with a fraction, which many parsers round: a string cannot be
-    misread, and is how Hive's own APIs write amounts."""
-    return decimal(metric, count) if metric is Metric.PAYOUT else count
 
 
 def load_status(store: Store, now: float) -> dict[str, object]:

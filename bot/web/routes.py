@@ -165,7 +165,7 @@ class _Pages:
     async def account_api(self, request: Request) -> Response:
         """The account's board as JSON (:func:`bot.web.board.board_json`; README, "Board and ranking"):
         counts are whole numbers, but a payout's is a decimal string of HP, ``"1234.567"``
-        (:func:`bot.web.board.count_json`); next targets are in the thresholds' unit (whole HP)."""
+        (:func:`bot.metrics.count_json`); next targets are in the thresholds' unit (whole HP)."""
         account = _account(request.path_params["account"])
         board = load_board(self._site.store, account, self._site.ladders)
         if board is None:

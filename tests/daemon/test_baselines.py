@@ -20,7 +20,7 @@ from bot.config import HistorySettings, NotificationSettings
 from bot.errors import TransientChainError
 from bot.history import HF24_TIME
 from bot.location import Location
-from bot.metrics import Metric
+from bot.metrics import Metric, decimal
 from bot.operations import parse_timestamp
 from bot.store import Store
 from devnet.deep import DeepHistory
@@ -303,10 +303,11 @@ def test_a_baseline_ends_at_its_first_short_page_without_one_more_empty_call(
         live_start = baselines.load_live_start()
         assert live_start is not None
         node.requests.clear()
-        while (current := baselines.load(account)) is not None and current.state is BaselineState.WAITING:
-            bot.baseline_job.commit(
-                bot.baseline_job.read(current, live_start, bot.baseline_job.fetch_prices())
-            )
+        with capture_logs() as logs:
+            while (current := baselines.load(account)) is not None and current.state is BaselineState.WAITING:
+                bot.baseline_job.commit(
+                    bot.baseline_job.read(current, live_start, bot.baseline_job.fetch_prices())
+                )
         done = baselines.load(account)
         bot.close()
         calls = sum(method.endswith("get_account_history") for method in node.requests)
@@ -319,6 +320,9 @@ def test_a_baseline_ends_at_its_first_short_page_without_one_more_empty_call(
     if which == 2:
         assert calls == 1
     assert done.counts == recount_history([e for e in history if e["block"] < S], account, figures)
+    (line,) = [entry for entry in logs if entry["event"] == "baseline_done"]
+    assert done.counts[Metric.PAYOUT] > 0  # logged in HP, as the API and the CLI write it
+    assert line["counts"][Metric.PAYOUT.value] == decimal(Metric.PAYOUT, done.counts[Metric.PAYOUT])
 
 
 def test_the_job_reads_the_chains_figures_once_then_when_they_are_an_hour_old_not_per_page(

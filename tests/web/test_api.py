@@ -11,9 +11,8 @@ import pytest
 from PIL import Image
 
 from bot.config import Config
-from bot.metrics import Metric, unit
+from bot.metrics import Metric, count_json, unit
 from bot.store import Store
-from bot.web.board import count_json
 from tests.support.web import Served, serve, with_badges
 
 ACCOUNT_KEYS = {

@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
 
-from bot.metrics import Metric, shown, shown_threshold, unit
+from bot.metrics import Metric, count_json, shown, shown_threshold, unit
 from bot.store import Store
-from bot.web.board import count_json
 from tests.support.web import CUSTOM_JSON_ID, Served, stopped_posts_and_muting, with_badges
 
 CHROMIUM = "/usr/bin/chromium"

@@ -16,7 +16,7 @@ def private_key(account: str, role: str, password: str) -> str:
     return str(PasswordKey(account, password, role=role).get_private())
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=65_536)
 def public_key(account: str, role: str, password: str) -> str:
     """The ``STM…`` public key matching :func:`private_key`."""
     return str(format(PasswordKey(account, password, role=role).get_private().pubkey, "STM"))

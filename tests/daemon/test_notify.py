@@ -24,10 +24,12 @@ from bot.notifications import Templates, render_notification
 from bot.outbox import BadgeRecord, Notification, State
 from bot.poster import may_comment
 from bot.store import Store
+from devnet.api import RpcError
 from devnet.generator import ChainGenerator
 from devnet.ledger import Accepted
 from devnet.node import DevNode
 from devnet.users import DevUser
+from tests.chain.conformance.corpus import load
 from tests.support.chains import chain_client
 from tests.support.notifying import (
     BOT,
@@ -698,6 +700,33 @@ def test_notifications_resume_after_an_unmute_or_a_start_with_one_comment_for_th
         )  # the silent badge never announced later
     finally:
         bot.close()
+
+
+@pytest.mark.slow
+def test_an_account_hivemind_does_not_know_is_taken_as_not_muting_asked_once_and_notified(
+    node: DevNode, bot: SteppedBot
+) -> None:
+    """hivemind refuses the question for an account it does not have, as a node whose hivemind lags refuses
+    it for a new account: its answer is the real one (the corpus's ``bridge.get_relationship_between_
+    accounts.account2_invalid``, hivemind's negative pattern), naming the account asked about."""
+    real = load("bridge.get_relationship_between_accounts.account2_invalid").error
+    assert real is not None
+
+    def refuse(params: dict[str, Any]) -> Any:
+        raise RpcError(real["code"], real["message"].replace("gtg", params["account1"]), real["data"])
+
+    node.api.methods["bridge.get_relationship_between_accounts"] = refuse
+    with capture_logs() as logs:
+        notified = first_delivered(bot, START + 300)
+        bot.run(START + 400)
+    unknown = [entry["account"] for entry in logs if entry["event"] == "mute_unknown"]
+    assert notified.account in unknown
+    assert (
+        len(unknown)
+        == len(set(unknown))
+        == list(node.requests).count("bridge.get_relationship_between_accounts")
+    )  # once an account: the answer is remembered as no mute
+    assert all(bot.poster_store.outbox.load_mute(account) is False for account in unknown)
 
 
 @pytest.mark.slow

@@ -219,6 +219,10 @@ ADAPTED: dict[str, Callable[[Facts, Any], Any]] = {
         "account1": f.author,
         "account2": f.voter,
     },
+    "bridge.get_relationship_between_accounts.account2_invalid": lambda f, real: {
+        **real,
+        "account1": f.author,
+    },
     "condenser_api.broadcast_transaction.missing_posting_authority": _unsigned_vote,
     "condenser_api.broadcast_transaction.transaction_tapos_exception": _unsigned_vote,
 }

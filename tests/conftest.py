@@ -16,6 +16,17 @@ from tests.support.postgres import Cluster, cluster, database, session_database
 from tests.support.processes import children
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """SIGTERM (a CI job's timeout, ``kill``) ends the run as Ctrl-C does, so the session's fixtures are
+    torn down: the throw-away PostgreSQL clusters stopped and removed (``tests/support/postgres.py``).
+    Python's default ends the process at once, and left each running in ``$TMPDIR``."""
+
+    def interrupt(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(f"{signal.Signals(signum).name}: the test run was asked to stop")
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 @pytest.fixture(autouse=True)
 def every_log_level() -> Iterator[None]:
     """Each test starts with structlog's defaults: ``capture_logs`` keeps the configured level filter, which

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import os
 import pwd
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import psycopg
@@ -86,6 +89,43 @@ def test_a_cluster_is_stopped_and_removed_even_when_its_user_fails() -> None:
     with pytest.raises(psycopg.OperationalError, match="Connection refused"):
         psycopg.connect(started.url, connect_timeout=5)
     assert not started.directory.exists()
+
+
+WAITING_TEST = """
+import time
+
+def test_waits(postgres_cluster):
+    print("cluster", postgres_cluster.directory, postgres_cluster.url, flush=True)
+    time.sleep(120)
+"""
+
+
+@pytest.mark.slow
+def test_a_test_run_stopped_with_sigterm_stops_and_removes_its_cluster(tmp_path: Path) -> None:
+    """A CI job's timeout sends SIGTERM: pytest then ends as on Ctrl-C (``tests/conftest.py``), and the
+    session's cluster goes with it. A run of its own: a test that waits, with the suite's conftest."""
+    (tmp_path / "conftest.py").write_text("from tests.conftest import *  # noqa: F403\n")
+    (tmp_path / "test_waiting.py").write_text(WAITING_TEST)
+    root = Path(__file__).parents[2]
+    run = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-s", "-q", "-p", "no:cacheprovider", str(tmp_path)],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert run.stdout is not None
+    line = next((line for line in run.stdout if line.startswith("cluster ")), None)
+    if line is None:
+        raise AssertionError(f"the run did not start its cluster: {run.communicate(timeout=60)[0]}")
+    _, directory, url = line.split()
+    assert databases(url) >= {"postgres"}
+    run.send_signal(signal.SIGTERM)
+    rest = run.communicate(timeout=60)[0]
+    assert run.returncode == 2 and "KeyboardInterrupt: SIGTERM" in rest, rest  # 2: interrupted
+    with pytest.raises(psycopg.OperationalError, match="Connection refused"):
+        psycopg.connect(url, connect_timeout=5)
+    assert not Path(directory).exists()
 
 
 def settings(server_url: str, *names: str) -> tuple[str, ...]:

@@ -8,8 +8,9 @@ Two ways, chosen by the session fixtures in ``tests/conftest.py``:
   ways (``PGPASSWORD``, ``~/.pgpass``), never in the URL you commit anywhere.
 - Otherwise :func:`cluster` makes one: ``initdb`` into a fresh directory of the system's temporary
   directory, ``pg_ctl start -w``, and at the end ``pg_ctl stop -m fast`` and the directory removed (a
-  ``finally``: also when tests fail, or pytest is interrupted with Ctrl-C or its timeout; only SIGKILL of
-  pytest leaves it behind, in ``$TMPDIR/hive-badge-bot-postgres-*``). The server binaries are found on
+  ``finally``: also when tests fail, or pytest is interrupted with Ctrl-C, SIGTERM (``tests/conftest.py``
+  makes it Ctrl-C's) or its timeout; only SIGKILL of pytest leaves it behind, in
+  ``$TMPDIR/hive-badge-bot-postgres-*``). The server binaries are found on
   ``PATH`` first (a developer's choice), then in Debian's ``/usr/lib/postgresql/<N>/bin``, newest N.
 
 The throw-away cluster, and why each choice:

@@ -26,7 +26,7 @@ from devnet.generator import ChainGenerator
 from devnet.node import DevNode
 from tests.support import notifying
 from tests.support.chains import FIRST, Counts, generated_chain
-from tests.support.configs import write_config
+from tests.support.configs import badges_yaml, write_config
 from tests.support.paths import ROOT
 from tests.support.processes import BOUND, checkpoint_of, counts_of, finish, poll, start_bot
 from tests.support.recount import recount
@@ -175,7 +175,7 @@ def test_kill_9_right_after_a_broadcast_then_restart_creates_no_second_comment(
             account=notifying.BOT,
             dry_run=False,
             start_block=notifying.START,
-            badges={metric.value: {"thresholds": list(t)} for metric, t in notifying.LADDERS.items()},
+            badges=badges_yaml(notifying.LADDERS),
             notifications={"per_account_interval": 300, "expiration": 60},
         )
         real = node.api.methods["condenser_api.broadcast_transaction"]

@@ -23,7 +23,7 @@ from bot.store import Checkpoint, Store
 from bot.tallies import Tally
 from devnet.node import DevNode
 from tests.support import notifying
-from tests.support.configs import write_config
+from tests.support.configs import badges_yaml, write_config
 from tests.support.paths import ROOT
 from tests.support.processes import poll, start_bot
 
@@ -203,7 +203,7 @@ def test_the_posting_key_is_in_nothing_the_bot_writes(tmp_path: Path, source: st
         "account": notifying.BOT,
         "dry_run": False,
         "start_block": notifying.START,
-        "badges": {metric.value: {"thresholds": list(t)} for metric, t in notifying.LADDERS.items()},
+        "badges": badges_yaml(notifying.LADDERS),
         "notifications": {"per_account_interval": 300, "expiration": 60},
         "log": {"format": "json", "level": "debug"},
     }

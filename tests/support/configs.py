@@ -4,6 +4,7 @@ validation tests."""
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 import yaml
 
 from bot.config import ConfigError, load_config
+from bot.metrics import Metric
 
 LADDERS = {
     "upvotes_received": {"thresholds": [5, 10, 50]},
@@ -18,6 +20,11 @@ LADDERS = {
     "posts": {"thresholds": [1, 5]},
     "comments": {"thresholds": [1, 5]},
 }
+
+
+def badges_yaml(ladders: Mapping[Metric, Sequence[int]]) -> dict[str, dict[str, list[int]]]:
+    """``badges:`` as a config file writes ``ladders`` (a family absent from them stays off)."""
+    return {metric.value: {"thresholds": list(ladder)} for metric, ladder in ladders.items()}
 
 
 def write_config(directory: Path, nodes: list[str], **overrides: object) -> Path:

@@ -11,7 +11,7 @@ from bot.metrics import Metric
 from bot.store import Store
 from devnet.node import DevNode
 from tests.support.chains import FIRST, LAST, bot_config, follow, generated_chain
-from tests.support.configs import write_config
+from tests.support.configs import badges_yaml, write_config
 from tests.support.web import CUSTOM_JSON_ID, Served, serve
 
 
@@ -23,7 +23,7 @@ def config(tmp_path_factory: pytest.TempPathFactory) -> Config:
     directory = tmp_path_factory.mktemp("web")
     with DevNode(generated_chain(), head=LAST + 1, irreversible_lag=1) as node:
         ladders = bot_config([node.url], directory / "unused.sqlite").badges  # the ones follow() counts by
-        thresholds = {metric.value: {"thresholds": list(ladder)} for metric, ladder in ladders.items()}
+        thresholds = badges_yaml(ladders)
         path = write_config(
             directory,
             [node.url],

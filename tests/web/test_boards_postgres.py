@@ -24,7 +24,7 @@ from bot.metrics import Metric
 from bot.store import Store
 from devnet.node import DevNode
 from tests.support.chains import FIRST, LAST, bot_config, follow, generated_chain
-from tests.support.configs import write_config
+from tests.support.configs import badges_yaml, write_config
 from tests.support.postgres import Cluster, database, free_port, replica, stopped
 from tests.support.processes import poll
 from tests.support.web import Served, with_badges
@@ -58,7 +58,7 @@ def filled(postgres_cluster: Cluster, node: DevNode) -> Iterator[PostgresUrl]:
 
 def board_config(directory: Path, node: DevNode, store: str, **web: object) -> Config:
     ladders = bot_config([node.url], directory / "unused.sqlite").badges
-    badges = {metric.value: {"thresholds": list(ladder)} for metric, ladder in ladders.items()}
+    badges = badges_yaml(ladders)
     return load_config(write_config(directory, [node.url], store=store, badges=badges, web=web))
 
 
